@@ -1,0 +1,91 @@
+"""bpframe: feed-forward neural networks trained by back-propagation, written as its four equations.
+
+The public API is exactly what ``__all__`` lists. Nothing heavy happens at import: plugins are discovered and
+kernels compiled on first use.
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .activation import Activation
+from .errors import (
+    BpframeError,
+    BpframeWarning,
+    ConfigurationError,
+    DataError,
+    DivergenceError,
+    DuplicateNameError,
+    KernelError,
+    ModelFileError,
+    PluginError,
+    PluginWarning,
+    UnknownNameError,
+)
+from .gradcheck import gradient_check
+from .hookspecs import hookimpl
+from .kernels.cache import clear_cache as clear_kernel_cache
+from .loss import Loss
+from .network import Network
+from .results import BackpropResult, GradientCheckResult, History
+
+__all__ = [
+    "Activation",
+    "BackpropResult",
+    "BpframeError",
+    "BpframeWarning",
+    "ConfigurationError",
+    "DataError",
+    "DivergenceError",
+    "DuplicateNameError",
+    "GradientCheckResult",
+    "History",
+    "KernelError",
+    "Loss",
+    "ModelFileError",
+    "Network",
+    "PluginError",
+    "PluginWarning",
+    "UnknownNameError",
+    "__version__",
+    "activations",
+    "clear_kernel_cache",
+    "gradient_check",
+    "hookimpl",
+    "losses",
+    "reload_plugins",
+]
+
+
+def activations() -> list[str]:
+    """The names of every activation available now, from every loaded plugin, sorted.
+
+    Examples
+    --------
+    >>> import bpframe as bp
+    >>> "sigmoid" in bp.activations()
+    True
+    """
+    from .plugins import get_registry
+
+    return get_registry().activations.names()
+
+
+def losses() -> list[str]:
+    """The names of every loss available now, from every loaded plugin, sorted.
+
+    Examples
+    --------
+    >>> import bpframe as bp
+    >>> bp.losses()[:3]
+    ['binary_cross_entropy', 'cross_entropy', 'quadratic']
+    """
+    from .plugins import get_registry
+
+    return get_registry().losses.names()
+
+
+def reload_plugins() -> None:
+    """Discover plugins again, e.g. after ``pip install`` of a plugin in a running session."""
+    from .plugins import reload_plugins as _reload
+
+    _reload()

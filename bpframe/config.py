@@ -1,0 +1,41 @@
+"""Every ``BPFRAME_*`` environment variable bpframe reads, in one place.
+
+========================================  ==============================================================
+variable                                  meaning
+========================================  ==============================================================
+``BPFRAME_STRICT_PLUGINS=1``              a plugin that fails to load is an error instead of a warning
+``BPFRAME_DISABLE_PLUGINS=a,b``           skip these plugins (entry-point or distribution names)
+``BPFRAME_DISABLE_PLUGIN_AUTOLOAD=1``     load the built-in plugins only, no entry points
+``BPFRAME_CACHE_DIR=/path``               where compiled kernels are cached (default: the user cache dir)
+``BPFRAME_NO_KERNEL_CACHE=1``             compile kernels in memory only, never write to disk
+``BPFRAME_FASHION_MNIST_DIR=/path``       the folder ``load_fashion_mnist()`` reads when no path is given
+========================================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["env_flag", "env_list", "env_path"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def env_flag(name: str) -> bool:
+    """Read a boolean variable; an unrecognised value is treated as set, with the same meaning as ``1``."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in _FALSE:
+        return False
+    return True
+
+
+def env_list(name: str) -> list[str]:
+    """Read a comma-separated list, dropping blanks."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def env_path(name: str) -> str | None:
+    """Read a path variable; empty means unset."""
+    value = os.environ.get(name, "").strip()
+    return value or None

@@ -1,0 +1,65 @@
+"""The exception and warning hierarchy of bpframe.
+
+Every error bpframe raises on purpose derives from :class:`BpframeError` and from the built-in exception that
+matches its meaning, so ``except ValueError`` keeps working for code that does not know about bpframe.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BpframeError",
+    "BpframeWarning",
+    "ConfigurationError",
+    "DataError",
+    "DivergenceError",
+    "DuplicateNameError",
+    "KernelError",
+    "ModelFileError",
+    "PluginError",
+    "PluginWarning",
+    "UnknownNameError",
+]
+
+
+class BpframeError(Exception):
+    """Base class of every error raised by bpframe on purpose."""
+
+
+class ConfigurationError(BpframeError, ValueError):
+    """An argument or setting has a value outside what is allowed (the message names both)."""
+
+
+class DataError(BpframeError, ValueError):
+    """Input data (X, Y, a file's contents) has the wrong shape, type or values."""
+
+
+class UnknownNameError(BpframeError, LookupError):
+    """A name (activation, loss, initializer, ...) is not registered; the message lists the names that are."""
+
+
+class DuplicateNameError(BpframeError, LookupError):
+    """Two plugins registered the same name; the message names both distributions."""
+
+
+class PluginError(BpframeError, RuntimeError):
+    """A plugin failed to load, register or compile; the message names the plugin and its distribution."""
+
+
+class KernelError(BpframeError, RuntimeError):
+    """The compiled engine could not be built or run for a configuration."""
+
+
+class DivergenceError(BpframeError, FloatingPointError):
+    """Training produced a non-finite cost or gradient; the network keeps its last finite weights."""
+
+
+class ModelFileError(BpframeError, ValueError):
+    """A saved model file is missing, damaged, or not a bpframe model; the message names the file."""
+
+
+class BpframeWarning(UserWarning):
+    """Base class of the warnings bpframe emits."""
+
+
+class PluginWarning(BpframeWarning):
+    """A plugin was skipped or behaves unexpectedly; the message names it and its distribution."""

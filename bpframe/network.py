@@ -1,0 +1,398 @@
+"""The :class:`Network`: configuration, parameters, and the public methods that call the kernels."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .activation import Activation
+from .errors import ConfigurationError, DataError
+from .init import INITIALIZERS, initialize_layer
+from .kernels.build import Engine, get_engine
+from .layers import LayerList
+from .loss import Loss
+from .results import BackpropResult, History
+from .specs import describe, resolve_activations, resolve_loss, version_of
+from .validation import as_inputs, as_targets, check_dtype, check_sizes
+
+__all__ = ["Network"]
+
+_CHUNK = 1024  # rows per forward-pass chunk in feedforward/evaluate: bounds their workspace
+
+
+class Network:
+    r"""A fully-connected feed-forward network trained by back-propagation.
+
+    Layers are numbered as in the equations, with the input as layer 0: ``weights[l]`` is :math:`w^l`, of
+    shape ``(sizes[l], sizes[l-1])``, and ``weights[l][j, k]`` connects neuron k of layer l−1 to neuron j of
+    layer l. (The book numbers the input layer 1, so its :math:`w^{l}` is our ``weights[l-1]``.)
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Neurons per layer, input first: ``[784, 30, 10]``. At least two entries, each >= 1.
+    activation : str, Activation, or a sequence of them
+        One for all layers after the input, or one per layer (``len(sizes) - 1`` of them).
+    loss : str or Loss
+        The cost function (``"quadratic"``, ``"cross_entropy"``, ``"binary_cross_entropy"``, or a plugin's).
+    dtype : {"float64", "float32"}
+        The dtype of parameters and computations.
+    init : str or sequence of str, optional
+        Weight initializer for all layers or per layer: ``"normal"``, ``"scaled_normal"``, ``"glorot"``,
+        ``"he"``. By default each layer uses its activation's ``default_init``.
+    seed : int, optional
+        Seeds initialization and the shuffling in :meth:`fit`; the same seed gives the same results.
+
+    Raises
+    ------
+    ConfigurationError
+        For invalid sizes, dtype, initializer, seed, or a wrong number of activations.
+    UnknownNameError
+        For an activation or loss name that no installed plugin registers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpframe as bp
+    >>> net = bp.Network([2, 3, 1], activation="sigmoid", loss="quadratic", seed=0)
+    >>> net.weights[1].shape, net.biases[2].shape
+    ((3, 2), (1,))
+    >>> net.feedforward(np.array([[0.0, 1.0]])).shape
+    (1, 1)
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | Activation | Sequence[str | Activation] = "sigmoid",
+        loss: str | Loss = "quadratic",
+        *,
+        dtype: str | type | np.dtype = "float64",
+        init: str | Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self._sizes = check_sizes(sizes)
+        self._activations = resolve_activations(activation, len(self._sizes) - 1)
+        self._loss = resolve_loss(loss)
+        self._dtype = check_dtype(dtype)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+            raise ConfigurationError(f"seed must be None or an int >= 0, got {seed!r}")
+        self._seed = seed
+        init_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
+        self._shuffle_rng = np.random.default_rng(shuffle_seq)
+        self._sizes_array = np.array(self._sizes, dtype=np.int64)
+        self._n_weights = sum(self._sizes[l] * self._sizes[l - 1] for l in range(1, len(self._sizes)))
+        self._theta = np.empty(self._n_weights + sum(self._sizes[1:]), dtype=self._dtype)
+        self._w_views, self._b_views = self._views(self._theta)
+        self._init_names = self._resolve_inits(init)
+        rng = np.random.default_rng(init_seq)
+        for l, name in enumerate(self._init_names, start=1):
+            w, b = initialize_layer(name, self._sizes[l - 1], self._sizes[l], rng)
+            self._w_views[l - 1][...] = w
+            self._b_views[l - 1][...] = b
+        self._engine: Engine | None = None
+
+    # -- configuration -------------------------------------------------------------------------------------
+
+    def _resolve_inits(self, init: str | Sequence[str] | None) -> tuple[str, ...]:
+        num_layers = self.num_layers
+        if init is None:
+            names: Sequence[object] = [act.default_init for act in self._activations]
+        elif isinstance(init, str):
+            names = [init] * num_layers
+        elif isinstance(init, Sequence) and len(init) == num_layers:
+            names = list(init)
+        else:
+            raise ConfigurationError(
+                f"init must be an initializer name or a list of {num_layers} of them, got {init!r}"
+            )
+        for name in names:
+            if name not in INITIALIZERS:
+                raise ConfigurationError(f"unknown initializer {name!r}; available: {', '.join(INITIALIZERS)}")
+        return tuple(str(n) for n in names)
+
+    def _views(self, theta: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Weight and bias views into a flat parameter vector laid out like ``theta``."""
+        ws, bs = [], []
+        w_start, b_start = 0, self._n_weights
+        for l in range(1, len(self._sizes)):
+            rows, cols = self._sizes[l], self._sizes[l - 1]
+            ws.append(theta[w_start : w_start + rows * cols].reshape(rows, cols))
+            bs.append(theta[b_start : b_start + rows])
+            w_start += rows * cols
+            b_start += rows
+        return ws, bs
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Neurons per layer, input first."""
+        return self._sizes
+
+    @property
+    def num_layers(self) -> int:
+        """L, the number of layers after the input (weight matrices)."""
+        return len(self._sizes) - 1
+
+    @property
+    def activations(self) -> tuple[Activation, ...]:
+        """The activation of layers 1..L (index 0 is layer 1)."""
+        return self._activations
+
+    @property
+    def loss(self) -> Loss:
+        """The loss."""
+        return self._loss
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of parameters and computations."""
+        return self._dtype
+
+    @property
+    def seed(self) -> int | None:
+        """The seed given at construction."""
+        return self._seed
+
+    @property
+    def weights(self) -> LayerList:
+        """``weights[l]``, l = 1..L: :math:`w^l` of shape ``(sizes[l], sizes[l-1])``; a live, writable view."""
+        return LayerList(self._w_views, first=1, what="weights", setter=self._set_weight)
+
+    @property
+    def biases(self) -> LayerList:
+        """``biases[l]``, l = 1..L: :math:`b^l` of shape ``(sizes[l],)``; a live, writable view."""
+        return LayerList(self._b_views, first=1, what="biases", setter=self._set_bias)
+
+    def _set_param(self, what: str, views: list[np.ndarray], l: int, value: object) -> None:
+        target = views[l - 1]
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise DataError(f"{what}[{l}] must be a real numeric array, got dtype {array.dtype}")
+        if array.shape != target.shape:
+            raise DataError(f"{what}[{l}] must have shape {target.shape}, got {array.shape}")
+        if not np.isfinite(array).all():
+            raise DataError(f"{what}[{l}] must be finite; the value given contains NaN or inf")
+        target[...] = array
+
+    def _set_weight(self, l: int, value: object) -> None:
+        self._set_param("weights", self._w_views, l, value)
+
+    def _set_bias(self, l: int, value: object) -> None:
+        self._set_param("biases", self._b_views, l, value)
+
+    def parameters(self) -> np.ndarray:
+        """A copy of all parameters as one flat vector: every weight matrix (layer 1 first), then every bias."""
+        return self._theta.copy()
+
+    def set_parameters(self, theta: object) -> None:
+        """Set all parameters from a flat vector laid out as :meth:`parameters` returns it."""
+        array = np.asarray(theta)
+        if array.shape != self._theta.shape or array.dtype.kind not in "biuf":
+            raise DataError(f"parameters must be a real vector of shape {self._theta.shape}, got {array.shape}")
+        if not np.isfinite(array).all():
+            raise DataError("parameters must be finite; the vector given contains NaN or inf")
+        self._theta[...] = array
+
+    def __repr__(self) -> str:
+        acts = [a.name for a in self._activations]
+        return (
+            f"Network({list(self._sizes)!r}, activation={acts!r}, loss={self._loss.name!r}, "
+            f"dtype={self._dtype.name!r})"
+        )
+
+    # -- the compiled engine ---------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The compiled kernels of this configuration (built on first use, shared by equal configurations)."""
+        if self._engine is None:
+            specs: list[Activation | Loss] = [*self._activations, self._loss]
+            self._engine = get_engine(self._activations, self._loss, describe, [version_of(s) for s in specs])
+        return self._engine
+
+    def kernel_source(self) -> str:
+        """The generated Python source of this network's kernels (the equations, unrolled by layer)."""
+        return self.engine.source
+
+    # -- computing --------------------------------------------------------------------------------------------
+
+    def _inputs(self, X: Any, name: str = "X") -> np.ndarray:
+        return as_inputs(name, X, self._sizes[0], self._dtype)
+
+    def _targets(self, Y: Any, n: int, name: str = "Y") -> np.ndarray:
+        loss = self._loss
+        return as_targets(name, Y, n, self._sizes[-1], self._dtype, loss.target_range, loss.name)
+
+    def feedforward(self, X: Any) -> np.ndarray:
+        r"""The network's output :math:`a^L` for every row of X.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+            Inputs, one sample per row; any real dtype (converted once to the network's dtype).
+
+        Returns
+        -------
+        ndarray, shape (n, sizes[-1])
+
+        Raises
+        ------
+        DataError
+            If X is not a finite, non-empty, real 2-D array with ``sizes[0]`` columns.
+        """
+        x = self._inputs(X)
+        out = np.empty((x.shape[0], self._sizes[-1]), dtype=self._dtype)
+        self.engine.call("feedforward", self._theta, self._sizes_array, x, out, _CHUNK)
+        return out
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class predictions: the argmax of each output row, or ``output > 0.5`` for a single output unit.
+
+        Returns
+        -------
+        ndarray of int64, shape (n,)
+        """
+        out = self.feedforward(X)
+        if out.shape[1] == 1:
+            return (out[:, 0] > 0.5).astype(np.int64)
+        return np.argmax(out, axis=1).astype(np.int64)
+
+    def backprop(self, X: Any, Y: Any) -> BackpropResult:
+        r"""Run the forward pass and the four equations on one batch and return every quantity involved.
+
+        The gradients are those of the mean per-sample cost :math:`C = \frac{1}{n}\sum_x C_x`.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+            The batch's inputs.
+        Y : array_like, shape (n, sizes[-1]) or (n,)
+            Targets, or integer class labels (turned into one-hot rows).
+
+        Returns
+        -------
+        BackpropResult
+            ``z[l]``, ``a[l]``, ``delta[l]``, ``nabla_b[l]``, ``nabla_w[l]`` per layer, and ``cost``.
+
+        Examples
+        --------
+        >>> import bpframe as bp
+        >>> net = bp.Network([2, 3, 2], activation=["tanh", "softmax"], loss="cross_entropy", seed=1)
+        >>> g = net.backprop([[0.5, -1.0]], [1])
+        >>> g.delta[2].shape, g.nabla_w[1].shape, g.a[0].tolist()
+        ((1, 2), (3, 2), [[0.5, -1.0]])
+        """
+        x = self._inputs(X)
+        y = self._targets(Y, x.shape[0])
+        n, dtype = x.shape[0], self._dtype
+        zs = tuple([np.empty((0, 0), dtype)] + [np.empty((n, s), dtype) for s in self._sizes[1:]])
+        acts = tuple([x] + [np.empty((n, s), dtype) for s in self._sizes[1:]])
+        deltas = tuple([np.empty((0, 0), dtype)] + [np.empty((n, s), dtype) for s in self._sizes[1:]])
+        grad = np.empty_like(self._theta)
+        work = np.empty(max(self._sizes), dtype)
+        cost = self.engine.call("backprop", self._theta, self._sizes_array, zs, acts, deltas, y, grad, work)
+        nabla_w, nabla_b = self._views(grad)
+        return BackpropResult(
+            z=LayerList(zs[1:], first=1, what="z"),
+            a=LayerList(acts, first=0, what="a"),
+            delta=LayerList(deltas[1:], first=1, what="delta"),
+            nabla_b=LayerList(nabla_b, first=1, what="nabla_b"),
+            nabla_w=LayerList(nabla_w, first=1, what="nabla_w"),
+            cost=float(cost) / n,
+        )
+
+    def evaluate(self, X: Any, Y: Any) -> dict[str, float]:
+        """Mean cost and accuracy on a data set.
+
+        Accuracy compares the argmax of each output row with the argmax of the target row (or, for a single
+        output unit, ``a > 0.5`` with ``y > 0.5``). The cost has no regularisation term.
+
+        Returns
+        -------
+        dict
+            ``{"cost": float, "accuracy": float}``
+        """
+        x = self._inputs(X)
+        y = self._targets(Y, x.shape[0])
+        cost, correct = self._evaluate(x, y)
+        return {"cost": cost, "accuracy": correct / x.shape[0]}
+
+    def _evaluate(self, x: np.ndarray, y: np.ndarray, theta: np.ndarray | None = None) -> tuple[float, int]:
+        """Mean cost and number correct on validated arrays (optionally at other parameters)."""
+        out = np.empty((x.shape[0], self._sizes[-1]), dtype=self._dtype)
+        params = self._theta if theta is None else theta
+        cost, correct = self.engine.call("evaluate", params, self._sizes_array, x, y, out, _CHUNK)
+        return float(cost) / x.shape[0], int(correct)
+
+    def fit(
+        self,
+        X: Any,
+        Y: Any,
+        *,
+        epochs: int = 10,
+        batch_size: int = 32,
+        eta: float = 0.1,
+        lmbda: float = 0.0,
+        validation_data: tuple[Any, Any] | None = None,
+        shuffle: bool = True,
+        verbose: int = 1,
+    ) -> History:
+        r"""Train by mini-batch stochastic gradient descent, the book's SGD.
+
+        Each epoch shuffles the rows (from the network's seed), splits them into mini-batches of
+        ``batch_size`` (the last one may be smaller; a ``batch_size`` larger than the data means one batch of
+        all of it), and for each batch applies
+
+        .. math:: w \leftarrow w - \eta\left(\nabla_w C + \tfrac{\lambda}{n} w\right), \qquad
+                  b \leftarrow b - \eta \nabla_b C
+
+        where :math:`\nabla C` is the batch mean and n the number of training samples.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+        Y : array_like, shape (n, sizes[-1]) or (n,) of int class labels
+        epochs : int >= 1
+        batch_size : int >= 1
+        eta : float > 0
+            The learning rate.
+        lmbda : float >= 0
+            L2 weight decay strength λ, as in the book's network2 (0 turns it off).
+        validation_data : (X_val, Y_val), optional
+            Scored after every epoch into ``history.val_cost`` and ``history.val_accuracy``.
+        shuffle : bool
+            Shuffle the rows every epoch (default) or keep their order.
+        verbose : int
+            0 prints nothing; 1 prints one line per epoch.
+
+        Returns
+        -------
+        History
+
+        Raises
+        ------
+        ConfigurationError
+            For a setting out of range (named in the message).
+        DataError
+            For inputs or targets of the wrong shape, type or values.
+        DivergenceError
+            When a batch's cost or gradient is not finite; the network keeps the parameters it had before that
+            batch and the error carries the ``history`` so far.
+        """
+        from .training import fit
+
+        return fit(
+            self,
+            X,
+            Y,
+            epochs=epochs,
+            batch_size=batch_size,
+            eta=eta,
+            lmbda=lmbda,
+            validation_data=validation_data,
+            shuffle=shuffle,
+            verbose=verbose,
+        )

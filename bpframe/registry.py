@@ -1,0 +1,117 @@
+"""The registry: names of activations and losses mapped to their specs and where they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from .activation import Activation
+from .errors import DuplicateNameError, UnknownNameError
+from .loss import Loss
+
+__all__ = ["Provenance", "PluginFailure", "Registry", "Entry"]
+
+T = TypeVar("T", Activation, Loss)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Which plugin registered an object, and from which installed distribution.
+
+    ``distribution`` and ``version`` are ``None`` for a plugin that is not part of an installed distribution
+    (registered by hand), and ``plugin`` is the entry-point or module name.
+    """
+
+    plugin: str
+    distribution: str | None
+    version: str | None
+
+    def describe(self) -> str:
+        """Return ``'dist version (plugin name)'`` for messages."""
+        if self.distribution is None:
+            return f"plugin {self.plugin!r}"
+        return f"{self.distribution} {self.version} (plugin {self.plugin!r})"
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that was skipped, and why."""
+
+    provenance: Provenance
+    error: str
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    """One registered object and its provenance."""
+
+    spec: T
+    provenance: Provenance
+
+
+class _Table(Generic[T]):
+    """Name -> entry for one kind of object, with conflicts remembered rather than resolved."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.entries: dict[str, Entry[T]] = {}
+        self.conflicts: dict[str, list[Provenance]] = {}
+
+    def add(self, spec: T, provenance: Provenance) -> str | None:
+        """Add ``spec``; return a conflict message if the name was already taken."""
+        name = spec.name
+        if name in self.conflicts:
+            self.conflicts[name].append(provenance)
+            return self._conflict_message(name)
+        if name in self.entries:
+            self.conflicts[name] = [self.entries.pop(name).provenance, provenance]
+            return self._conflict_message(name)
+        self.entries[name] = Entry(spec, provenance)
+        return None
+
+    def _conflict_message(self, name: str) -> str:
+        owners = " and ".join(p.describe() for p in self.conflicts[name])
+        return (
+            f"{self.kind} {name!r} is registered by more than one plugin: {owners}. "
+            "The name is unusable until one of them is uninstalled or blocked with "
+            "BPFRAME_DISABLE_PLUGINS=<plugin name>."
+        )
+
+    def get(self, name: str) -> Entry[T]:
+        """Return the entry for ``name`` or raise a message listing what exists."""
+        if name in self.entries:
+            return self.entries[name]
+        if name in self.conflicts:
+            raise DuplicateNameError(self._conflict_message(name))
+        available = ", ".join(sorted(self.entries)) or "(none)"
+        raise UnknownNameError(f"unknown {self.kind} {name!r}; available: {available}")
+
+    def names(self) -> list[str]:
+        """Sorted usable names."""
+        return sorted(self.entries)
+
+
+class Registry:
+    """Everything the loaded plugins registered, with provenance and the plugins that failed."""
+
+    def __init__(self) -> None:
+        self.activations: _Table[Activation] = _Table("activation")
+        self.losses: _Table[Loss] = _Table("loss")
+        self.failures: list[PluginFailure] = []
+        self.plugins: list[Provenance] = []
+
+    def activation(self, name: str) -> Activation:
+        """Return the activation registered under ``name``."""
+        return self.activations.get(name).spec
+
+    def loss(self, name: str) -> Loss:
+        """Return the loss registered under ``name``."""
+        return self.losses.get(name).spec
+
+    def provenance_of(self, spec: Activation | Loss) -> Provenance | None:
+        """Return the provenance of a registered spec object, ``None`` for an unregistered one."""
+        table: _Table = self.activations if isinstance(spec, Activation) else self.losses
+        entry = table.entries.get(spec.name)
+        if entry is not None and entry.spec is spec:
+            return entry.provenance
+        return None

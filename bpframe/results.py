@@ -1,0 +1,96 @@
+"""What ``backprop``, ``fit`` and ``gradient_check`` return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .layers import LayerList
+
+__all__ = ["BackpropResult", "History", "GradientCheckResult"]
+
+
+@dataclass(frozen=True)
+class BackpropResult:
+    r"""Every quantity of the four equations for one batch, indexed by layer as in the equations.
+
+    Attributes
+    ----------
+    z : LayerList of (n, sizes[l]) arrays, l = 1..L
+        Weighted inputs :math:`z^l = w^l a^{l-1} + b^l`, one row per sample.
+    a : LayerList of (n, sizes[l]) arrays, l = 0..L
+        Activations; ``a[0]`` is the input batch.
+    delta : LayerList of (n, sizes[l]) arrays, l = 1..L
+        Errors :math:`\delta^l = \partial C_x / \partial z^l` of each sample (BP1 for L, BP2 below).
+    nabla_b : LayerList of (sizes[l],) arrays, l = 1..L
+        :math:`\partial C / \partial b^l`, the mean of ``delta[l]`` over the batch (BP3).
+    nabla_w : LayerList of (sizes[l], sizes[l-1]) arrays, l = 1..L
+        :math:`\partial C / \partial w^l`, the mean of the outer products :math:`\delta^l (a^{l-1})^T` (BP4).
+    cost : float
+        The mean per-sample cost :math:`C = \frac{1}{n}\sum_x C_x` (no regularisation term).
+    """
+
+    z: LayerList
+    a: LayerList
+    delta: LayerList
+    nabla_b: LayerList
+    nabla_w: LayerList
+    cost: float
+
+
+@dataclass
+class History:
+    """Per-epoch record of training, returned by :meth:`bpframe.Network.fit`.
+
+    ``cost`` and ``accuracy`` are the training set's, averaged over the epoch's mini-batches as they were
+    trained (the parameters change during the epoch); ``val_cost`` and ``val_accuracy`` are computed on the
+    validation data after each epoch (empty lists without validation data). ``seconds`` is the wall time of
+    each epoch, validation included.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_cost: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[float] | list[int]]:
+        """The columns as a plain dict of lists."""
+        return {
+            "epoch": list(self.epoch),
+            "cost": list(self.cost),
+            "accuracy": list(self.accuracy),
+            "val_cost": list(self.val_cost),
+            "val_accuracy": list(self.val_accuracy),
+            "seconds": list(self.seconds),
+        }
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+
+@dataclass(frozen=True)
+class GradientCheckResult:
+    """Worst relative error of the analytic gradient against central differences, per layer.
+
+    ``weights[l]`` and ``biases[l]`` (l = 1..L) are ``max |analytic − numeric| / max(|analytic|, |numeric|)``
+    over the checked entries of layer l, the maxima of the denominators taken over the layer.
+    """
+
+    weights: dict[int, float]
+    biases: dict[int, float]
+    checked: int
+    eps: float
+
+    @property
+    def max_error(self) -> float:
+        """The worst error over all layers."""
+        return max([*self.weights.values(), *self.biases.values()])
+
+    def passed(self, tolerance: float = 1e-6) -> bool:
+        """True when every layer's error is below ``tolerance``."""
+        return self.max_error < tolerance
+
+    def __str__(self) -> str:
+        rows = [f"layer {l}: weights {self.weights[l]:.2e}, biases {self.biases[l]:.2e}" for l in self.weights]
+        return "\n".join(rows + [f"worst: {self.max_error:.2e} ({self.checked} entries, eps={self.eps:g})"])

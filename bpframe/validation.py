@@ -1,0 +1,188 @@
+"""Checks of user input, done once at the public entry points, with messages that name the problem.
+
+Arrays are converted once to C-contiguous arrays of the network's dtype; the caller's arrays are never
+modified (a copy is made whenever the input is not already in that form; kernels only read inputs).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigurationError, DataError
+
+__all__ = [
+    "as_inputs",
+    "as_targets",
+    "check_dtype",
+    "check_positive_int",
+    "check_positive_float",
+    "check_nonnegative_float",
+    "check_sizes",
+]
+
+_NUMERIC_KINDS = {"b": "bool", "i": "int", "u": "unsigned int", "f": "float"}
+
+
+def check_dtype(dtype: object) -> np.dtype:
+    """Accept ``"float32"``/``"float64"`` (or the NumPy types) and return the dtype."""
+    try:
+        resolved = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError:
+        resolved = None
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ConfigurationError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return resolved
+
+
+def check_sizes(sizes: object) -> tuple[int, ...]:
+    """Layer sizes: a sequence of at least two positive ints (input size first)."""
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) and not isinstance(sizes, np.ndarray):
+        raise ConfigurationError(
+            f"sizes must be a list of layer sizes such as [784, 30, 10], got {type(sizes).__name__} {sizes!r}"
+        )
+    values = list(sizes)
+    if len(values) < 2:
+        raise ConfigurationError(
+            f"sizes needs at least two layers (input and output), got {len(values)}: {values!r}"
+        )
+    for i, n in enumerate(values):
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ConfigurationError(f"sizes[{i}] must be an int >= 1, got {n!r} (sizes={values!r})")
+    return tuple(int(n) for n in values)
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """An int >= 1 (bools are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ConfigurationError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)
+
+
+def _real(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigurationError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise ConfigurationError(f"{name} must be finite, got {value!r}")
+    return result
+
+
+def check_positive_float(name: str, value: object) -> float:
+    """A finite number > 0."""
+    result = _real(name, value)
+    if result <= 0.0:
+        raise ConfigurationError(f"{name} must be > 0, got {value!r}")
+    return result
+
+
+def check_nonnegative_float(name: str, value: object) -> float:
+    """A finite number >= 0."""
+    result = _real(name, value)
+    if result < 0.0:
+        raise ConfigurationError(f"{name} must be >= 0, got {value!r}")
+    return result
+
+
+def _as_numeric_array(name: str, value: Any) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name} must be a numeric array; it could not be converted: {exc}") from None
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise DataError(
+            f"{name} must hold real numbers (bool, int or float), got an array of dtype {array.dtype} "
+            f"(shape {array.shape})"
+        )
+    return array
+
+
+def _check_finite(name: str, array: np.ndarray) -> None:
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        where = ", ".join(str(int(i)) for i in bad)
+        raise DataError(
+            f"{name} contains {np.count_nonzero(~np.isfinite(array))} non-finite value(s) (NaN or inf); "
+            f"the first is {name}[{where}] = {array[tuple(bad)].item()!r}"
+        )
+
+
+def as_inputs(name: str, value: Any, n_features: int, dtype: np.dtype) -> np.ndarray:
+    """Inputs X of shape (n, n_features), returned as a C-contiguous array of ``dtype``."""
+    array = _as_numeric_array(name, value)
+    if array.ndim != 2:
+        raise DataError(
+            f"{name} must be a 2-D array of shape (n_samples, {n_features}), got {array.ndim}-D shape {array.shape}"
+            + (f"; for one sample use {name}.reshape(1, -1)" if array.ndim == 1 else "")
+        )
+    if array.shape[0] == 0:
+        raise DataError(f"{name} is empty (shape {array.shape}); at least one sample is needed")
+    if array.shape[1] != n_features:
+        raise DataError(
+            f"{name} has {array.shape[1]} features per sample (shape {array.shape}) but the network's input "
+            f"layer has {n_features}"
+        )
+    _check_finite(name, array)
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def as_targets(
+    name: str,
+    value: Any,
+    n_samples: int,
+    n_outputs: int,
+    dtype: np.dtype,
+    target_range: tuple[float, float] | None,
+    loss_name: str,
+) -> np.ndarray:
+    """Targets of shape (n, n_outputs), or integer class labels of shape (n,) turned into one-hot rows."""
+    array = _as_numeric_array(name, value)
+    if array.ndim == 1 and n_outputs == 1:
+        array = array.reshape(-1, 1)
+    elif array.ndim == 1:
+        array = _one_hot(name, array, n_outputs)
+    if array.ndim != 2:
+        raise DataError(
+            f"{name} must be class labels of shape (n_samples,) or targets of shape (n_samples, {n_outputs}), "
+            f"got {array.ndim}-D shape {array.shape}"
+        )
+    if array.shape[0] != n_samples:
+        raise DataError(f"{name} has {array.shape[0]} rows but X has {n_samples}; they must match one to one")
+    if array.shape[1] != n_outputs:
+        raise DataError(
+            f"{name} has {array.shape[1]} columns (shape {array.shape}) but the network's output layer has "
+            f"{n_outputs} units"
+        )
+    _check_finite(name, array)
+    if target_range is not None:
+        lo, hi = target_range
+        if array.min() < lo or array.max() > hi:
+            raise DataError(
+                f"{name} has values in [{array.min().item()}, {array.max().item()}] but loss {loss_name!r} needs targets "
+                f"in [{lo}, {hi}]"
+            )
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _one_hot(name: str, labels: np.ndarray, n_outputs: int) -> np.ndarray:
+    if labels.size == 0:
+        raise DataError(f"{name} is empty; at least one sample is needed")
+    if labels.dtype.kind == "f":
+        _check_finite(name, labels)
+        if not np.array_equal(labels, np.round(labels)):
+            raise DataError(
+                f"{name} is 1-D, so it is read as class labels, but it holds non-integer values "
+                f"(e.g. {labels[labels != np.round(labels)][0].item()!r}); pass targets of shape (n, {n_outputs}) instead"
+            )
+    if labels.min() < 0 or labels.max() >= n_outputs:
+        bad = labels[(labels < 0) | (labels >= n_outputs)][0].item()
+        raise DataError(
+            f"{name} holds class label {bad!r}, outside 0..{n_outputs - 1} for a network with {n_outputs} outputs"
+        )
+    out = np.zeros((labels.shape[0], n_outputs))
+    out[np.arange(labels.shape[0]), labels.astype(np.int64)] = 1.0
+    return out
