@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .activation import Activation
+from .callbacks import EarlyStopping
 from .errors import (
     BpframeError,
     BpframeWarning,
@@ -16,6 +17,7 @@ from .errors import (
     DivergenceError,
     DuplicateNameError,
     KernelError,
+    MissingDependencyError,
     ModelFileError,
     PluginError,
     PluginWarning,
@@ -26,10 +28,13 @@ from .hookspecs import hookimpl
 from .kernels.cache import clear_cache as clear_kernel_cache
 from .loss import Loss
 from .network import Network
+from .optimizers import SGD, Adam, ExponentialDecay, Momentum, Nesterov, StepDecay
 from .results import BackpropResult, GradientCheckResult, History
 
 __all__ = [
+    "SGD",
     "Activation",
+    "Adam",
     "BackpropResult",
     "BpframeError",
     "BpframeWarning",
@@ -37,14 +42,20 @@ __all__ = [
     "DataError",
     "DivergenceError",
     "DuplicateNameError",
+    "EarlyStopping",
+    "ExponentialDecay",
     "GradientCheckResult",
     "History",
     "KernelError",
     "Loss",
+    "MissingDependencyError",
     "ModelFileError",
+    "Momentum",
+    "Nesterov",
     "Network",
     "PluginError",
     "PluginWarning",
+    "StepDecay",
     "UnknownNameError",
     "__version__",
     "activations",

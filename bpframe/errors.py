@@ -14,6 +14,7 @@ __all__ = [
     "DivergenceError",
     "DuplicateNameError",
     "KernelError",
+    "MissingDependencyError",
     "ModelFileError",
     "PluginError",
     "PluginWarning",
@@ -55,6 +56,10 @@ class DivergenceError(BpframeError, FloatingPointError):
 
 class ModelFileError(BpframeError, ValueError):
     """A saved model file is missing, damaged, or not a bpframe model; the message names the file."""
+
+
+class MissingDependencyError(BpframeError, ImportError):
+    """An optional dependency is needed for this feature; the message says what to install."""
 
 
 class BpframeWarning(UserWarning):

@@ -94,6 +94,9 @@ class Network:
             self._w_views[l - 1][...] = w
             self._b_views[l - 1][...] = b
         self._engine: Engine | None = None
+        #: Every epoch trained so far, over all calls to fit (epochs numbered on from the previous call).
+        self.history = History()
+        self._optimizer_state: Any = None
 
     # -- configuration -------------------------------------------------------------------------------------
 
@@ -336,20 +339,24 @@ class Network:
         batch_size: int = 32,
         eta: float = 0.1,
         lmbda: float = 0.0,
+        optimizer: Any = "sgd",
+        schedule: Any = None,
         validation_data: tuple[Any, Any] | None = None,
         shuffle: bool = True,
+        callbacks: Sequence[object] | None = None,
         verbose: int = 1,
     ) -> History:
-        r"""Train by mini-batch stochastic gradient descent, the book's SGD.
+        r"""Train by mini-batch gradient descent: the book's SGD, or momentum, Nesterov momentum or Adam.
 
         Each epoch shuffles the rows (from the network's seed), splits them into mini-batches of
         ``batch_size`` (the last one may be smaller; a ``batch_size`` larger than the data means one batch of
-        all of it), and for each batch applies
+        all of it), and updates the parameters after each batch. With plain SGD,
 
         .. math:: w \leftarrow w - \eta\left(\nabla_w C + \tfrac{\lambda}{n} w\right), \qquad
                   b \leftarrow b - \eta \nabla_b C
 
-        where :math:`\nabla C` is the batch mean and n the number of training samples.
+        where :math:`\nabla C` is the batch mean and n the number of training samples. The other optimizers
+        use the same L2-decayed gradient (see :mod:`bpframe.optimizers`).
 
         Parameters
         ----------
@@ -358,26 +365,35 @@ class Network:
         epochs : int >= 1
         batch_size : int >= 1
         eta : float > 0
-            The learning rate.
+            The (initial) learning rate.
         lmbda : float >= 0
             L2 weight decay strength λ, as in the book's network2 (0 turns it off).
+        optimizer : str or optimizer object
+            ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, or ``bp.Momentum(mu=0.8)`` etc. Its state
+            carries over to the next ``fit`` with an equal optimizer (and is saved with the model if asked).
+        schedule : schedule object, optional
+            ``bp.StepDecay(step, factor)`` or ``bp.ExponentialDecay(rate)``: the learning rate per epoch.
         validation_data : (X_val, Y_val), optional
             Scored after every epoch into ``history.val_cost`` and ``history.val_accuracy``.
         shuffle : bool
             Shuffle the rows every epoch (default) or keep their order.
-        verbose : int
-            0 prints nothing; 1 prints one line per epoch.
+        callbacks : list of objects, optional
+            Objects with ``@bpframe.hookimpl`` methods for the training events (e.g. ``bp.EarlyStopping``).
+        verbose : {0, 1, 2}
+            0 prints nothing; 1 shows a progress bar on a terminal and one line per epoch otherwise; 2 prints
+            one line per epoch.
 
         Returns
         -------
         History
+            This call's epochs; ``net.history`` accumulates every call's.
 
         Raises
         ------
         ConfigurationError
-            For a setting out of range (named in the message).
+            For a setting out of range (named in the message), before any work.
         DataError
-            For inputs or targets of the wrong shape, type or values.
+            For inputs or targets of the wrong shape, type or values, before any work.
         DivergenceError
             When a batch's cost or gradient is not finite; the network keeps the parameters it had before that
             batch and the error carries the ``history`` so far.
@@ -392,7 +408,10 @@ class Network:
             batch_size=batch_size,
             eta=eta,
             lmbda=lmbda,
+            optimizer=optimizer,
+            schedule=schedule,
             validation_data=validation_data,
             shuffle=shuffle,
+            callbacks=callbacks,
             verbose=verbose,
         )

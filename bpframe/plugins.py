@@ -152,6 +152,7 @@ class _Loader:
                 if error is not None:
                     return error
         self.registry.plugins.append(provenance)
+        self.registry.plugin_objects.append((plugin, provenance))
         self._commit(staged, provenance)
         return None
 

@@ -99,6 +99,8 @@ class Registry:
         self.losses: _Table[Loss] = _Table("loss")
         self.failures: list[PluginFailure] = []
         self.plugins: list[Provenance] = []
+        #: the loaded plugin objects (modules or instances), for the training-event hooks
+        self.plugin_objects: list[tuple[object, Provenance]] = []
 
     def activation(self, name: str) -> Activation:
         """Return the activation registered under ``name``."""

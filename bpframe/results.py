@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .layers import LayerList
 
@@ -65,8 +67,60 @@ class History:
             "seconds": list(self.seconds),
         }
 
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        """Record one epoch's logs (``cost``, ``accuracy``, ``seconds``, optionally ``val_cost``, ``val_accuracy``)."""
+        self.epoch.append(epoch)
+        self.cost.append(logs["cost"])
+        self.accuracy.append(logs["accuracy"])
+        if "val_cost" in logs:
+            self.val_cost.append(logs["val_cost"])
+            self.val_accuracy.append(logs["val_accuracy"])
+        self.seconds.append(logs["seconds"])
+
     def __len__(self) -> int:
         return len(self.epoch)
+
+    def plot(self, path: str | os.PathLike[str]) -> Path:
+        """Draw the learning curves (cost and accuracy per epoch, training and validation) into an image file.
+
+        Needs matplotlib (``pip install "bpframe[plot]"``); the format follows the file name (``.png``,
+        ``.svg``, ``.pdf``). Returns the path written.
+
+        Raises
+        ------
+        MissingDependencyError
+            If matplotlib is not installed.
+        DataError
+            If the history is empty.
+        """
+        from .errors import DataError, MissingDependencyError
+
+        if not self.epoch:
+            raise DataError("the history is empty: train at least one epoch before plotting it")
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise MissingDependencyError(
+                'History.plot needs matplotlib: pip install "bpframe[plot]" (or pip install matplotlib)'
+            ) from None
+        figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+        for axis, key, label in ((left, "cost", "cost"), (right, "accuracy", "accuracy")):
+            axis.plot(self.epoch, getattr(self, key), marker="o", markersize=3, label=f"training {label}")
+            if getattr(self, f"val_{key}"):
+                axis.plot(self.epoch, getattr(self, f"val_{key}"), marker="s", markersize=3, label=f"validation {label}")
+            axis.set_xlabel("epoch")
+            axis.set_ylabel(label)
+            axis.grid(alpha=0.3)
+            axis.legend()
+        left.set_title("cost per epoch")
+        right.set_title("accuracy per epoch")
+        target = Path(path)
+        figure.savefig(target, dpi=120)
+        plt.close(figure)
+        return target
 
 
 @dataclass(frozen=True)

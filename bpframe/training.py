@@ -1,21 +1,78 @@
-"""The training loop: Python owns the epochs, one compiled call trains a whole epoch."""
+"""The training loop: Python owns the epochs and the events, compiled calls train the mini-batches."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .callbacks import EarlyStopping
 from .errors import ConfigurationError, DivergenceError
-from .kernels.optimizers import OPTIMIZER_CODES
+from .events import EventBus
+from .optimizers import resolve_optimizer, resolve_schedule
+from .progress import progress_plugin
 from .results import History
 from .validation import check_nonnegative_float, check_positive_float, check_positive_int
 
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["fit"]
+__all__ = ["OptimizerState", "fit"]
+
+_MAX_EVENTS_PER_EPOCH = 100  # batch-level events: about one per 1 % of an epoch, when anyone listens
+
+
+@dataclass
+class OptimizerState:
+    """What an optimizer remembers between updates: its configuration, its state rows and the update count."""
+
+    config: dict[str, Any]
+    state: np.ndarray
+    step: int
+
+
+@dataclass
+class _Data:
+    x: np.ndarray
+    y: np.ndarray
+    val: tuple[np.ndarray, np.ndarray] | None
+
+
+def _validate_data(net: Network, X: Any, Y: Any, validation_data: Any) -> _Data:
+    x = net._inputs(X)
+    y = net._targets(Y, x.shape[0])
+    val = None
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ConfigurationError(
+                f"validation_data must be a pair (X_val, Y_val), got {type(validation_data).__name__}"
+            )
+        xv = net._inputs(validation_data[0], "validation_data[0]")
+        val = (xv, net._targets(validation_data[1], xv.shape[0], "validation_data[1]"))
+    return _Data(x, y, val)
+
+
+def _check_callbacks(callbacks: Any, has_validation: bool) -> list[object]:
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise ConfigurationError(f"callbacks must be a list of objects with hook methods, got {callbacks!r}")
+    for cb in callbacks:
+        if isinstance(cb, EarlyStopping):
+            cb.check(has_validation)
+    return list(callbacks)
+
+
+def _optimizer_state(net: Network, optimizer: Any) -> OptimizerState:
+    """Continue the network's optimizer state when the same optimizer trains again, else start fresh."""
+    current = net._optimizer_state
+    config = optimizer.config()
+    if current is not None and current.config == config and current.state.dtype == net.dtype:
+        return current
+    state = np.zeros((optimizer.state_rows, net._theta.shape[0]), dtype=net.dtype)
+    return OptimizerState(config=config, state=state, step=0)
 
 
 def fit(
@@ -27,74 +84,132 @@ def fit(
     batch_size: int,
     eta: float,
     lmbda: float,
-    validation_data: tuple[Any, Any] | None,
+    optimizer: Any,
+    schedule: Any,
+    validation_data: Any,
     shuffle: bool,
+    callbacks: Any,
     verbose: int,
 ) -> History:
-    """Validate everything, then train epoch by epoch (see :meth:`bpframe.Network.fit`)."""
+    """Validate everything before any work, then train epoch by epoch (see :meth:`bpframe.Network.fit`)."""
     epochs = check_positive_int("epochs", epochs)
     batch_size = check_positive_int("batch_size", batch_size)
     eta = check_positive_float("eta", eta)
     lmbda = check_nonnegative_float("lmbda", lmbda)
+    opt = resolve_optimizer(optimizer)
+    sched = resolve_schedule(schedule)
     if not isinstance(shuffle, bool):
         raise ConfigurationError(f"shuffle must be True or False, got {shuffle!r}")
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ConfigurationError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    x = net._inputs(X)
-    y = net._targets(Y, x.shape[0])
-    val = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ConfigurationError("validation_data must be a pair (X_val, Y_val)")
-        xv = net._inputs(validation_data[0], "validation_data[0]")
-        val = (xv, net._targets(validation_data[1], xv.shape[0], "validation_data[1]"))
-    n = x.shape[0]
-    batch_size = min(batch_size, n)
-    num_batches = (n + batch_size - 1) // batch_size
-    hyper = np.array([eta, lmbda / n, 0.0, 0.0, 0.0], dtype=net.dtype)
-    state = np.empty((0, net._theta.shape[0]), dtype=net.dtype)
-    sizes_in_batch = np.full(num_batches, batch_size, dtype=np.float64)
-    sizes_in_batch[-1] = n - batch_size * (num_batches - 1)
-    history = History()
-    for epoch in range(1, epochs + 1):
-        started = time.perf_counter()
-        order = net._shuffle_rng.permutation(n) if shuffle else np.arange(n)
-        costs = np.empty(num_batches, dtype=np.float64)
-        correct = np.zeros(num_batches, dtype=np.int64)
-        stop = net.engine.call(
-            "train_epoch", net._theta, net._sizes_array, x, y, order, batch_size,
-            OPTIMIZER_CODES["sgd"], hyper, net._n_weights, state, 0, costs, correct,
-        )  # fmt: skip
-        if stop >= 0:
-            raise _diverged(epoch, int(stop), num_batches, costs[stop], eta, history)
-        history.epoch.append(epoch)
-        history.cost.append(float(costs @ sizes_in_batch) / n)
-        history.accuracy.append(float(correct.sum()) / n)
-        if val is not None:
-            val_cost, val_correct = net._evaluate(*val)
-            history.val_cost.append(val_cost)
-            history.val_accuracy.append(val_correct / val[0].shape[0])
-        history.seconds.append(time.perf_counter() - started)
-        if verbose:
-            print(_epoch_line(history, epochs), flush=True)
-    return history
+    data = _validate_data(net, X, Y, validation_data)
+    listeners = _check_callbacks(callbacks, data.val is not None)
+    return _Trainer(net, data, batch_size, opt, sched, eta, lmbda, shuffle, listeners, verbose).run(epochs)
 
 
-def _epoch_line(history: History, epochs: int) -> str:
-    """One line summarising the last epoch."""
-    text = (
-        f"epoch {history.epoch[-1]}/{epochs}: cost {history.cost[-1]:.4f}, accuracy {history.accuracy[-1]:.4f}"
-    )
-    if history.val_cost:
-        text += f", val_cost {history.val_cost[-1]:.4f}, val_accuracy {history.val_accuracy[-1]:.4f}"
-    return text + f" ({history.seconds[-1]:.2f} s)"
+class _Trainer:
+    """One call of fit: its data, optimizer, events and history."""
 
+    def __init__(
+        self,
+        net: Network,
+        data: _Data,
+        batch_size: int,
+        opt: Any,
+        sched: Any,
+        eta: float,
+        lmbda: float,
+        shuffle: bool,
+        listeners: list[object],
+        verbose: int,
+    ) -> None:
+        from .plugins import get_registry
 
-def _diverged(epoch: int, batch: int, num_batches: int, cost: float, eta: float, history: History) -> DivergenceError:
-    error = DivergenceError(
-        f"training diverged at epoch {epoch}, batch {batch + 1} of {num_batches}: the cost or gradient became "
-        f"non-finite (batch cost {cost!r}). The network keeps the parameters it had before that batch. "
-        f"Hint: lower the learning rate (eta={eta:g}), or check the inputs' scale."
-    )
-    error.history = history  # type: ignore[attr-defined]
-    return error
+        self.net, self.data, self.opt, self.sched = net, data, opt, sched
+        self.eta, self.lmbda, self.shuffle = eta, lmbda, shuffle
+        self.n = data.x.shape[0]
+        self.batch_size = min(batch_size, self.n)
+        self.num_batches = -(-self.n // self.batch_size)
+        self.batch_sizes = np.full(self.num_batches, self.batch_size, dtype=np.float64)
+        self.batch_sizes[-1] = self.n - self.batch_size * (self.num_batches - 1)
+        plugins: list[tuple[object, str]] = [(obj, prov.describe()) for obj, prov in get_registry().plugin_objects]
+        plugins += [(cb, f"callback {type(cb).__name__}") for cb in listeners]
+        display = progress_plugin(verbose)
+        if display is not None:
+            plugins.append((display, "bpframe progress display"))
+        self.events = EventBus(plugins)
+        self.state = _optimizer_state(net, opt)
+        self.history = History()
+
+    def settings(self) -> dict[str, Any]:
+        """What fit_start hooks receive."""
+        return {
+            "epochs": self.epochs, "batch_size": self.batch_size, "eta": self.eta, "lmbda": self.lmbda,
+            "optimizer": self.opt.config(), "schedule": None if self.sched is None else self.sched.config(),
+            "n_samples": self.n, "num_batches": self.num_batches, "validation": self.data.val is not None,
+        }  # fmt: skip
+
+    def run(self, epochs: int) -> History:
+        self.epochs = epochs
+        net = self.net
+        first_epoch = (net.history.epoch[-1] if len(net.history) else 0) + 1
+        self.events.emit("bpframe_fit_start", net=net, settings=self.settings())
+        reason = "completed"
+        try:
+            for i in range(epochs):
+                eta = self.eta if self.sched is None else self.sched.learning_rate(self.eta, i + 1)
+                self.events.emit("bpframe_epoch_start", net=net, epoch=i + 1, epochs=epochs, eta=eta)
+                logs = self._epoch(i + 1, first_epoch + i, eta)
+                stop = self.events.emit("bpframe_epoch_end", net=net, epoch=i + 1, epochs=epochs, logs=logs)
+                if any(result is True for result in stop):
+                    reason = "stopped"
+                    break
+        except DivergenceError:
+            self.events.emit("bpframe_fit_end", net=net, history=self.history, reason="diverged")
+            raise
+        self.events.emit("bpframe_fit_end", net=net, history=self.history, reason=reason)
+        return self.history
+
+    def _epoch(self, epoch: int, global_epoch: int, eta: float) -> dict[str, float]:
+        """Train one epoch in as few compiled calls as the listeners allow; record and return its logs."""
+        net, started = self.net, time.perf_counter()
+        order = net._shuffle_rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+        costs = np.zeros(self.num_batches, dtype=np.float64)
+        correct = np.zeros(self.num_batches, dtype=np.int64)
+        hyper = self.opt.hyper(eta, self.lmbda / self.n, net.dtype)
+        counter = np.array([self.state.step], dtype=np.int64)
+        listening = self.events.listens("bpframe_batches_end")
+        chunk = -(-self.num_batches // _MAX_EVENTS_PER_EPOCH) if listening else self.num_batches
+        for first in range(0, self.num_batches, chunk):
+            stop = min(first + chunk, self.num_batches)
+            bad = net.engine.call(
+                "train_epoch", net._theta, net._sizes_array, self.data.x, self.data.y, order, self.batch_size,
+                first, stop, self.opt.code, hyper, net._n_weights, self.state.state, counter, costs, correct,
+            )  # fmt: skip
+            self.state.step = int(counter[0])
+            net._optimizer_state = self.state
+            if bad >= 0:
+                raise self._diverged(epoch, int(bad), float(costs[bad]), eta)
+            if listening:
+                seen = self.batch_sizes[:stop].sum()
+                self.events.emit(
+                    "bpframe_batches_end", net=net, epoch=epoch, done=stop, total=self.num_batches,
+                    cost=float(costs[:stop] @ self.batch_sizes[:stop]) / seen, accuracy=float(correct[:stop].sum()) / seen,
+                )  # fmt: skip
+        logs = {"cost": float(costs @ self.batch_sizes) / self.n, "accuracy": float(correct.sum()) / self.n}
+        if self.data.val is not None:
+            val_cost, val_correct = net._evaluate(*self.data.val)
+            logs.update(val_cost=val_cost, val_accuracy=val_correct / self.data.val[0].shape[0])
+        logs["seconds"] = time.perf_counter() - started
+        for record in (self.history, net.history):
+            record.append(global_epoch if record is net.history else epoch, logs)
+        return logs
+
+    def _diverged(self, epoch: int, batch: int, cost: float, eta: float) -> DivergenceError:
+        error = DivergenceError(
+            f"training diverged at epoch {epoch}, batch {batch + 1} of {self.num_batches}: the cost or gradient "
+            f"became non-finite (batch cost {cost!r}). The network keeps the parameters it had before that "
+            f"batch. Hint: lower the learning rate (eta={eta:g}), or check the inputs' scale."
+        )
+        error.history = self.history  # type: ignore[attr-defined]
+        return error

@@ -193,19 +193,20 @@ def evaluate(theta, sizes, x, y, out, chunk):
 
 
 @njit(cache=CACHE, **KERNEL_OPTIONS)
-def train_epoch(theta, sizes, x, y, order, batch_size, kind, hyper, n_weights, state, step, costs, correct):
-    """One epoch of mini-batch training over the rows x[order]; returns the first batch whose cost or
-    gradient is not finite (the parameters are left as they were before it), or -1."""
+def train_epoch(theta, sizes, x, y, order, batch_size, first, stop, kind, hyper, n_weights, state, counter,
+                costs, correct):
+    """Train mini-batches first..stop-1 of an epoch over the rows x[order]. Returns the first batch whose cost
+    or gradient is not finite (the parameters are left as they were before it), or -1. counter[0] counts the
+    updates made so far (optimizers with bias correction need it) and is advanced in place."""
     n = order.shape[0]
     dtype = theta.dtype
     grad = np.empty_like(theta)
     work = np.empty(sizes.max(), dtype)
-    m = min(batch_size, n)
+    m = min(batch_size, n - first * batch_size)
     xb = np.empty((m, x.shape[1]), dtype)
     yb = np.empty((m, y.shape[1]), dtype)
     zs, acts, deltas = _layers(sizes, xb)
-    num_batches = (n + batch_size - 1) // batch_size
-    for k in range(num_batches):
+    for k in range(first, stop):
         start = k * batch_size
         if n - start < m:
             m = n - start
@@ -219,7 +220,7 @@ def train_epoch(theta, sizes, x, y, order, batch_size, kind, hyper, n_weights, s
         correct[k] = count_correct(acts[{L}], yb)
         if not (np.isfinite(cost) and all_finite(grad)):
             return k
-        step += 1
-        apply_update(kind, theta, grad, n_weights, hyper, state, step)
+        counter[0] += 1
+        apply_update(kind, theta, grad, n_weights, hyper, state, counter[0])
     return -1
 '''.splitlines()
