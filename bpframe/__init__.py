@@ -6,6 +6,9 @@ kernels compiled on first use.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from ._version import __version__
 from .activation import Activation
 from .callbacks import EarlyStopping
@@ -62,6 +65,7 @@ __all__ = [
     "clear_kernel_cache",
     "gradient_check",
     "hookimpl",
+    "load",
     "losses",
     "reload_plugins",
 ]
@@ -93,6 +97,17 @@ def losses() -> list[str]:
     from .plugins import get_registry
 
     return get_registry().losses.names()
+
+
+def load(path: str | os.PathLike[str], *, custom_objects: Mapping[str, Activation | Loss] | None = None) -> Network:
+    """Load a network saved by :meth:`Network.save`; see :func:`bpframe.io.load_network` for every check made.
+
+    Names of activations and losses are looked up in the plugin registry (or ``custom_objects``), never imported
+    from the file.
+    """
+    from .io import load_network
+
+    return load_network(path, custom_objects=custom_objects)
 
 
 def reload_plugins() -> None:

@@ -17,7 +17,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def check_name(kind: str, name: object) -> str:
     """Return ``name`` if it is a valid plugin-object name, else raise naming the problem."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigurationError(
             f"{kind} name must be a lower-case identifier such as 'leaky_relu' "
             f"(letters, digits, underscores, starting with a letter); got {name!r}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,7 +80,7 @@ class Network:
         self._activations = resolve_activations(activation, len(self._sizes) - 1)
         self._loss = resolve_loss(loss)
         self._dtype = check_dtype(dtype)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0):
             raise ConfigurationError(f"seed must be None or an int >= 0, got {seed!r}")
         self._seed = seed
         init_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
@@ -188,7 +190,8 @@ class Network:
 
     def parameters(self) -> np.ndarray:
         """A copy of all parameters as one flat vector: every weight matrix (layer 1 first), then every bias."""
-        return self._theta.copy()
+        copy: np.ndarray = self._theta.copy()
+        return copy
 
     def set_parameters(self, theta: object) -> None:
         """Set all parameters from a flat vector laid out as :meth:`parameters` returns it."""
@@ -202,8 +205,7 @@ class Network:
     def __repr__(self) -> str:
         acts = [a.name for a in self._activations]
         return (
-            f"Network({list(self._sizes)!r}, activation={acts!r}, loss={self._loss.name!r}, "
-            f"dtype={self._dtype.name!r})"
+            f"Network({list(self._sizes)!r}, activation={acts!r}, loss={self._loss.name!r}, dtype={self._dtype.name!r})"
         )
 
     # -- the compiled engine ---------------------------------------------------------------------------------
@@ -259,9 +261,8 @@ class Network:
         ndarray of int64, shape (n,)
         """
         out = self.feedforward(X)
-        if out.shape[1] == 1:
-            return (out[:, 0] > 0.5).astype(np.int64)
-        return np.argmax(out, axis=1).astype(np.int64)
+        labels: np.ndarray = (out[:, 0] > 0.5) if out.shape[1] == 1 else np.argmax(out, axis=1)
+        return labels.astype(np.int64)
 
     def backprop(self, X: Any, Y: Any) -> BackpropResult:
         r"""Run the forward pass and the four equations on one batch and return every quantity involved.
@@ -329,6 +330,24 @@ class Network:
         params = self._theta if theta is None else theta
         cost, correct = self.engine.call("evaluate", params, self._sizes_array, x, y, out, _CHUNK)
         return float(cost) / x.shape[0], int(correct)
+
+    def save(self, path: str | os.PathLike[str], *, include_optimizer: bool = False) -> Path:
+        """Save the network to one ``.npz`` file, atomically; see :func:`bpframe.io.save_network`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import bpframe as bp
+        >>> net = bp.Network([2, 3, 1], seed=0)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = net.save(pathlib.Path(folder) / "net.npz")
+        ...     again = bp.load(path)
+        >>> bool((again.parameters() == net.parameters()).all())
+        True
+        """
+        from .io import save_network
+
+        return save_network(self, path, include_optimizer=include_optimizer)
 
     def fit(
         self,
