@@ -1,0 +1,265 @@
+"""The ``bpframe`` command: train, evaluate, inspect models, list plugins, check gradients, manage the cache.
+
+Every error is one line on stderr (``bpframe: error: ...``) with exit status 1 (2 for a usage error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["main"]
+
+DATASETS = ("digits", "fashion-mnist", "xor", "spirals", "moons")
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 64,32, got {text!r}") from None
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _schedule(text: str) -> Any:
+    from .optimizers import ExponentialDecay, StepDecay
+
+    kind, _, rest = text.partition(":")
+    try:
+        if kind == "step":
+            step, factor = rest.split(":")
+            return StepDecay(step=int(step), factor=float(factor))
+        if kind == "exp":
+            return ExponentialDecay(rate=float(rest))
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(
+        f"expected step:EPOCHS:FACTOR (e.g. step:10:0.5) or exp:RATE (e.g. exp:0.95), got {text!r}"
+    )
+
+
+def load_dataset(name: str, split: str, dtype: str, folder: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) of a named dataset and split; synthetic problems have one split used for both."""
+    from . import datasets
+
+    if name == "digits":
+        return datasets.load_digits(split, dtype=dtype)
+    if name == "fashion-mnist":
+        return datasets.load_fashion_mnist(folder, split=split, dtype=dtype)
+    if name == "xor":
+        X, Y = datasets.xor(dtype=dtype)
+        return X, Y[:, 0].astype(np.int64)
+    if name == "spirals":
+        return datasets.two_spirals(400, noise=0.05, seed=0 if split == "train" else 1, dtype=dtype)
+    return datasets.moons(400, noise=0.1, seed=0 if split == "train" else 1, dtype=dtype)
+
+
+def _optimizer(args: argparse.Namespace) -> Any:
+    from .optimizers import SGD, Adam, Momentum, Nesterov
+
+    if args.optimizer == "momentum":
+        return Momentum(mu=args.mu)
+    if args.optimizer == "nesterov":
+        return Nesterov(mu=args.mu)
+    if args.optimizer == "adam":
+        return Adam(beta1=args.beta1, beta2=args.beta2, epsilon=args.epsilon)
+    return SGD()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import bpframe as bp
+
+    X, y = load_dataset(args.dataset, "train", args.dtype, args.data_dir)
+    Xt, yt = load_dataset(args.dataset, "test", args.dtype, args.data_dir)
+    classes = int(max(y.max(), yt.max())) + 1
+    sizes = [X.shape[1], *args.hidden, classes]
+    activation: Any = args.activation if len(args.activation) > 1 else args.activation[0]
+    net = bp.Network(sizes, activation, args.loss, dtype=args.dtype, seed=args.seed)
+    callbacks = [bp.EarlyStopping(monitor=args.monitor, patience=args.patience)] if args.patience else None
+    print(f"training {net} on {args.dataset} ({X.shape[0]} train / {Xt.shape[0]} test samples)")
+    print(f"optimizer {args.optimizer}, eta {args.eta:g}, lmbda {args.lmbda:g}, batch size {args.batch_size}, "
+          f"{args.epochs} epochs, seed {args.seed}", flush=True)  # fmt: skip
+    started = time.perf_counter()
+    history = net.fit(
+        X, y, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta, lmbda=args.lmbda,
+        optimizer=_optimizer(args), schedule=args.schedule, validation_data=(Xt, yt), callbacks=callbacks,
+        verbose=0 if args.quiet else 1,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    result = net.evaluate(Xt, yt)
+    print(f"done: {len(history)} epochs in {seconds:.1f} s; test accuracy {result['accuracy']:.4f}, "
+          f"test cost {result['cost']:.4f}")  # fmt: skip
+    if args.save:
+        path = net.save(args.save, include_optimizer=True)
+        print(f"model saved to {path}")
+    if args.plot:
+        print(f"learning curves saved to {history.plot(args.plot)}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import bpframe as bp
+
+    net = bp.load(args.model)
+    X, y = load_dataset(args.dataset, args.split, net.dtype.name, args.data_dir)
+    result = net.evaluate(X, y)
+    print(f"{args.dataset} {args.split} ({X.shape[0]} samples): accuracy {result['accuracy']:.4f}, "
+          f"cost {result['cost']:.4f}")  # fmt: skip
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .io import describe_model
+
+    print(describe_model(args.model))
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from .plugins import get_registry
+
+    registry = get_registry()
+    for title, table in (("activations", registry.activations), ("losses", registry.losses)):
+        print(f"{title}:")
+        for name in table.names():
+            entry = table.get(name)
+            description = getattr(entry.spec, "description", "")
+            print(f"  {name:<22} {entry.provenance.describe():<60} {description}")
+        for name, owners in sorted(table.conflicts.items()):
+            print(f"  {name:<22} CONFLICT: registered by {' and '.join(p.describe() for p in owners)}")
+    if registry.failures:
+        print("plugins that failed to load:")
+        for failure in registry.failures:
+            print(f"  {failure.provenance.describe()}: {failure.error}")
+    if args.check:
+        from .testing import check_registry
+
+        return check_registry(registry, out=sys.stdout)
+    return 0
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    import bpframe as bp
+
+    activation: Any = args.activation if len(args.activation) > 1 else args.activation[0]
+    net = bp.Network(args.sizes, activation, args.loss, seed=args.seed)
+    rng = np.random.default_rng(args.seed)
+    X = rng.normal(size=(args.samples, args.sizes[0]))
+    if net.loss.target_range is None:
+        Y: np.ndarray = rng.normal(size=(args.samples, args.sizes[-1]))
+    elif args.sizes[-1] > 1:
+        Y = rng.integers(0, args.sizes[-1], args.samples)
+    else:
+        Y = rng.uniform(size=(args.samples, 1))
+    result = bp.gradient_check(net, X, Y, entries=args.entries)
+    print(f"gradient check of {net} on {args.samples} random samples")
+    print(result)
+    ok = result.passed(args.tolerance)
+    print(f"{'PASS' if ok else 'FAIL'} (tolerance {args.tolerance:g})")
+    return 0 if ok else 1
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from .kernels import cache
+
+    if args.action == "clear":
+        print(f"removed {cache.clear_cache()}")
+    else:
+        base = cache.cache_base()
+        files = list(base.rglob("k_*.py")) if base.exists() else []
+        print(f"kernel cache: {base} ({len(files)} generated kernel modules)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``bpframe`` command."""
+    from ._version import __version__
+
+    parser = argparse.ArgumentParser(prog="bpframe", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"bpframe {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a network (default: the embedded digits)",
+                           description="Train a network and report its test accuracy.")  # fmt: skip
+    train.add_argument("--dataset", choices=DATASETS, default="digits", help="default: %(default)s")
+    train.add_argument("--data-dir", help="folder of the IDX files for fashion-mnist")
+    train.add_argument("--hidden", type=_ints, default=[64], help="hidden layer sizes, e.g. 64,32 (default: 64)")
+    train.add_argument("--activation", type=_names, default=["relu", "softmax"],
+                       help="one activation, or one per layer (default: relu,softmax)")  # fmt: skip
+    train.add_argument("--loss", default="cross_entropy", help="default: %(default)s")
+    train.add_argument("--optimizer", choices=("sgd", "momentum", "nesterov", "adam"), default="momentum",
+                       help="default: %(default)s")  # fmt: skip
+    train.add_argument("--eta", type=float, default=0.05, help="learning rate (default: %(default)s)")
+    train.add_argument("--mu", type=float, default=0.9, help="momentum (default: %(default)s)")
+    train.add_argument("--beta1", type=float, default=0.9, help="Adam (default: %(default)s)")
+    train.add_argument("--beta2", type=float, default=0.999, help="Adam (default: %(default)s)")
+    train.add_argument("--epsilon", type=float, default=1e-8, help="Adam (default: %(default)s)")
+    train.add_argument("--lmbda", type=float, default=0.0, help="L2 weight decay (default: %(default)s)")
+    train.add_argument("--schedule", type=_schedule, help="step:EPOCHS:FACTOR or exp:RATE")
+    train.add_argument("--epochs", type=int, default=30, help="default: %(default)s")
+    train.add_argument("--batch-size", type=int, default=16, help="default: %(default)s")
+    train.add_argument("--patience", type=int, default=0, help="early stopping patience (0: off)")
+    train.add_argument("--monitor", default="val_cost", help="early stopping metric (default: %(default)s)")
+    train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    train.add_argument("--dtype", choices=("float32", "float64"), default="float64", help="default: %(default)s")
+    train.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
+    train.add_argument("--plot", metavar="PNG", help="save the learning curves (needs bpframe[plot])")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    train.set_defaults(run=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="score a saved model on a dataset")
+    evaluate.add_argument("model")
+    evaluate.add_argument("--dataset", choices=DATASETS, default="digits")
+    evaluate.add_argument("--split", choices=("train", "test"), default="test")
+    evaluate.add_argument("--data-dir", help="folder of the IDX files for fashion-mnist")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    info = sub.add_parser("info", help="describe a saved model")
+    info.add_argument("model")
+    info.set_defaults(run=cmd_info)
+
+    plugins = sub.add_parser("plugins", help="list activations and losses and the plugins providing them")
+    plugins.add_argument("--check", action="store_true", help="run the conformance checks on everything")
+    plugins.set_defaults(run=cmd_plugins)
+
+    grad = sub.add_parser("gradcheck", help="check back-propagation against central differences")
+    grad.add_argument("--sizes", type=_ints, default=[4, 5, 3], help="layer sizes (default: 4,5,3)")
+    grad.add_argument("--activation", type=_names, default=["sigmoid"], help="one, or one per layer")
+    grad.add_argument("--loss", default="quadratic")
+    grad.add_argument("--samples", type=int, default=8)
+    grad.add_argument("--entries", type=int, default=20, help="entries checked per layer and kind")
+    grad.add_argument("--tolerance", type=float, default=1e-6)
+    grad.add_argument("--seed", type=int, default=0)
+    grad.set_defaults(run=cmd_gradcheck)
+
+    cache_cmd = sub.add_parser("cache", help="show or clear the compiled-kernel cache")
+    cache_cmd.add_argument("action", choices=("info", "clear"))
+    cache_cmd.set_defaults(run=cmd_cache)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    from .errors import BpframeError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (BpframeError, OSError) as exc:
+        print(f"bpframe: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bpframe: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

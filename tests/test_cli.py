@@ -1,0 +1,114 @@
+"""The bpframe command: every subcommand, its output, and one-line errors with a non-zero status."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bpframe.cli import main
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_train_defaults_reach_95_percent_on_the_digits(tmp_path):
+    """The README's main job, as a user runs it: a fresh process, the console entry point, no arguments."""
+    out = subprocess.run([sys.executable, "-m", "bpframe", "train", "--save", str(tmp_path / "m.npz")],
+                         capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.strip().splitlines()
+    summary = next(line for line in last if line.startswith("done: "))
+    accuracy = float(summary.split("test accuracy ")[1].split(",")[0])
+    assert accuracy >= 0.95
+    assert "epoch 30/30: cost " in out.stdout
+    assert (tmp_path / "m.npz").exists()
+
+
+def test_train_options(capsys, tmp_path):
+    status, out, _ = run(
+        capsys, "train", "--dataset", "xor", "--hidden", "8", "--activation", "tanh,softmax", "--optimizer", "adam",
+        "--eta", "0.05", "--epochs", "200", "--batch-size", "4", "--dtype", "float32", "--seed", "3", "-q",
+        "--save", str(tmp_path / "xor.npz"),
+    )  # fmt: skip
+    assert status == 0
+    assert "Network([2, 8, 2], activation=['tanh', 'softmax'], loss='cross_entropy', dtype='float32')" in out
+    assert "done: 200 epochs" in out and "test accuracy 1.0000" in out
+    status, out, _ = run(capsys, "info", str(tmp_path / "xor.npz"))
+    assert status == 0 and "[2, 8, 2] (42 parameters, float32)" in out and "optimizer  adam, step 200" in out
+    status, out, _ = run(capsys, "evaluate", str(tmp_path / "xor.npz"), "--dataset", "xor")
+    assert status == 0 and "accuracy 1.0000" in out
+
+
+def test_early_stopping_and_schedule_options(capsys):
+    status, out, _ = run(capsys, "train", "--epochs", "100", "--patience", "2", "--schedule", "step:5:0.5", "-q")
+    assert status == 0
+    epochs = int(out.split("done: ")[1].split(" epochs")[0])
+    assert epochs < 100
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--loss", "nope", "-q"], "bpframe: error: unknown loss 'nope'; available: binary_cross_entropy"),
+        (["train", "--eta", "-1", "-q"], "bpframe: error: eta must be > 0, got -1.0"),
+        (["train", "--activation", "relu,relu,softmax", "-q"], "bpframe: error: activation lists 3 activations"),
+        (["evaluate", "/nonexistent/model.npz"], "bpframe: error: /nonexistent/model.npz"),
+        (["train", "--dataset", "fashion-mnist", "--data-dir", "/nonexistent", "-q"], "bpframe: error: "),
+    ],
+)
+def test_errors_are_one_line_with_status_1(capsys, argv, message):
+    status, _, err = run(capsys, *argv)
+    assert status == 1
+    assert err.startswith(message)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--hidden", "a,b"])
+    assert info.value.code == 2
+    assert "expected comma-separated integers such as 64,32, got 'a,b'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--schedule", "linear"])
+    assert info.value.code == 2
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "info", "plugins", "gradcheck", "cache"])
+def test_help_everywhere(capsys, command):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert "usage: bpframe " + command in capsys.readouterr().out
+
+
+def test_plugins_lists_names_with_their_distribution(capsys):
+    status, out, _ = run(capsys, "plugins")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "activations:"
+    sigmoid = next(line for line in lines if line.strip().startswith("sigmoid "))
+    assert "bpframe 0." in sigmoid and "bpframe.default_plugins.activations" in sigmoid
+    assert any(line.strip().startswith("cross_entropy ") for line in lines)
+
+
+def test_gradcheck_passes_and_fails(capsys):
+    status, out, _ = run(
+        capsys, "gradcheck", "--sizes", "3,4,2", "--activation", "tanh,softmax", "--loss", "cross_entropy"
+    )
+    assert status == 0 and out.strip().endswith("PASS (tolerance 1e-06)")
+    status, out, _ = run(capsys, "gradcheck", "--tolerance", "1e-30")
+    assert status == 1 and "FAIL" in out
+
+
+def test_cache_info_and_clear(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("BPFRAME_CACHE_DIR", str(tmp_path / "cache"))
+    status, out, _ = run(capsys, "cache", "info")
+    assert status == 0 and str(tmp_path / "cache") in out
+    (tmp_path / "cache").mkdir()
+    status, out, _ = run(capsys, "cache", "clear")
+    assert status == 0 and not (tmp_path / "cache").exists()
