@@ -15,16 +15,15 @@ import os
 from typing import Any
 
 import numpy as np
-
 from workloads import Workload
 
-__all__ = ["IMPLEMENTATIONS", "INSTALL_HINT", "not_applicable", "missing", "make_trainer", "initial_params"]
+__all__ = ["IMPLEMENTATIONS", "INSTALL_HINT", "initial_params", "make_trainer", "missing", "not_applicable"]
 
 IMPLEMENTATIONS = ("bpframe", "torch", "numpy", "sklearn")
 _MODULE = {"bpframe": "bpframe", "torch": "torch", "numpy": "numpy", "sklearn": "sklearn"}
 INSTALL_HINT = {
     "bpframe": "bpframe not importable: run from the repo (benchmarks/run.py puts the repo root on PYTHONPATH) "
-               "or pip install -e .",
+    "or pip install -e .",
     "torch": "torch not installed: pip install torch==2.13.0",
     "numpy": "numpy not installed: pip install numpy",
     "sklearn": "scikit-learn not installed: pip install scikit-learn",
@@ -40,8 +39,7 @@ def not_applicable(impl: str, wl: Workload) -> str | None:
     """Why ``impl`` cannot express ``wl`` faithfully, or None."""
     if impl == "sklearn":
         if wl.loss != "cross_entropy" or wl.output != "softmax":
-            return ("n/a: MLPClassifier has no quadratic cost; its multi-class output is always "
-                    "softmax + log-loss")
+            return "n/a: MLPClassifier has no quadratic cost; its multi-class output is always softmax + log-loss"
         if wl.hidden not in ("relu", "sigmoid", "tanh"):
             return f"n/a: MLPClassifier has no {wl.hidden} activation"
     return None
@@ -56,7 +54,7 @@ def initial_params(wl: Workload, seed: int = 0) -> tuple[list[np.ndarray], list[
     rng = np.random.default_rng(seed)
     dtype = np.dtype(wl.dtype)
     w, b = [], []
-    for n_in, n_out in zip(wl.sizes[:-1], wl.sizes[1:]):
+    for n_in, n_out in zip(wl.sizes[:-1], wl.sizes[1:], strict=False):
         scale = np.sqrt(2.0 / n_in) if wl.hidden == "relu" else np.sqrt(1.0 / n_in)
         w.append((rng.standard_normal((n_in, n_out)) * scale).astype(dtype))
         bias = rng.standard_normal(n_out) if wl.hidden == "sigmoid" else np.zeros(n_out)
@@ -93,9 +91,9 @@ class NumpyTrainer:
         perm = self.rng.permutation(len(self.X))
         X, Y = self.X[perm], self.Y[perm]
         B, eta = self.wl.batch_size, self.dtype.type(self.wl.eta)
-        with np.errstate(over="ignore"):           # exp(-z) → inf for z ≪ 0 gives sigmoid 0, as it should
+        with np.errstate(over="ignore"):  # exp(-z) → inf for z ≪ 0 gives sigmoid 0, as it should
             for k in range(0, len(X), B):
-                self._step(X[k:k + B], Y[k:k + B], eta)
+                self._step(X[k : k + B], Y[k : k + B], eta)
 
     def _activate(self, name: str, z: np.ndarray) -> np.ndarray:
         """σ(z) in place."""
@@ -127,10 +125,10 @@ class NumpyTrainer:
     def _step(self, x: np.ndarray, y: np.ndarray, eta) -> None:
         a = self._feedforward(x)
         out = a[-1]
-        delta = out - y                            # cross-entropy + softmax: dC/dz = a - y
-        if self.wl.loss == "quadratic":            # (a - y) ⊙ σ'(z) with σ' = a(1 - a)
+        delta = out - y  # cross-entropy + softmax: dC/dz = a - y
+        if self.wl.loss == "quadratic":  # (a - y) ⊙ σ'(z) with σ' = a(1 - a)
             delta *= out * (1 - out)
-        delta *= self.dtype.type(1.0 / len(x))     # cost is the mean over the mini-batch
+        delta *= self.dtype.type(1.0 / len(x))  # cost is the mean over the mini-batch
         for l in reversed(range(len(self.w))):
             nabla_w = a[l].T @ delta
             nabla_b = delta.sum(axis=0)
@@ -151,8 +149,12 @@ class NumpyTrainer:
 
     def info(self) -> dict[str, Any]:
         import threadpoolctl
-        blas = [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-                for p in threadpoolctl.threadpool_info() if p.get("user_api") == "blas"]
+
+        blas = [
+            {k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+            for p in threadpoolctl.threadpool_info()
+            if p.get("user_api") == "blas"
+        ]
         return {"version": np.__version__, "param_dtype": str(self.w[0].dtype), "blas": blas}
 
 
@@ -163,6 +165,7 @@ class TorchTrainer:
 
     def __init__(self, wl: Workload, threads: int) -> None:
         import torch
+
         torch.set_num_threads(threads)
         torch.set_num_interop_threads(1)
         self.torch, self.wl = torch, wl
@@ -173,7 +176,7 @@ class TorchTrainer:
         torch.manual_seed(0)
         w, b = initial_params(wl)
         layers: list[Any] = []
-        for l, (w_l, b_l) in enumerate(zip(w, b)):
+        for l, (w_l, b_l) in enumerate(zip(w, b, strict=False)):
             lin = nn.Linear(w_l.shape[0], w_l.shape[1], dtype=self.tdtype)
             with torch.no_grad():
                 lin.weight.copy_(torch.from_numpy(w_l.T.copy()))
@@ -185,7 +188,7 @@ class TorchTrainer:
                 layers.append(nn.Sigmoid())
             elif act == "relu":
                 layers.append(nn.ReLU())
-            elif act != "softmax":                 # softmax is fused into F.cross_entropy below
+            elif act != "softmax":  # softmax is fused into F.cross_entropy below
                 raise ValueError(act)
         self.model = nn.Sequential(*layers)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=wl.eta, momentum=0.0)
@@ -195,7 +198,7 @@ class TorchTrainer:
             self.loss_fn = lambda out, t: 0.5 * ((out - t) ** 2).sum(1).mean()
         elif wl.loss == "cross_entropy" and wl.output == "softmax":
             self.T = torch.from_numpy(y.astype(np.int64))
-            self.loss_fn = torch.nn.functional.cross_entropy      # log-softmax + NLL, mean over the batch
+            self.loss_fn = torch.nn.functional.cross_entropy  # log-softmax + NLL, mean over the batch
         else:
             raise ValueError(f"torch trainer: unsupported {wl.loss}/{wl.output}")
         self.X_test = torch.from_numpy(np.ascontiguousarray(X_test, dtype=wl.dtype))
@@ -208,7 +211,7 @@ class TorchTrainer:
         B, model, opt, loss_fn = self.wl.batch_size, self.model, self.opt, self.loss_fn
         for k in range(0, len(X), B):
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(X[k:k + B]), T[k:k + B])
+            loss = loss_fn(model(X[k : k + B]), T[k : k + B])
             loss.backward()
             opt.step()
 
@@ -219,8 +222,12 @@ class TorchTrainer:
 
     def info(self) -> dict[str, Any]:
         t = self.torch
-        return {"version": t.__version__, "param_dtype": str(next(self.model.parameters()).dtype),
-                "num_threads": t.get_num_threads(), "mkldnn": bool(t.backends.mkldnn.is_available())}
+        return {
+            "version": t.__version__,
+            "param_dtype": str(next(self.model.parameters()).dtype),
+            "num_threads": t.get_num_threads(),
+            "mkldnn": bool(t.backends.mkldnn.is_available()),
+        }
 
 
 class SklearnTrainer:
@@ -236,11 +243,21 @@ class SklearnTrainer:
 
     def setup(self, X, y, X_test, y_test) -> None:
         from sklearn.neural_network import MLPClassifier
+
         wl = self.wl
         self.clf = MLPClassifier(
-            hidden_layer_sizes=wl.sizes[1:-1], activation={"sigmoid": "logistic"}.get(wl.hidden, wl.hidden),
-            solver="sgd", alpha=0.0, batch_size=wl.batch_size, learning_rate="constant",
-            learning_rate_init=wl.eta, momentum=0.0, nesterovs_momentum=False, shuffle=True, random_state=0)
+            hidden_layer_sizes=wl.sizes[1:-1],
+            activation={"sigmoid": "logistic"}.get(wl.hidden, wl.hidden),
+            solver="sgd",
+            alpha=0.0,
+            batch_size=wl.batch_size,
+            learning_rate="constant",
+            learning_rate_init=wl.eta,
+            momentum=0.0,
+            nesterovs_momentum=False,
+            shuffle=True,
+            random_state=0,
+        )
         self.X = np.ascontiguousarray(X, dtype=wl.dtype)
         self.y = y
         self.classes = np.arange(wl.sizes[-1])
@@ -254,6 +271,7 @@ class SklearnTrainer:
 
     def info(self) -> dict[str, Any]:
         import sklearn
+
         return {"version": sklearn.__version__, "param_dtype": str(self.clf.coefs_[0].dtype)}
 
 
@@ -264,12 +282,14 @@ class BpframeTrainer:
 
     def __init__(self, wl: Workload, threads: int) -> None:
         import bpframe as bp
+
         self.bp, self.wl = bp, wl
 
     def setup(self, X, y, X_test, y_test) -> None:
         wl = self.wl
-        self.net = self.bp.Network(list(wl.sizes), activation=wl.bpframe_activation, loss=wl.loss,
-                                   dtype=wl.dtype, seed=0)
+        self.net = self.bp.Network(
+            list(wl.sizes), activation=wl.bpframe_activation, loss=wl.loss, dtype=wl.dtype, seed=0
+        )
         self.X, self.y = np.ascontiguousarray(X, dtype=wl.dtype), y
         self.X_test, self.y_test = np.ascontiguousarray(X_test, dtype=wl.dtype), y_test
 

@@ -16,7 +16,8 @@ def load(split: str) -> tuple[np.ndarray, np.ndarray, str]:
     try:
         from bpframe.datasets import load_fashion_mnist
     except ImportError as exc:
-        raise SystemExit(f"cannot import bpframe.datasets.load_fashion_mnist ({exc}); run from the repo root "
-                         "or pip install -e .") from exc
+        raise SystemExit(
+            f"cannot import bpframe.datasets.load_fashion_mnist ({exc}); run from the repo root or pip install -e ."
+        ) from exc
     X, y = load_fashion_mnist(split=split, dtype="float32")
     return np.ascontiguousarray(X), np.asarray(y, dtype=np.int64), "bpframe.datasets.load_fashion_mnist"

@@ -18,30 +18,32 @@ import os
 import sys
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-for _var in THREAD_VARS:            # before numpy is imported; the workers set their own count again
+for _var in THREAD_VARS:  # before numpy is imported; the workers set their own count again
     os.environ[_var] = "1"
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import importlib.metadata  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import select  # noqa: E402
-import shlex  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import datetime
+import importlib.metadata
+import json
+import platform
+import select
+import shlex
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(HERE), str(REPO)]
 
-from competitors import IMPLEMENTATIONS, missing, not_applicable  # noqa: E402
-from workloads import Workload, epoch_flops, select_workloads  # noqa: E402
+import contextlib
+
+from competitors import IMPLEMENTATIONS, missing, not_applicable
+from workloads import Workload, epoch_flops, select_workloads
 
 
 def log(msg: str) -> None:
@@ -66,7 +68,7 @@ class Row:
     wl: Workload
     impl: str
     threads: int
-    note: str = ""                   # n/a, not installed, or an error: shown instead of numbers
+    note: str = ""  # n/a, not installed, or an error: shown instead of numbers
     seconds: list[float] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)
     warmup_s: float | None = None
@@ -86,11 +88,29 @@ class Worker:
     def __init__(self, row: Row, data_dir: Path, log_dir: Path, timeout: float) -> None:
         self.row, self.timeout = row, timeout
         self.log_path = log_dir / f"{row.wl.key}-{row.impl}-{row.threads}.log"
-        self.log_file = open(self.log_path, "w")
-        cmd = [sys.executable, str(HERE / "worker.py"), "train", "--impl", row.impl, "--workload", row.wl.key,
-               "--data", str(data_dir), "--threads", str(row.threads)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log_file,
-                                     text=True, env=worker_env(row.threads), cwd=str(REPO))
+        self.log_file = open(self.log_path, "w")  # noqa: SIM115 - closed in close(), lives as long as the worker
+        cmd = [
+            sys.executable,
+            str(HERE / "worker.py"),
+            "train",
+            "--impl",
+            row.impl,
+            "--workload",
+            row.wl.key,
+            "--data",
+            str(data_dir),
+            "--threads",
+            str(row.threads),
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log_file,
+            text=True,
+            env=worker_env(row.threads),
+            cwd=str(REPO),
+        )
 
     def _reply(self) -> dict:
         ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
@@ -101,8 +121,7 @@ class Worker:
         if not line:
             self.proc.wait()
             tail = self.log_path.read_text().strip().splitlines()[-3:]
-            return {"event": "error", "error": f"worker exited with code {self.proc.returncode}: "
-                                               + " | ".join(tail)}
+            return {"event": "error", "error": f"worker exited with code {self.proc.returncode}: " + " | ".join(tail)}
         return json.loads(line)
 
     def ask(self, command: str | None) -> dict:
@@ -125,10 +144,8 @@ class Worker:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self.proc.stdin.close()
-            except BrokenPipeError:
-                pass
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -137,8 +154,9 @@ class Worker:
         self.log_file.close()
 
 
-def run_workload(wl: Workload, impls: list[str], threads: list[int], rounds: int, data_dir: Path,
-                 log_dir: Path, timeout: float) -> list[Row]:
+def run_workload(
+    wl: Workload, impls: list[str], threads: list[int], rounds: int, data_dir: Path, log_dir: Path, timeout: float
+) -> list[Row]:
     """Start one worker per (impl, threads), warm up, then interleave ``rounds`` timed epochs."""
     rows, workers = [], []
     for impl in impls:
@@ -202,8 +220,10 @@ def run_cold(impls: list[str], rounds: int, log_dir: Path) -> list[ColdRow]:
     """Fresh processes: bpframe with an empty then a filled kernel cache, torch, numpy; interleaved by round."""
     plan: list[tuple[ColdRow, str, str | None]] = []
     if "bpframe" in impls:
-        plan += [(ColdRow("bpframe", missing("bpframe") or ""), "bpframe", "cold"),
-                 (ColdRow("bpframe", missing("bpframe") or ""), "bpframe", "warm")]
+        plan += [
+            (ColdRow("bpframe", missing("bpframe") or ""), "bpframe", "cold"),
+            (ColdRow("bpframe", missing("bpframe") or ""), "bpframe", "warm"),
+        ]
     for impl in ("torch", "numpy"):
         if impl in impls:
             plan.append((ColdRow(impl, missing(impl) or ""), impl, None))
@@ -216,8 +236,13 @@ def run_cold(impls: list[str], rounds: int, log_dir: Path) -> list[ColdRow]:
                 continue
             cmd = [sys.executable, str(HERE / "coldstart.py"), impl, "--threads", "1"]
             t0 = time.perf_counter()
-            out = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO),
-                                 env=worker_env(1, extra if impl == "bpframe" else None))
+            out = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                cwd=str(REPO),
+                env=worker_env(1, extra if impl == "bpframe" else None),
+            )
             wall = time.perf_counter() - t0
             if out.returncode != 0:
                 tail = out.stderr.strip().splitlines()[-1:] or ["(no output)"]
@@ -246,8 +271,10 @@ def machine_info() -> dict[str, str]:
             fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    cpu = f"{fields.get('model name', 'unknown CPU')} (family {fields.get('cpu family', '?')} " \
-          f"model {fields.get('model', '?')})"
+    cpu = (
+        f"{fields.get('model name', 'unknown CPU')} (family {fields.get('cpu family', '?')} "
+        f"model {fields.get('model', '?')})"
+    )
     flags = set(fields.get("flags", "").split())
     simd = ", ".join(f for f in ("avx2", "fma", "avx512f") if f in flags) or "none of avx2/fma/avx512f"
     versions = {}
@@ -257,16 +284,25 @@ def machine_info() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[dist] = "not installed" if dist != "bpframe" else "from the source tree"
     try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True).stdout.strip() or "no commit yet"
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True,
-                               text=True).stdout.strip()
+        commit = (
+            subprocess.run(
+                ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+            ).stdout.strip()
+            or "no commit yet"
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True
+        ).stdout.strip()
         commit += " (working tree modified)" if dirty else ""
     except OSError:
         commit = "git unavailable"
-    return {"cpu": f"{cpu} ({simd}); {os.cpu_count()} logical cores", "python": platform.python_version(),
-            "versions": ", ".join(f"{k} {v}" for k, v in versions.items()), "commit": commit,
-            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset")}
+    return {
+        "cpu": f"{cpu} ({simd}); {os.cpu_count()} logical cores",
+        "python": platform.python_version(),
+        "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "commit": commit,
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+    }
 
 
 def loadavg() -> str:
@@ -284,11 +320,24 @@ def fmt(x: float | None, digits: int = 3) -> str:
 
 
 def training_table(rows: list[Row], peaks: dict[int, dict], n_train: int) -> list[str]:
-    head = ["workload", "implementation", "epoch min s", "epoch median s", "warm-up epoch s", "samples/s", "time ÷ PyTorch",
-            "GFLOP/s", "% of matmul peak", "CPU/wall", "test acc %", "peak RSS MiB (Δ training)"]
+    head = [
+        "workload",
+        "implementation",
+        "epoch min s",
+        "epoch median s",
+        "warm-up epoch s",
+        "samples/s",
+        "time ÷ PyTorch",
+        "GFLOP/s",
+        "% of matmul peak",
+        "CPU/wall",
+        "test acc %",
+        "peak RSS MiB (Δ training)",
+    ]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    torch_median = {(r.wl.key, r.threads): statistics.median(r.seconds)
-                    for r in rows if r.impl == "torch" and r.seconds}
+    torch_median = {
+        (r.wl.key, r.threads): statistics.median(r.seconds) for r in rows if r.impl == "torch" and r.seconds
+    }
     for r in rows:
         if r.note or not r.seconds:
             note = r.note or "no timed epochs"
@@ -300,26 +349,40 @@ def training_table(rows: list[Row], peaks: dict[int, dict], n_train: int) -> lis
         peak = peaks[r.threads][f"numpy_{r.wl.dtype}"]
         ref = torch_median.get((r.wl.key, r.threads), torch_median.get((r.wl.key, 1)))
         ratio = f"{med / ref:.2f}" if ref else "no torch"
-        cpu = statistics.median(c / s for c, s in zip(r.cpu_seconds, r.seconds))
+        cpu = statistics.median(c / s for c, s in zip(r.cpu_seconds, r.seconds, strict=False))
         acc = f"{100 * r.accuracy:.2f}" if r.accuracy is not None else ""
-        mem = (f"{r.maxrss_mib:,.0f} ({r.maxrss_mib - r.baseline_rss_mib:+,.0f})"
-               if r.maxrss_mib is not None and r.baseline_rss_mib is not None else "")
-        out.append(f"| {r.wl.key} | {r.label} | {fmt(best)} | {fmt(med)} | {fmt(r.warmup_s)} | {n_train / med:,.0f} | {ratio} | "
-                   f"{gflops:.2f} | {100 * gflops / peak:.1f} | {cpu:.2f} | {acc} | {mem} |")
+        mem = (
+            f"{r.maxrss_mib:,.0f} ({r.maxrss_mib - r.baseline_rss_mib:+,.0f})"
+            if r.maxrss_mib is not None and r.baseline_rss_mib is not None
+            else ""
+        )
+        out.append(
+            f"| {r.wl.key} | {r.label} | {fmt(best)} | {fmt(med)} | {fmt(r.warmup_s)} | {n_train / med:,.0f} "
+            f"| {ratio} | "
+            f"{gflops:.2f} | {100 * gflops / peak:.1f} | {cpu:.2f} | {acc} | {mem} |"
+        )
     return out
 
 
 def cold_table(rows: list[ColdRow]) -> list[str]:
-    head = ["implementation", "process wall s min", "median", "imports s (median)",
-            "build + first step s (median)", "peak RSS MiB"]
+    head = [
+        "implementation",
+        "process wall s min",
+        "median",
+        "imports s (median)",
+        "build + first step s (median)",
+        "peak RSS MiB",
+    ]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if r.note or not r.wall:
             out.append(f"| {r.label} | {r.note or 'not run'} |" + " |" * (len(head) - 2))
             continue
-        out.append(f"| {r.label} | {min(r.wall):.2f} | {statistics.median(r.wall):.2f} | "
-                   f"{statistics.median(r.import_s):.2f} | {statistics.median(r.step_s):.2f} | "
-                   f"{max(r.maxrss):,.0f} |")
+        out.append(
+            f"| {r.label} | {min(r.wall):.2f} | {statistics.median(r.wall):.2f} | "
+            f"{statistics.median(r.import_s):.2f} | {statistics.median(r.step_s):.2f} | "
+            f"{max(r.maxrss):,.0f} |"
+        )
     return out
 
 
@@ -338,16 +401,26 @@ def notes_for(rows: list[Row]) -> list[str]:
 # ------------------------------------------------------------------------------------------------------- main
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workloads", default="W1,W2,W3,cold",
-                   help="comma list of W1, W2, W3 (or W1-f32, W1-f64) and cold (default: all)")
-    p.add_argument("--impls", default=",".join(IMPLEMENTATIONS),
-                   help=f"comma list of {', '.join(IMPLEMENTATIONS)} (default: all)")
-    p.add_argument("--rounds", type=int, default=None, help="timed epochs per implementation (default 5; 2 with --quick)")
+    p.add_argument(
+        "--workloads",
+        default="W1,W2,W3,cold",
+        help="comma list of W1, W2, W3 (or W1-f32, W1-f64) and cold (default: all)",
+    )
+    p.add_argument(
+        "--impls", default=",".join(IMPLEMENTATIONS), help=f"comma list of {', '.join(IMPLEMENTATIONS)} (default: all)"
+    )
+    p.add_argument(
+        "--rounds", type=int, default=None, help="timed epochs per implementation (default 5; 2 with --quick)"
+    )
     p.add_argument("--quick", action="store_true", help="6,000 training images and 2 rounds: a sanity check")
     p.add_argument("--n-train", type=int, default=None, help="use the first N training images (default all)")
     p.add_argument("--threads", default="1", help="thread count(s) for every implementation, e.g. 1 or 1,2")
-    p.add_argument("--timeout", type=float, default=1800.0,
-                   help="seconds to wait for any one worker reply (an epoch) before killing it (default 1800)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=1800.0,
+        help="seconds to wait for any one worker reply (an epoch) before killing it (default 1800)",
+    )
     p.add_argument("--markdown", metavar="FILE", help="also write the report as Markdown to FILE")
     args = p.parse_args(argv)
     args.rounds = args.rounds or (2 if args.quick else 5)
@@ -364,6 +437,7 @@ def prepare_data(n_train: int | None, folder: Path, dtypes: set[str]) -> tuple[i
     """Load Fashion-MNIST once and write the arrays every worker reads, X in each dtype needed."""
     import numpy as np
     from data import load
+
     X, y, source = load("train")
     X_test, y_test, _ = load("test")
     if n_train:
@@ -381,7 +455,7 @@ def main(argv: list[str]) -> int:
     names = args.workloads.split(",")
     workloads = select_workloads(names)
     do_cold = any(n.strip().lower() == "cold" for n in names)
-    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__)] + argv)
+    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__), *argv])
     started = datetime.datetime.now().astimezone()
     load_start = loadavg()
     tmp = Path(tempfile.mkdtemp(prefix="bpframe-bench-"))
@@ -393,7 +467,7 @@ def main(argv: list[str]) -> int:
             log(f"== {wl.title}")
             rows += run_workload(wl, args.impls, args.threads, args.rounds, tmp, tmp, args.timeout)
         cold = run_cold(args.impls, args.rounds, tmp) if do_cold else []
-        for t, after in ((t, measure_peak(t)) for t in args.threads):   # the best of before and after
+        for t, after in ((t, measure_peak(t)) for t in args.threads):  # the best of before and after
             for k, v in after.items():
                 if k.startswith(("numpy_", "torch_")) and v is not None:
                     peaks[t][k] = max(peaks[t][k] or 0.0, v)
@@ -409,48 +483,73 @@ def main(argv: list[str]) -> int:
 
 def render(args, command, started, load_start, n_train, source, peaks, rows, cold) -> list[str]:
     m = machine_info()
-    out = [f"# bpframe benchmark — {started:%Y-%m-%d %H:%M %Z}", "",
-           f"- command: `{command}`",
-           f"- machine: {m['cpu']}; load average {load_start} at start, {loadavg()} at end",
-           f"- Python {m['python']}; {m['versions']}; bpframe commit {m['commit']}",
-           f"- threads: {', '.join(map(str, args.threads))} (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS, "
-           f"torch.set_num_threads); OPENBLAS_CORETYPE {m['openblas_coretype']}",
-           f"- rounds: {args.rounds} timed epochs per implementation, interleaved round by round, "
-           "after one untimed warm-up epoch"]
+    out = [
+        f"# bpframe benchmark — {started:%Y-%m-%d %H:%M %Z}",
+        "",
+        f"- command: `{command}`",
+        f"- machine: {m['cpu']}; load average {load_start} at start, {loadavg()} at end",
+        f"- Python {m['python']}; {m['versions']}; bpframe commit {m['commit']}",
+        f"- threads: {', '.join(map(str, args.threads))} (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS, "
+        f"torch.set_num_threads); OPENBLAS_CORETYPE {m['openblas_coretype']}",
+        f"- rounds: {args.rounds} timed epochs per implementation, interleaved round by round, "
+        "after one untimed warm-up epoch",
+    ]
     for t, p in peaks.items():
-        blas = "; ".join(f"{b['internal_api']} {b['version']} {b['architecture']} ×{b['num_threads']}"
-                         for b in p.get("blas", []))
+        blas = "; ".join(
+            f"{b['internal_api']} {b['version']} {b['architecture']} ×{b['num_threads']}" for b in p.get("blas", [])
+        )
         torch_peak = f", torch.mm f32 {p['torch_float32']:.1f}" if p.get("torch_float32") else ""
-        out.append(f"- matmul peak, {t} thread(s), {p['size']}² best of {p['repeats']} (before and after): "
-                   f"np.dot f32 {p['numpy_float32']:.1f}, f64 {p['numpy_float64']:.1f}{torch_peak} GFLOP/s "
-                   f"({blas})")
+        out.append(
+            f"- matmul peak, {t} thread(s), {p['size']}² best of {p['repeats']} (before and after): "
+            f"np.dot f32 {p['numpy_float32']:.1f}, f64 {p['numpy_float64']:.1f}{torch_peak} GFLOP/s "
+            f"({blas})"
+        )
     busy = float(load_start.split()[0]) if load_start[:1].isdigit() else 0.0
-    slow = sorted({r.label for r in rows if r.cpu_seconds and r.threads == 1
-                   and statistics.median(c / s for c, s in zip(r.cpu_seconds, r.seconds)) < 0.9})
+    slow = sorted(
+        {
+            r.label
+            for r in rows
+            if r.cpu_seconds
+            and r.threads == 1
+            and statistics.median(c / s for c, s in zip(r.cpu_seconds, r.seconds, strict=False)) < 0.9
+        }
+    )
     if busy >= 0.5 or slow:
-        out.append(f"- **shared machine**: load average {load_start} at start on {os.cpu_count()} cores"
-                   + (f"; descheduled (CPU/wall < 0.9): {', '.join(slow)}" if slow else "")
-                   + ". Other processes were running: compare rows of this run only; multi-thread rows are "
-                   "unreliable while another core is busy.")
+        out.append(
+            f"- **shared machine**: load average {load_start} at start on {os.cpu_count()} cores"
+            + (f"; descheduled (CPU/wall < 0.9): {', '.join(slow)}" if slow else "")
+            + ". Other processes were running: compare rows of this run only; multi-thread rows are "
+            "unreliable while another core is busy."
+        )
     if rows:
-        out += [f"- data: Fashion-MNIST, {n_train:,} training images, 10,000 test images, via {source}", "",
-                "## One epoch of training", ""]
+        out += [
+            f"- data: Fashion-MNIST, {n_train:,} training images, 10,000 test images, via {source}",
+            "",
+            "## One epoch of training",
+            "",
+        ]
         for wl in dict.fromkeys(r.wl for r in rows):
             flops = epoch_flops(wl.sizes, n_train, wl.batch_size)
             out.append(f"- {wl.title}: {flops / 1e9:.2f} GFLOP per epoch")
-        out += [""] + training_table(rows, peaks, n_train)
+        out += ["", *training_table(rows, peaks, n_train)]
         extra = notes_for(rows)
-        out += ([""] + extra) if extra else []
-        out += ["", f"Test accuracy is measured after all {args.rounds + 1} epochs (warm-up included). "
-                "GFLOP/s and % of peak use the median epoch; % is of np.dot in the workload's dtype at the "
-                "same thread count. time ÷ PyTorch < 1 means faster than PyTorch. CPU/wall ≈ threads when "
-                "the process had its cores to itself."]
+        out += (["", *extra]) if extra else []
+        out += [
+            "",
+            f"Test accuracy is measured after all {args.rounds + 1} epochs (warm-up included). "
+            "GFLOP/s and % of peak use the median epoch; % is of np.dot in the workload's dtype at the "
+            "same thread count. time ÷ PyTorch < 1 means faster than PyTorch. CPU/wall ≈ threads when "
+            "the process had its cores to itself.",
+        ]
     if cold:
         out += ["", "## Cold start: fresh process, import, build [784,30,10], one step on 10 samples", ""]
         out += cold_table(cold)
-        out += ["", "cold cache: BPFRAME_CACHE_DIR and NUMBA_CACHE_DIR point at a new empty folder (first run "
-                "ever); warm cache: the same folders, second run. Process wall time includes interpreter "
-                "start-up."]
+        out += [
+            "",
+            "cold cache: BPFRAME_CACHE_DIR and NUMBA_CACHE_DIR point at a new empty folder (first run "
+            "ever); warm cache: the same folders, second run. Process wall time includes interpreter "
+            "start-up.",
+        ]
     return out
 
 

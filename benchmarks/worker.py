@@ -30,11 +30,11 @@ _THREADS = _threads_from_argv(sys.argv)
 for _var in THREAD_VARS:
     os.environ[_var] = str(_THREADS)
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import resource  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
+import argparse
+import json
+import resource
+import time
+import traceback
 
 # Protocol replies go to a private copy of stdout; fd 1 itself is pointed at stderr so that a stray print in
 # a library cannot corrupt the protocol.
@@ -109,7 +109,7 @@ def train(args: argparse.Namespace) -> None:
 
 
 def _best_gflops(fn, flops: float, repeats: int) -> float:
-    fn()                                            # warm-up: page-in, BLAS buffers
+    fn()  # warm-up: page-in, BLAS buffers
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -129,11 +129,15 @@ def peak(args: argparse.Namespace) -> None:
         a = rng.standard_normal((n, n)).astype(dt)
         b = rng.standard_normal((n, n)).astype(dt)
         c = np.empty((n, n), dtype=dt)
-        out[f"numpy_{dt}"] = _best_gflops(lambda: np.dot(a, b, out=c), flops, args.repeats)
-    out["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-                   for p in threadpoolctl.threadpool_info() if p.get("user_api") == "blas"]
+        out[f"numpy_{dt}"] = _best_gflops(lambda a=a, b=b, c=c: np.dot(a, b, out=c), flops, args.repeats)
+    out["blas"] = [
+        {k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+        for p in threadpoolctl.threadpool_info()
+        if p.get("user_api") == "blas"
+    ]
     try:
         import torch
+
         torch.set_num_threads(args.threads)
         ta, tb = torch.randn(n, n), torch.randn(n, n)
         out["torch_float32"] = _best_gflops(lambda: torch.mm(ta, tb), flops, args.repeats)

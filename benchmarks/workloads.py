@@ -6,30 +6,33 @@ The cost is averaged over the mini-batch, so every implementation applies ``w -=
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
-__all__ = ["Workload", "WORKLOADS", "select_workloads", "epoch_flops"]
+__all__ = ["WORKLOADS", "Workload", "epoch_flops", "select_workloads"]
 
 
 @dataclass(frozen=True)
 class Workload:
     """One network + training configuration, run identically by every implementation."""
 
-    key: str                   # e.g. "W1-f32"
-    group: str                 # "W1", "W2", "W3": the name --workloads selects
+    key: str  # e.g. "W1-f32"
+    group: str  # "W1", "W2", "W3": the name --workloads selects
     sizes: tuple[int, ...]
-    hidden: str                # hidden-layer activation: "sigmoid" or "relu"
-    output: str                # output activation: "sigmoid" or "softmax"
-    loss: str                  # "quadratic" (C = 1/2 ||y - a||^2 summed over outputs) or "cross_entropy"
+    hidden: str  # hidden-layer activation: "sigmoid" or "relu"
+    output: str  # output activation: "sigmoid" or "softmax"
+    loss: str  # "quadratic" (C = 1/2 ||y - a||^2 summed over outputs) or "cross_entropy"
     eta: float
     batch_size: int
-    dtype: str                 # "float32" or "float64"
+    dtype: str  # "float32" or "float64"
 
     @property
     def title(self) -> str:
         arch = "[" + ",".join(map(str, self.sizes)) + "]"
-        return (f"{self.key} {arch} {self.hidden}/{self.output} {self.loss} "
-                f"eta={self.eta:g} batch={self.batch_size} {self.dtype}")
+        return (
+            f"{self.key} {arch} {self.hidden}/{self.output} {self.loss} "
+            f"eta={self.eta:g} batch={self.batch_size} {self.dtype}"
+        )
 
     @property
     def bpframe_activation(self) -> str | list[str]:
@@ -72,7 +75,7 @@ def epoch_flops(sizes: tuple[int, ...], n_samples: int, batch_size: int) -> floa
     This is the usual ``6·B·Σ n_in·n_out`` per mini-batch with the unneeded first-layer backward product
     removed and the update added: 0.70 of 6·N·Σ for W1, 0.67 for W2, 0.86 for W3.
     """
-    pairs = list(zip(sizes[:-1], sizes[1:]))
+    pairs = list(itertools.pairwise(sizes))
     weights = sum(n_in * n_out for n_in, n_out in pairs)
     hidden_back = sum(n_in * n_out for n_in, n_out in pairs[1:])
     params = weights + sum(n_out for _, n_out in pairs)

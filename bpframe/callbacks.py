@@ -60,7 +60,9 @@ class EarlyStopping:
 
     def __post_init__(self) -> None:
         if self.monitor not in _METRICS:
-            raise ConfigurationError(f"EarlyStopping: monitor must be one of {', '.join(_METRICS)}; got {self.monitor!r}")
+            raise ConfigurationError(
+                f"EarlyStopping: monitor must be one of {', '.join(_METRICS)}; got {self.monitor!r}"
+            )
         if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1:
             raise ConfigurationError(f"EarlyStopping: patience must be an int >= 1, got {self.patience!r}")
         if not isinstance(self.min_delta, (int, float)) or not self.min_delta >= 0:

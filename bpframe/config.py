@@ -25,9 +25,7 @@ _FALSE = {"", "0", "false", "no", "off"}
 def env_flag(name: str) -> bool:
     """Read a boolean variable; an unrecognised value is treated as set, with the same meaning as ``1``."""
     value = os.environ.get(name, "").strip().lower()
-    if value in _FALSE:
-        return False
-    return True
+    return value not in _FALSE
 
 
 def env_list(name: str) -> list[str]:

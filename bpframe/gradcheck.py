@@ -21,7 +21,7 @@ def gradient_check(
     r"""Check ``net.backprop`` against central differences of the mean cost, layer by layer.
 
     For each checked parameter :math:`\theta_i`,
-    :math:`\frac{\partial C}{\partial \theta_i} \approx \frac{C(\theta + \epsilon e_i) - C(\theta - \epsilon e_i)}{2\epsilon}`.
+    :math:`\partial C / \partial \theta_i \approx (C(\theta + \epsilon e_i) - C(\theta - \epsilon e_i)) / 2\epsilon`.
     The check runs in float64 on a copy of the network (float32 has too few digits for differences), so it
     tests the equations and the plugin functions, not the float32 rounding.
 

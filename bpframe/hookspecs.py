@@ -17,15 +17,15 @@ from .loss import Loss
 
 __all__ = [
     "PROJECT",
-    "hookimpl",
-    "hookspec",
-    "bpframe_register_activations",
-    "bpframe_register_losses",
-    "bpframe_fit_start",
-    "bpframe_epoch_start",
     "bpframe_batches_end",
     "bpframe_epoch_end",
+    "bpframe_epoch_start",
     "bpframe_fit_end",
+    "bpframe_fit_start",
+    "bpframe_register_activations",
+    "bpframe_register_losses",
+    "hookimpl",
+    "hookspec",
 ]
 
 PROJECT = "bpframe"

@@ -35,18 +35,18 @@ from .errors import ConfigurationError, UnknownNameError
 from .validation import check_dtype, check_nonnegative_float, check_positive_float, check_positive_int
 
 __all__ = [
-    "Optimizer",
     "SGD",
+    "Adam",
+    "ExponentialDecay",
     "Momentum",
     "Nesterov",
-    "Adam",
+    "Optimizer",
     "Schedule",
     "StepDecay",
-    "ExponentialDecay",
     "optimizer_from_config",
     "resolve_optimizer",
-    "schedule_from_config",
     "resolve_schedule",
+    "schedule_from_config",
 ]
 
 T = TypeVar("T", "Optimizer", "Schedule")
@@ -59,9 +59,7 @@ def _number(owner: str, field: str, value: object) -> float:
     return float(value)
 
 
-def _checked(
-    owner: str, field: str, value: object, ok: Callable[[float], bool], expected: str, hint: str
-) -> float:
+def _checked(owner: str, field: str, value: object, ok: Callable[[float], bool], expected: str, hint: str) -> float:
     """``value`` as a float if ``ok`` accepts it (NaN never is), else a message naming field, value and range."""
     result = _number(owner, field, value)
     if not ok(result):
@@ -426,9 +424,7 @@ def _from_config(kind: str, table: Mapping[str, type[T]], config: object) -> T:
         )
     missing = [key for key, required in allowed.items() if required and key not in params]
     if missing:
-        raise ConfigurationError(
-            f"{cls.__name__} config lacks {', '.join(map(repr, missing))}, got {dict(config)!r}"
-        )
+        raise ConfigurationError(f"{cls.__name__} config lacks {', '.join(map(repr, missing))}, got {dict(config)!r}")
     return cls(**params)
 
 

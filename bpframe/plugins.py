@@ -117,7 +117,7 @@ class _Loader:
             return
         try:
             plugin = ep.load()
-        except BaseException as exc:  # noqa: BLE001 - a plugin's import may raise anything, even SystemExit
+        except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             self._fail(provenance, f"import of {ep.value!r} failed: {_describe_error(exc)}")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .activation import Activation
 from .errors import DuplicateNameError, UnknownNameError
 from .loss import Loss
 
-__all__ = ["Provenance", "PluginFailure", "Registry", "Entry"]
+__all__ = ["Entry", "PluginFailure", "Provenance", "Registry"]
 
 T = TypeVar("T", Activation, Loss)
 
@@ -112,7 +112,7 @@ class Registry:
 
     def provenance_of(self, spec: Activation | Loss) -> Provenance | None:
         """Return the provenance of a registered spec object, ``None`` for an unregistered one."""
-        table: _Table = self.activations if isinstance(spec, Activation) else self.losses
+        table: _Table[Any] = self.activations if isinstance(spec, Activation) else self.losses
         entry = table.entries.get(spec.name)
         if entry is not None and entry.spec is spec:
             return entry.provenance

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .layers import LayerList
 
-__all__ = ["BackpropResult", "History", "GradientCheckResult"]
+__all__ = ["BackpropResult", "GradientCheckResult", "History"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,9 @@ class History:
         for axis, key, label in ((left, "cost", "cost"), (right, "accuracy", "accuracy")):
             axis.plot(self.epoch, getattr(self, key), marker="o", markersize=3, label=f"training {label}")
             if getattr(self, f"val_{key}"):
-                axis.plot(self.epoch, getattr(self, f"val_{key}"), marker="s", markersize=3, label=f"validation {label}")
+                axis.plot(
+                    self.epoch, getattr(self, f"val_{key}"), marker="s", markersize=3, label=f"validation {label}"
+                )
             axis.set_xlabel("epoch")
             axis.set_ylabel(label)
             axis.grid(alpha=0.3)
@@ -147,4 +149,4 @@ class GradientCheckResult:
 
     def __str__(self) -> str:
         rows = [f"layer {l}: weights {self.weights[l]:.2e}, biases {self.biases[l]:.2e}" for l in self.weights]
-        return "\n".join(rows + [f"worst: {self.max_error:.2e} ({self.checked} entries, eps={self.eps:g})"])
+        return "\n".join([*rows, f"worst: {self.max_error:.2e} ({self.checked} entries, eps={self.eps:g})"])

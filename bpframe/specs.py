@@ -9,7 +9,7 @@ from .errors import ConfigurationError
 from .loss import Loss
 from .plugins import get_registry
 
-__all__ = ["resolve_activations", "resolve_loss", "describe", "version_of"]
+__all__ = ["describe", "resolve_activations", "resolve_loss", "version_of"]
 
 
 def _activation(value: object, where: str) -> Activation:

@@ -69,7 +69,7 @@ def _optimizer_state(net: Network, optimizer: Any) -> OptimizerState:
     """Continue the network's optimizer state when the same optimizer trains again, else start fresh."""
     current = net._optimizer_state
     config = optimizer.config()
-    if current is not None and current.config == config and current.state.dtype == net.dtype:
+    if isinstance(current, OptimizerState) and current.config == config and current.state.dtype == net.dtype:
         return current
     state = np.zeros((optimizer.state_rows, net._theta.shape[0]), dtype=net.dtype)
     return OptimizerState(config=config, state=state, step=0)
@@ -194,7 +194,8 @@ class _Trainer:
                 seen = self.batch_sizes[:stop].sum()
                 self.events.emit(
                     "bpframe_batches_end", net=net, epoch=epoch, done=stop, total=self.num_batches,
-                    cost=float(costs[:stop] @ self.batch_sizes[:stop]) / seen, accuracy=float(correct[:stop].sum()) / seen,
+                    cost=float(costs[:stop] @ self.batch_sizes[:stop]) / seen,
+                    accuracy=float(correct[:stop].sum()) / seen,
                 )  # fmt: skip
         logs = {"cost": float(costs @ self.batch_sizes) / self.n, "accuracy": float(correct.sum()) / self.n}
         if self.data.val is not None:

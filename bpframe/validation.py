@@ -19,9 +19,9 @@ __all__ = [
     "as_inputs",
     "as_targets",
     "check_dtype",
-    "check_positive_int",
-    "check_positive_float",
     "check_nonnegative_float",
+    "check_positive_float",
+    "check_positive_int",
     "check_sizes",
 ]
 
@@ -31,9 +31,9 @@ _NUMERIC_KINDS = {"b": "bool", "i": "int", "u": "unsigned int", "f": "float"}
 def check_dtype(dtype: object) -> np.dtype:
     """Accept ``"float32"``/``"float64"`` (or the NumPy types) and return the dtype."""
     try:
-        resolved = np.dtype(dtype)  # type: ignore[call-overload]
+        resolved: np.dtype[Any] = np.dtype(dtype)  # type: ignore[call-overload]
     except TypeError:
-        resolved = None
+        raise ConfigurationError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from None
     if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ConfigurationError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return resolved
@@ -41,15 +41,13 @@ def check_dtype(dtype: object) -> np.dtype:
 
 def check_sizes(sizes: object) -> tuple[int, ...]:
     """Layer sizes: a sequence of at least two positive ints (input size first)."""
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) and not isinstance(sizes, np.ndarray):
+    if isinstance(sizes, (str, bytes)) or (not isinstance(sizes, Sequence) and not isinstance(sizes, np.ndarray)):
         raise ConfigurationError(
             f"sizes must be a list of layer sizes such as [784, 30, 10], got {type(sizes).__name__} {sizes!r}"
         )
     values = list(sizes)
     if len(values) < 2:
-        raise ConfigurationError(
-            f"sizes needs at least two layers (input and output), got {len(values)}: {values!r}"
-        )
+        raise ConfigurationError(f"sizes needs at least two layers (input and output), got {len(values)}: {values!r}")
     for i, n in enumerate(values):
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
             raise ConfigurationError(f"sizes[{i}] must be an int >= 1, got {n!r} (sizes={values!r})")
@@ -162,7 +160,8 @@ def as_targets(
         lo, hi = target_range
         if array.min() < lo or array.max() > hi:
             raise DataError(
-                f"{name} has values in [{array.min().item()}, {array.max().item()}] but loss {loss_name!r} needs targets "
+                f"{name} has values in [{array.min().item()}, {array.max().item()}] "
+                f"but loss {loss_name!r} needs targets "
                 f"in [{lo}, {hi}]"
             )
     return np.ascontiguousarray(array, dtype=dtype)
@@ -176,7 +175,8 @@ def _one_hot(name: str, labels: np.ndarray, n_outputs: int) -> np.ndarray:
         if not np.array_equal(labels, np.round(labels)):
             raise DataError(
                 f"{name} is 1-D, so it is read as class labels, but it holds non-integer values "
-                f"(e.g. {labels[labels != np.round(labels)][0].item()!r}); pass targets of shape (n, {n_outputs}) instead"
+                f"(e.g. {labels[labels != np.round(labels)][0].item()!r}); "
+                f"pass targets of shape (n, {n_outputs}) instead"
             )
     if labels.min() < 0 or labels.max() >= n_outputs:
         bad = labels[(labels < 0) | (labels >= n_outputs)][0].item()

@@ -26,7 +26,7 @@ def configuration(k: int, output: str, loss: str):
     depth = 1 + k % 3
     sizes = [int(s) for s in rng.integers(2, 6, size=depth + 2)]
     hidden = [HIDDEN[(k + 3 * i) % len(HIDDEN)] for i in range(depth)]
-    return sizes, hidden + [output], rng
+    return sizes, [*hidden, output], rng
 
 
 def data(rng, sizes, loss, n=4):
@@ -148,7 +148,9 @@ def _twice_sigmoid_prime(z):
 def test_float32_gradients_follow_float64():
     rng = np.random.default_rng(5)
     X, y = rng.normal(size=(8, 6)), rng.integers(0, 3, 8)
-    nets = [bp.Network([6, 5, 3], ["relu", "softmax"], "cross_entropy", seed=4, dtype=d) for d in ("float64", "float32")]
+    nets = [
+        bp.Network([6, 5, 3], ["relu", "softmax"], "cross_entropy", seed=4, dtype=d) for d in ("float64", "float32")
+    ]
     g64, g32 = (n.backprop(X, y) for n in nets)
     for l in (1, 2):
         np.testing.assert_allclose(g32.nabla_w[l], g64.nabla_w[l], rtol=2e-3, atol=1e-5)

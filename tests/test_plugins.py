@@ -64,7 +64,9 @@ def test_third_party_plugin_adds_names_with_provenance():
 
 def test_import_error_skips_the_plugin_with_a_warning_naming_it():
     with pytest.warns(bp.PluginWarning) as caught:
-        registry = load(FakeEntryPoint("gone", failing_import, "bpframe-gone", "2.0"), FakeEntryPoint("cube", CubePlugin))
+        registry = load(
+            FakeEntryPoint("gone", failing_import, "bpframe-gone", "2.0"), FakeEntryPoint("cube", CubePlugin)
+        )
     message = str(caught[0].message)
     assert message.startswith("bpframe plugin bpframe-gone 2.0 (plugin 'gone') was skipped: import of")
     assert "ImportError: No module named 'bpframe_missing_dependency'" in message
@@ -102,7 +104,10 @@ def test_strict_mode_from_the_environment(monkeypatch):
 
 def test_duplicate_names_are_an_error_naming_both_distributions():
     with pytest.warns(bp.PluginWarning, match="registered by more than one plugin"):
-        registry = load(FakeEntryPoint("a", CubePlugin, "bpframe-a", "1.0"), FakeEntryPoint("b", CubeClashPlugin, "bpframe-b", "2.0"))
+        registry = load(
+            FakeEntryPoint("a", CubePlugin, "bpframe-a", "1.0"),
+            FakeEntryPoint("b", CubeClashPlugin, "bpframe-b", "2.0"),
+        )
     with pytest.raises(bp.DuplicateNameError) as info:
         registry.activation("cube")
     assert "bpframe-a 1.0 (plugin 'a') and bpframe-b 2.0 (plugin 'b')" in str(info.value)
@@ -113,7 +118,10 @@ def test_duplicate_names_are_an_error_naming_both_distributions():
 def test_nobody_silently_replaces_a_builtin():
     with pytest.warns(bp.PluginWarning, match="'sigmoid' is registered by more than one plugin"):
         registry = load(FakeEntryPoint("clash", SigmoidClashPlugin, "bpframe-clash", "0.1"))
-    with pytest.raises(bp.DuplicateNameError, match=r"bpframe \S+ \(plugin 'bpframe.default_plugins.activations'\) and bpframe-clash 0.1"):
+    with pytest.raises(
+        bp.DuplicateNameError,
+        match=r"bpframe \S+ \(plugin 'bpframe.default_plugins.activations'\) and bpframe-clash 0.1",
+    ):
         registry.activation("sigmoid")
     assert registry.activation("cube_too").name == "cube_too"
     assert registry.activation("tanh").name == "tanh"
@@ -130,7 +138,9 @@ def test_unknown_name_lists_what_is_available():
     assert str(info.value) == (
         "unknown activation 'sigmod'; available: identity, leaky_relu, relu, sigmoid, softmax, softplus, tanh"
     )
-    with pytest.raises(LookupError, match="unknown loss 'hinge'; available: binary_cross_entropy, cross_entropy, quadratic"):
+    with pytest.raises(
+        LookupError, match="unknown loss 'hinge'; available: binary_cross_entropy, cross_entropy, quadratic"
+    ):
         bp.Network([2, 1], "sigmoid", "hinge")
 
 
@@ -159,6 +169,7 @@ def test_names_from_plugins_work_in_networks(use_registry):
     assert bp.gradient_check(net, X, Y).passed(1e-6)
 
 
+@pytest.mark.jit
 def test_uncompilable_plugin_function_is_attributed_to_its_plugin(use_registry):
     use_registry(FakeEntryPoint("uncompilable", UncompilablePlugin, "bpframe-uncompilable", "0.3"))
     net = bp.Network([2, 2], "uncompilable", "quadratic")

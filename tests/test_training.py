@@ -39,6 +39,7 @@ def test_book_network_learns_digits_with_quadratic_cost():
     assert net.evaluate(Xt, yt)["accuracy"] >= 0.93
 
 
+@pytest.mark.slow
 def test_two_spirals_are_separated():
     X, y = two_spirals(200, noise=0.0, seed=0)
     net = bp.Network([2, 32, 32, 2], ["tanh", "tanh", "softmax"], "cross_entropy", seed=3)

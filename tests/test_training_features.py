@@ -100,7 +100,9 @@ def test_schedules_set_each_epochs_learning_rate():
     X, Y = small_problem()
     rec = Recorder()
     net = bp.Network([3, 2], "identity", "quadratic", seed=0)
-    net.fit(X, Y, epochs=5, batch_size=12, eta=0.4, schedule=bp.StepDecay(step=2, factor=0.5), callbacks=[rec], verbose=0)
+    net.fit(
+        X, Y, epochs=5, batch_size=12, eta=0.4, schedule=bp.StepDecay(step=2, factor=0.5), callbacks=[rec], verbose=0
+    )
     assert [e[3] for e in rec.events if e[0] == "epoch_start"] == [0.4, 0.4, 0.2, 0.2, 0.1]
     rec = Recorder()
     net.fit(X, Y, epochs=3, batch_size=12, eta=1.0, schedule=bp.ExponentialDecay(rate=0.5), callbacks=[rec], verbose=0)
@@ -142,7 +144,9 @@ class Broken:
 def test_a_raising_hook_is_reported_and_training_goes_on():
     X, Y = small_problem()
     net = bp.Network([3, 2], "identity", "quadratic", seed=0)
-    with pytest.warns(bp.PluginWarning, match=r"callback Broken: hook bpframe_epoch_end raised RuntimeError: logging backend down"):
+    with pytest.warns(
+        bp.PluginWarning, match=r"callback Broken: hook bpframe_epoch_end raised RuntimeError: logging backend down"
+    ):
         history = net.fit(X, Y, epochs=3, batch_size=4, eta=0.01, callbacks=[Broken()], verbose=0)
     assert len(history) == 3
 
@@ -212,7 +216,9 @@ def test_history_plot_writes_an_image(tmp_path):
     pytest.importorskip("matplotlib")
     X, y = load_digits("train")
     net = bp.Network([64, 8, 10], ["relu", "softmax"], "cross_entropy", seed=0)
-    history = net.fit(X[:500], y[:500], epochs=3, batch_size=10, eta=0.1, validation_data=(X[500:700], y[500:700]), verbose=0)
+    history = net.fit(
+        X[:500], y[:500], epochs=3, batch_size=10, eta=0.1, validation_data=(X[500:700], y[500:700]), verbose=0
+    )
     path = history.plot(tmp_path / "curves.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
 

@@ -4,12 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# pyenv keeps one interpreter active; make every supported one visible so tox finds python3.10 ... python3.13.
+# pyenv shims answer only for the active version; put every installed 3.10-3.13 interpreter's own bin folder on
+# PATH so that tox finds python3.10 ... python3.13 (the newest patch release of each minor version first).
 if command -v pyenv >/dev/null 2>&1; then
-    versions=$(pyenv versions --bare --skip-aliases 2>/dev/null | grep -E '^3\.(10|11|12|13)\.[0-9]+$' | sort -V || true)
-    if [ -n "$versions" ]; then
-        export PYENV_VERSION="$(pyenv version-name):$(echo "$versions" | paste -sd: -)"
-    fi
+    for version in $(pyenv versions --bare --skip-aliases 2>/dev/null | grep -E '^3\.(10|11|12|13)\.[0-9]+$' | sort -V); do
+        PATH="$(pyenv root)/versions/$version/bin:$PATH"
+    done
+    export PATH
 fi
 
 python=${PYTHON:-python3}
@@ -18,4 +19,12 @@ if [ ! -x "$venv/bin/tox" ]; then
     "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "tox>=4.23,<5"
 fi
-exec "$venv/bin/tox" "$@"
+rm -f .tox/*/junit*.xml
+if [ $# -eq 0 ]; then
+    # the whole matrix, two environments at a time (one per core); each environment's log is printed as it ends
+    set -- run-parallel --parallel 2 --parallel-no-spinner
+fi
+status=0
+"$venv/bin/tox" "$@" || status=$?
+"$venv/bin/python" tools/summary.py || true
+exit $status

@@ -118,6 +118,7 @@ def load_mnist_like(
             f"{_STANDARD_FILES}"
         )
     images_path, labels_path = (_find(where, stem) for stem in _split_stems(split))
+    assert images_path is not None and labels_path is not None  # _missing() found both
     images, labels = read_idx(images_path), read_idx(labels_path)
     _check_pair(images, labels, images_path, labels_path)
     X = images.reshape(len(images), -1).astype(out_dtype)

@@ -54,8 +54,9 @@ def check_int(argument: str, value: object, minimum: int) -> int:
 def check_real(argument: str, value: object, *, positive: bool = False) -> float:
     """Return ``value`` as a float if it is a finite real >= 0 (> 0 when ``positive``), else raise."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-    if ok and math.isfinite(value) and (value > 0 if positive else value >= 0):
-        return float(value)
+    number = float(value) if ok else math.nan  # type: ignore[arg-type]
+    if math.isfinite(number) and (number > 0 if positive else number >= 0):
+        return number
     bound = "> 0" if positive else ">= 0"
     raise ConfigurationError(f"{argument} must be a finite number {bound}; got {value!r}")
 

@@ -18,6 +18,8 @@ import numpy as np
 
 from ..errors import DataError
 
+_Stream = BinaryIO | gzip.GzipFile  # what _read_stream and its helpers read from
+
 __all__ = ["IDX_TYPES", "read_idx"]
 
 #: IDX type code -> NumPy dtype of the elements as stored (big-endian).
@@ -92,7 +94,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             ) from error
 
 
-def _read_stream(stream: BinaryIO, name: str, what: str) -> np.ndarray:
+def _read_stream(stream: _Stream, name: str, what: str) -> np.ndarray:
     """Parse and check an IDX byte stream; ``what`` says whether sizes refer to the decompressed bytes."""
     dtype, shape = _read_header(stream, name, what)
     header_size = 4 + 4 * len(shape)
@@ -112,7 +114,7 @@ def _read_stream(stream: BinaryIO, name: str, what: str) -> np.ndarray:
     return array.astype(dtype.newbyteorder("="))
 
 
-def _read_header(stream: BinaryIO, name: str, what: str) -> tuple[np.dtype, tuple[int, ...]]:
+def _read_header(stream: _Stream, name: str, what: str) -> tuple[np.dtype, tuple[int, ...]]:
     """Read the magic number and the dimension sizes, raising :class:`DataError` on anything invalid."""
     magic = stream.read(4)
     if len(magic) < 4:
@@ -140,7 +142,7 @@ def _read_header(stream: BinaryIO, name: str, what: str) -> tuple[np.dtype, tupl
     return IDX_TYPES[type_code], shape
 
 
-def _read_up_to(stream: BinaryIO, size: int) -> bytearray:
+def _read_up_to(stream: _Stream, size: int) -> bytearray:
     """Read ``size`` bytes, or fewer if the stream ends first, growing the buffer as data arrives."""
     buffer = bytearray()
     while len(buffer) < size:
@@ -151,7 +153,7 @@ def _read_up_to(stream: BinaryIO, size: int) -> bytearray:
     return buffer
 
 
-def _count_rest(stream: BinaryIO) -> int:
+def _count_rest(stream: _Stream) -> int:
     """Count the bytes left in ``stream`` without keeping them."""
     count = 0
     while chunk := stream.read(_CHUNK):

@@ -122,7 +122,7 @@ def get_engine(
     part of the cache key.
     """
     plan = codegen.plan(activations, loss)
-    key = tuple(id(fn) for fn in plan.functions) + (plan.output_error, plan.layers)
+    key = (*tuple(id(fn) for fn in plan.functions), plan.output_error, plan.layers)
     with _lock:
         engine = _engines.get(key)
         if engine is None:
@@ -145,7 +145,7 @@ def _build(plan: codegen.KernelPlan, roles: dict[int, tuple[str, str]], versions
     else:
         source = codegen.render(plan, None, cache=False)
         key = cache.digest(source, *inlined, *versions)
-        namespace = {f"_f{i}": fn for i, fn in enumerate(plan.functions)}
+        namespace: dict[str, object] = {f"_f{i}": fn for i, fn in enumerate(plan.functions)}
         module = cache.exec_module(key, source, namespace)
         cached = False
     module.__dict__["__bpframe_source__"] = source

@@ -92,7 +92,9 @@ def render(p: KernelPlan, imports: Sequence[str] | None, cache: bool) -> str:
 
 def _buffers(num_layers: int) -> list[str]:
     """``zs`` and ``acts`` (and ``deltas``) for a batch of m rows; index l is layer l, index 0 the input."""
-    zs = ", ".join(["np.empty((0, 0), dtype)"] + [f"np.empty((m, sizes[{l}]), dtype)" for l in range(1, num_layers + 1)])
+    zs = ", ".join(
+        ["np.empty((0, 0), dtype)"] + [f"np.empty((m, sizes[{l}]), dtype)" for l in range(1, num_layers + 1)]
+    )
     acts = ", ".join(["x"] + [f"np.empty((m, sizes[{l}]), dtype)" for l in range(1, num_layers + 1)])
     return [
         "@njit(cache=CACHE, **KERNEL_OPTIONS)",
@@ -119,7 +121,7 @@ def _forward(p: KernelPlan) -> list[str]:
         kernel = "forward_elementwise" if elementwise else "forward_vector"
         out.append(f"    w, b = layer_params(theta, sizes, {l})")
         out.append(f"    {kernel}(acts[{l - 1}], w, b, zs[{l}], acts[{l}], {s1})")
-    return out + ["", ""]
+    return [*out, "", ""]
 
 
 def _backprop(p: KernelPlan) -> list[str]:

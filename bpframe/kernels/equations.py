@@ -18,9 +18,7 @@ from numba import njit
 from .options import INLINE_OPTIONS, SHARED_OPTIONS
 
 __all__ = [
-    "layer_params",
-    "forward_elementwise",
-    "forward_vector",
+    "all_finite",
     "batch_cost",
     "bp1_combined",
     "bp1_output_error",
@@ -29,9 +27,11 @@ __all__ = [
     "bp2_hidden_error_vector",
     "bp3_bias_gradient",
     "bp4_weight_gradient",
+    "forward_elementwise",
+    "forward_vector",
     "gather_rows",
+    "layer_params",
     "put_rows",
-    "all_finite",
 ]
 
 

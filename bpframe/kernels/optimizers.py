@@ -25,7 +25,7 @@ from numba import njit
 
 from .options import SHARED_OPTIONS
 
-__all__ = ["OPTIMIZER_CODES", "sgd_update", "momentum_update", "nesterov_update", "adam_update", "apply_update"]
+__all__ = ["OPTIMIZER_CODES", "adam_update", "apply_update", "momentum_update", "nesterov_update", "sgd_update"]
 
 #: The optimizers the engine knows, by the integer the kernels dispatch on.
 OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "nesterov": 2, "adam": 3}

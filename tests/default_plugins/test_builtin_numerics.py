@@ -71,6 +71,7 @@ def test_cross_entropies_give_finite_costs_at_saturation():
     assert Lo.a_minus_y(1000.0, 1.0, 0.0) == 1.0
 
 
+@pytest.mark.jit  # float32 scalars mix with Python floats the numba way only when compiled
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(("output", "loss"), [("sigmoid", "binary_cross_entropy"), ("softmax", "cross_entropy")])
 def test_saturated_network_keeps_exact_output_errors(dtype, output, loss):

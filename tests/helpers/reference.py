@@ -34,13 +34,13 @@ def jacobian_t_times(act, z, a, v):
 
 def sample_cost(loss, a, y):
     """C_x = Σ_j c(a_j, y_j)."""
-    return sum(loss.cost(float(aj), float(yj)) for aj, yj in zip(a, y))
+    return sum(loss.cost(float(aj), float(yj)) for aj, yj in zip(a, y, strict=False))
 
 
 def forward(acts, ws, bs, x):
     """Lists zs (layers 1..L) and activations (layers 0..L) for one sample x."""
     zs, activations = [], [x]
-    for act, w, b in zip(acts, ws, bs):
+    for act, w, b in zip(acts, ws, bs, strict=False):
         z = w @ activations[-1] + b
         zs.append(z)
         activations.append(activate(act, z))
@@ -50,7 +50,7 @@ def forward(acts, ws, bs, x):
 def cost(acts, loss, ws, bs, X, Y):
     """The mean cost over the rows of X."""
     total = 0.0
-    for x, y in zip(X, Y):
+    for x, y in zip(X, Y, strict=False):
         _, activations = forward(acts, ws, bs, x)
         total += sample_cost(loss, activations[-1], y)
     return total / len(X)
@@ -63,15 +63,16 @@ def backprop(acts, loss, ws, bs, X, Y):
     nabla_b = [np.zeros_like(b) for b in bs]
     nabla_w = [np.zeros_like(w) for w in ws]
     per_sample = []
-    for x, y in zip(X, Y):
+    for x, y in zip(X, Y, strict=False):
         zs, activations = forward(acts, ws, bs, x)
         deltas = [None] * L
         a, z = activations[-1], zs[-1]
         combined = loss.output_errors.get(acts[-1].name)
         if combined is not None:
-            deltas[-1] = np.array([combined(float(zj), float(aj), float(yj)) for zj, aj, yj in zip(z, a, y)])
+            triples = zip(z, a, y, strict=True)
+            deltas[-1] = np.array([combined(float(zj), float(aj), float(yj)) for zj, aj, yj in triples])
         else:
-            grad_a = np.array([loss.nabla_a(float(aj), float(yj)) for aj, yj in zip(a, y)])
+            grad_a = np.array([loss.nabla_a(float(aj), float(yj)) for aj, yj in zip(a, y, strict=False)])
             deltas[-1] = jacobian_t_times(acts[-1], z, a, grad_a)
         for l in range(L - 2, -1, -1):
             deltas[l] = jacobian_t_times(acts[l], zs[l], activations[l + 1], ws[l + 1].T @ deltas[l + 1])

@@ -86,7 +86,7 @@ def check_against_oracle(name, dtype, decay, seed):
     hyper[1] = decay
     got, state, final = kernel_steps(name, theta, grads, N_WEIGHTS, hyper)
     want, want_state = oracle_steps(name, theta, grads, N_WEIGHTS, hyper)
-    for step, (g, w) in enumerate(zip(got, want), start=1):
+    for step, (g, w) in enumerate(zip(got, want, strict=False), start=1):
         np.testing.assert_allclose(g, w, **TOLERANCE[dtype], err_msg=f"{name}, step {step}")
     np.testing.assert_allclose(state, want_state, **TOLERANCE[dtype], err_msg=f"{name} state")
     assert final.dtype == dtype and state.dtype == dtype
