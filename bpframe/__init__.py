@@ -15,6 +15,7 @@ from .callbacks import EarlyStopping
 from .errors import (
     BpframeError,
     BpframeWarning,
+    ConcurrencyError,
     ConfigurationError,
     DataError,
     DivergenceError,
@@ -41,6 +42,7 @@ __all__ = [
     "BackpropResult",
     "BpframeError",
     "BpframeWarning",
+    "ConcurrencyError",
     "ConfigurationError",
     "DataError",
     "DivergenceError",

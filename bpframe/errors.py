@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "BpframeError",
     "BpframeWarning",
+    "ConcurrencyError",
     "ConfigurationError",
     "DataError",
     "DivergenceError",
@@ -56,6 +57,10 @@ class DivergenceError(BpframeError, FloatingPointError):
 
 class ModelFileError(BpframeError, ValueError):
     """A saved model file is missing, damaged, or not a bpframe model; the message names the file."""
+
+
+class ConcurrencyError(BpframeError, RuntimeError):
+    """An object was used from two threads at once where that is not supported (one ``fit`` per network)."""
 
 
 class MissingDependencyError(BpframeError, ImportError):

@@ -617,9 +617,11 @@ def _read_npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype
     """Shape, Fortran order and dtype from a ``.npy`` header (versions 1.0 and 2.0)."""
     version = np.lib.format.read_magic(stream)
     if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(stream)  # type: ignore[no-any-return]
+        header: tuple[tuple[int, ...], bool, np.dtype] = np.lib.format.read_array_header_1_0(stream)
+        return header
     if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(stream)  # type: ignore[no-any-return]
+        header = np.lib.format.read_array_header_2_0(stream)
+        return header
     raise ValueError(f"unsupported .npy format version {version}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .activation import Activation
-from .errors import ConfigurationError, DataError
+from .errors import ConcurrencyError, ConfigurationError, DataError, PluginError
 from .init import INITIALIZERS, initialize_layer
 from .kernels.build import Engine, get_engine
 from .layers import LayerList
@@ -99,6 +100,7 @@ class Network:
         #: Every epoch trained so far, over all calls to fit (epochs numbered on from the previous call).
         self.history = History()
         self._optimizer_state: Any = None
+        self._training = threading.Lock()  # one fit at a time per network (see fit)
 
     # -- configuration -------------------------------------------------------------------------------------
 
@@ -251,7 +253,17 @@ class Network:
         x = self._inputs(X)
         out = np.empty((x.shape[0], self._sizes[-1]), dtype=self._dtype)
         self.engine.call("feedforward", self._theta, self._sizes_array, x, out, _CHUNK)
+        if not np.isfinite(out).all():
+            self._raise_plugin_fault(x[~np.isfinite(out).all(axis=1)][:64])
         return out
+
+    def _raise_plugin_fault(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
+        """Raise PluginError when a plugin function caused the non-finite values computed from these rows."""
+        from .diagnose import find_plugin_fault
+
+        fault = find_plugin_fault(self, x, y)
+        if fault is not None:
+            raise PluginError(f"{fault}; finite inputs gave a non-finite result")
 
     def predict(self, X: Any) -> np.ndarray:
         """Class predictions: the argmax of each output row, or ``output > 0.5`` for a single output unit.
@@ -291,6 +303,13 @@ class Network:
         """
         x = self._inputs(X)
         y = self._targets(Y, x.shape[0])
+        result = self._backprop_arrays(x, y)
+        if not (np.isfinite(result.cost) and all(np.isfinite(g).all() for g in result.nabla_w)):
+            self._raise_plugin_fault(x, y)
+        return result
+
+    def _backprop_arrays(self, x: np.ndarray, y: np.ndarray) -> BackpropResult:
+        """backprop on validated arrays, without the search for a faulty plugin."""
         n, dtype = x.shape[0], self._dtype
         zs = tuple([np.empty((0, 0), dtype)] + [np.empty((n, s), dtype) for s in self._sizes[1:]])
         acts = tuple([x] + [np.empty((n, s), dtype) for s in self._sizes[1:]])
@@ -322,6 +341,8 @@ class Network:
         x = self._inputs(X)
         y = self._targets(Y, x.shape[0])
         cost, correct = self._evaluate(x, y)
+        if not np.isfinite(cost):
+            self._raise_plugin_fault(x[:256], y[:256])
         return {"cost": cost, "accuracy": correct / x.shape[0]}
 
     def _evaluate(self, x: np.ndarray, y: np.ndarray, theta: np.ndarray | None = None) -> tuple[float, int]:
@@ -419,18 +440,26 @@ class Network:
         """
         from .training import fit
 
-        return fit(
-            self,
-            X,
-            Y,
-            epochs=epochs,
-            batch_size=batch_size,
-            eta=eta,
-            lmbda=lmbda,
-            optimizer=optimizer,
-            schedule=schedule,
-            validation_data=validation_data,
-            shuffle=shuffle,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
+        if not self._training.acquire(blocking=False):
+            raise ConcurrencyError(
+                "this Network is already being trained (fit was called from another thread while it runs); "
+                "train one network per thread, or wait for the other fit to return"
+            )
+        try:
+            return fit(
+                self,
+                X,
+                Y,
+                epochs=epochs,
+                batch_size=batch_size,
+                eta=eta,
+                lmbda=lmbda,
+                optimizer=optimizer,
+                schedule=schedule,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+        finally:
+            self._training.release()

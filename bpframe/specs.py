@@ -51,8 +51,8 @@ def describe(spec: Activation | Loss) -> str:
     """``activation 'sigmoid' (from bpframe 0.1.0 (plugin ...))`` for messages."""
     kind = "activation" if isinstance(spec, Activation) else "loss"
     provenance = get_registry().provenance_of(spec)
-    origin = provenance.describe() if provenance else "defined in user code, not registered"
-    return f"{kind} {spec.name!r} (from {origin})"
+    origin = f"from {provenance.describe()}" if provenance else "defined in user code, not registered"
+    return f"{kind} {spec.name!r} ({origin})"
 
 
 def version_of(spec: Activation | Loss) -> str:

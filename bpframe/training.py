@@ -189,7 +189,7 @@ class _Trainer:
             self.state.step = int(counter[0])
             net._optimizer_state = self.state
             if bad >= 0:
-                raise self._diverged(epoch, int(bad), float(costs[bad]), eta)
+                raise self._diverged(epoch, int(bad), float(costs[bad]), eta, order)
             if listening:
                 seen = self.batch_sizes[:stop].sum()
                 self.events.emit(
@@ -206,11 +206,18 @@ class _Trainer:
             record.append(global_epoch if record is net.history else epoch, logs)
         return logs
 
-    def _diverged(self, epoch: int, batch: int, cost: float, eta: float) -> DivergenceError:
-        error = DivergenceError(
-            f"training diverged at epoch {epoch}, batch {batch + 1} of {self.num_batches}: the cost or gradient "
-            f"became non-finite (batch cost {cost!r}). The network keeps the parameters it had before that "
-            f"batch. Hint: lower the learning rate (eta={eta:g}), or check the inputs' scale."
-        )
+    def _diverged(self, epoch: int, batch: int, cost: float, eta: float, order: np.ndarray) -> DivergenceError:
+        from .diagnose import find_plugin_fault
+
+        rows = order[batch * self.batch_size : (batch + 1) * self.batch_size]
+        fault = find_plugin_fault(self.net, self.data.x[rows], self.data.y[rows])
+        where = f"training diverged at epoch {epoch}, batch {batch + 1} of {self.num_batches}"
+        keeps = "The network keeps the parameters it had before that batch."
+        hint = f"Hint: lower the learning rate (eta={eta:g}), or check the inputs' scale."
+        if fault is not None:
+            message = f"{where}: {fault}. {keeps} If that input is huge, the parameters are diverging: {hint}"
+        else:
+            message = f"{where}: the cost or gradient became non-finite (batch cost {cost!r}). {keeps} {hint}"
+        error = DivergenceError(message)
         error.history = self.history  # type: ignore[attr-defined]
         return error
