@@ -19,7 +19,8 @@ def main(wheel_dir: str) -> int:
     packages = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists())
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     for package in packages:
-        subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(package)], check=True)
+        build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(package)]
+        subprocess.run(build, check=True)
     built = sorted(str(w) for w in wheels.glob("*.whl"))
     subprocess.run([*pip, "install", "--no-deps", "--force-reinstall", *built], check=True)
     print(f"installed {len(built)} plugin wheels: {', '.join(Path(w).name for w in built)}")
