@@ -34,6 +34,7 @@ from .loss import Loss
 from .network import Network
 from .optimizers import SGD, Adam, ExponentialDecay, Momentum, Nesterov, StepDecay
 from .results import BackpropResult, GradientCheckResult, History
+from .threads import get_num_threads, set_num_threads
 
 __all__ = [
     "SGD",
@@ -65,11 +66,13 @@ __all__ = [
     "__version__",
     "activations",
     "clear_kernel_cache",
+    "get_num_threads",
     "gradient_check",
     "hookimpl",
     "load",
     "losses",
     "reload_plugins",
+    "set_num_threads",
 ]
 
 

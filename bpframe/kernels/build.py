@@ -38,8 +38,11 @@ class Engine:
 
     def call(self, name: str, *args: Any) -> Any:
         """Call kernel ``name``; a compile failure is attributed to the plugin function that causes it."""
+        from ..threads import blas_threads
+
         try:
-            return getattr(self.module, name)(*args)
+            with blas_threads():
+                return getattr(self.module, name)(*args)
         except Exception as exc:
             if not _from_numba(exc):
                 raise
