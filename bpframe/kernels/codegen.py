@@ -19,7 +19,7 @@ __all__ = ["KernelPlan", "plan", "render"]
 EQUATIONS = (
     "layer_params, forward_elementwise, forward_vector, batch_cost, bp1_combined, bp1_output_error, "
     "bp1_output_error_vector, bp2_hidden_error, bp2_hidden_error_vector, bp3_bias_gradient, "
-    "bp4_weight_gradient, gather_rows, put_rows, all_finite"
+    "bp4_weight_gradient, bp3_bp4_mean_in_place, gather_rows, put_rows, all_finite"
 )
 
 
@@ -128,8 +128,10 @@ def _backprop(p: KernelPlan) -> list[str]:
     num_layers = len(p.layers)
     out = [
         "@njit(cache=CACHE, **KERNEL_OPTIONS)",
-        "def _backprop(theta, sizes, zs, acts, deltas, y, grad, work):",
-        '    """Forward pass, BP1, BP2 down to layer 1, BP3 and BP4; returns the summed cost of the batch."""',
+        "def _backprop(theta, sizes, zs, acts, deltas, y, grad, work, training):",
+        '    """Forward pass, BP1, BP2 down to layer 1, BP3 and BP4; returns the summed cost of the batch.',
+        "    With training=True the deltas are scaled by 1/n in place (they are not shown to anyone) so that BP4",
+        '    needs no pass over nabla_w."""',
         "    _forward(theta, sizes, zs, acts)",
         f"    cost = batch_cost(acts[{num_layers}], y, {p.cost})",
     ]
@@ -152,8 +154,11 @@ def _backprop(p: KernelPlan) -> list[str]:
             )
     for l in range(1, L + 1):
         out.append(f"    nabla_w, nabla_b = layer_params(grad, sizes, {l})")
-        out.append(f"    bp3_bias_gradient(deltas[{l}], nabla_b)")
-        out.append(f"    bp4_weight_gradient(deltas[{l}], acts[{l - 1}], nabla_w)")
+        out.append("    if training:")
+        out.append(f"        bp3_bp4_mean_in_place(deltas[{l}], acts[{l - 1}], nabla_w, nabla_b)")
+        out.append("    else:")
+        out.append(f"        bp3_bias_gradient(deltas[{l}], nabla_b)")
+        out.append(f"        bp4_weight_gradient(deltas[{l}], acts[{l - 1}], nabla_w)")
     out += ["    return cost", "", ""]
     return out
 
@@ -163,7 +168,7 @@ def _entry_points(p: KernelPlan) -> list[str]:
     return f'''@njit(cache=CACHE, **KERNEL_OPTIONS)
 def backprop(theta, sizes, zs, acts, deltas, y, grad, work):
     """The four equations on one batch (acts[0] is the input); returns the summed cost."""
-    return _backprop(theta, sizes, zs, acts, deltas, y, grad, work)
+    return _backprop(theta, sizes, zs, acts, deltas, y, grad, work, False)
 
 
 @njit(cache=CACHE, **KERNEL_OPTIONS)
@@ -217,7 +222,7 @@ def train_epoch(theta, sizes, x, y, order, batch_size, first, stop, kind, hyper,
             zs, acts, deltas = _layers(sizes, xb)
         gather_rows(x, order, start, xb)
         gather_rows(y, order, start, yb)
-        cost = _backprop(theta, sizes, zs, acts, deltas, yb, grad, work) / m
+        cost = _backprop(theta, sizes, zs, acts, deltas, yb, grad, work, True) / m
         costs[k] = cost
         correct[k] = count_correct(acts[{L}], yb)
         if not (np.isfinite(cost) and all_finite(grad)):
