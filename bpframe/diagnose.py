@@ -31,15 +31,33 @@ def _call(fn: Callable[..., Any], *args: float) -> str:
     return f"returned {float(value)!r}"
 
 
-def _compiled(fn: Callable[..., Any], *args: float) -> str:
-    """What the compiled ``fn(*args)`` gives (the kernels' view), and what plain Python says when it differs."""
+def _jit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The function as the kernels run it (compiled alone), or the plain function if numba rejects it."""
     from numba import njit
 
     from .kernels.options import PLUGIN_OPTIONS
 
+    compiled = njit(**PLUGIN_OPTIONS)(fn)
+    return lambda *args: compiled(*args)
+
+
+def _values(fn: Callable[..., Any], dtype: np.dtype, *arrays: np.ndarray) -> np.ndarray:
+    """``fn`` applied entry by entry to arguments of the network's dtype, as compiled; errors give NaN."""
+    compiled, cast = _jit(fn), dtype.type
+    out = np.empty(arrays[0].shape)
+    for index in np.ndindex(arrays[0].shape):
+        try:
+            out[index] = compiled(*[cast(a[index]) for a in arrays])
+        except Exception:  # noqa: BLE001 - a failing call is a non-finite result for this search
+            out[index] = math.nan
+    return out
+
+
+def _compiled(fn: Callable[..., Any], dtype: np.dtype, *args: float) -> str:
+    """What the compiled ``fn(*args)`` gives in the network's dtype, and what plain Python says when it differs."""
     python = _call(fn, *args)
     try:
-        value = float(njit(**PLUGIN_OPTIONS)(fn)(*[float(arg) for arg in args]))
+        value = float(_jit(fn)(*[dtype.type(arg) for arg in args]))
     except Exception:  # noqa: BLE001 - a function numba rejects: report what Python does
         return python
     compiled = f"returned {value!r}"
@@ -73,32 +91,25 @@ def _forward_fault(net: Network, g: BackpropResult) -> str | None:
 
 
 def _backward_fault(net: Network, g: BackpropResult, y: np.ndarray) -> str | None:
-    L, loss = net.num_layers, net.loss
+    L, loss, dtype = net.num_layers, net.loss, net.dtype
     a = g.a[L]
     finite_ay = np.isfinite(a) & np.isfinite(y)
     for role in ("cost", "nabla_a"):
         fn = getattr(loss, role)
-        values = np.vectorize(lambda av, yv, f=fn: _safe(f, av, yv), otypes=[float])(a, y)
-        where = _first_bad(values, finite_ay)
+        where = _first_bad(_values(fn, dtype, a, y), finite_ay)
         if where is not None:
             av, yv = float(a[where]), float(y[where])
-            return f"{describe(loss)}: its {role} {_compiled(fn, av, yv)} at a={av!r}, y={yv!r} (sample {where[0]})"
+            outcome = _compiled(fn, dtype, av, yv)
+            return f"{describe(loss)}: its {role} {outcome} at a={av!r}, y={yv!r} (sample {where[0]})"
     for l, act in enumerate(net.activations, start=1):
         if act.elementwise and act.sigma_prime is not None:
             zl = g.z[l]
-            values = np.vectorize(lambda zv, f=act.sigma_prime: _safe(f, zv), otypes=[float])(zl)
-            where = _first_bad(values, np.isfinite(zl))
+            where = _first_bad(_values(act.sigma_prime, dtype, zl), np.isfinite(zl))
             if where is not None:
                 zv = float(zl[where])
-                return f"{describe(act)}: its sigma_prime {_compiled(act.sigma_prime, zv)} at z={zv!r} (layer {l})"
+                outcome = _compiled(act.sigma_prime, dtype, zv)
+                return f"{describe(act)}: its sigma_prime {outcome} at z={zv!r} (layer {l})"
     return None
-
-
-def _safe(fn: Callable[..., Any], *args: float) -> float:
-    try:
-        return float(fn(*[float(arg) for arg in args]))
-    except Exception:  # noqa: BLE001 - an exception counts as a non-finite result here
-        return math.nan
 
 
 def find_plugin_fault(net: Network, x: np.ndarray, y: np.ndarray | None = None) -> str | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .errors import ConfigurationError
 from .results import GradientCheckResult
 from .validation import check_positive_float
 
@@ -29,6 +31,7 @@ def gradient_check(
     ----------
     net : Network
     X : array_like, shape (n, sizes[0])
+        Inputs of any real dtype, converted once to float64 (the caller's array is not modified).
     Y : array_like, shape (n, sizes[-1]) or (n,) of int labels
     eps : float > 0
         The difference step.
@@ -55,7 +58,13 @@ def gradient_check(
     """
     from .network import Network
 
+    if not isinstance(net, Network):
+        raise ConfigurationError(f"net must be a bpframe.Network, got {type(net).__name__}")
     eps = check_positive_float("eps", eps)
+    if entries is not None and (isinstance(entries, bool) or not isinstance(entries, numbers.Integral) or entries < 1):
+        raise ConfigurationError(f"entries must be None or an int >= 1, got {entries!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ConfigurationError(f"seed must be an int >= 0, got {seed!r}")
     probe = Network(net.sizes, list(net.activations), net.loss, dtype="float64")
     probe.set_parameters(net.parameters().astype(np.float64))
     x = probe._inputs(X)

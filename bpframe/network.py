@@ -117,7 +117,7 @@ class Network:
                 f"init must be an initializer name or a list of {num_layers} of them, got {init!r}"
             )
         for name in names:
-            if name not in INITIALIZERS:
+            if not isinstance(name, str) or name not in INITIALIZERS:
                 raise ConfigurationError(f"unknown initializer {name!r}; available: {', '.join(INITIALIZERS)}")
         return tuple(str(n) for n in names)
 
@@ -229,9 +229,9 @@ class Network:
     def _inputs(self, X: Any, name: str = "X") -> np.ndarray:
         return as_inputs(name, X, self._sizes[0], self._dtype)
 
-    def _targets(self, Y: Any, n: int, name: str = "Y") -> np.ndarray:
+    def _targets(self, Y: Any, n: int, name: str = "Y", x_name: str = "X") -> np.ndarray:
         loss = self._loss
-        return as_targets(name, Y, n, self._sizes[-1], self._dtype, loss.target_range, loss.name)
+        return as_targets(name, Y, n, self._sizes[-1], self._dtype, loss.target_range, loss.name, x_name)
 
     def feedforward(self, X: Any) -> np.ndarray:
         r"""The network's output :math:`a^L` for every row of X.
@@ -284,7 +284,8 @@ class Network:
         Parameters
         ----------
         X : array_like, shape (n, sizes[0])
-            The batch's inputs.
+            The batch's inputs, of any real dtype (converted once to the network's dtype; the caller's array
+            is not modified).
         Y : array_like, shape (n, sizes[-1]) or (n,)
             Targets, or integer class labels (turned into one-hot rows).
 
@@ -315,7 +316,7 @@ class Network:
         acts = tuple([x] + [np.empty((n, s), dtype) for s in self._sizes[1:]])
         deltas = tuple([np.empty((0, 0), dtype)] + [np.empty((n, s), dtype) for s in self._sizes[1:]])
         grad = np.empty_like(self._theta)
-        work = np.empty(max(self._sizes), dtype)
+        work = np.empty(max(self._sizes), np.float64)  # vector-Jacobian products take ∇ₐC in float64
         cost = self.engine.call("backprop", self._theta, self._sizes_array, zs, acts, deltas, y, grad, work)
         nabla_w, nabla_b = self._views(grad)
         return BackpropResult(
@@ -331,7 +332,9 @@ class Network:
         """Mean cost and accuracy on a data set.
 
         Accuracy compares the argmax of each output row with the argmax of the target row (or, for a single
-        output unit, ``a > 0.5`` with ``y > 0.5``). The cost has no regularisation term.
+        output unit, ``a > 0.5`` with ``y > 0.5``). The cost has no regularisation term. X and Y may have any
+        real dtype and layout; they are converted once to the network's dtype (the caller's arrays are not
+        modified).
 
         Returns
         -------
@@ -401,6 +404,8 @@ class Network:
         Parameters
         ----------
         X : array_like, shape (n, sizes[0])
+            Inputs of any real dtype and memory layout (read-only and memory-mapped arrays too), converted once
+            to the network's dtype before training; the caller's arrays are never modified.
         Y : array_like, shape (n, sizes[-1]) or (n,) of int class labels
         epochs : int >= 1
         batch_size : int >= 1
@@ -435,8 +440,12 @@ class Network:
         DataError
             For inputs or targets of the wrong shape, type or values, before any work.
         DivergenceError
-            When a batch's cost or gradient is not finite; the network keeps the parameters it had before that
-            batch and the error carries the ``history`` so far.
+            When a batch's cost or an update is not finite; the network keeps the parameters it had before that
+            batch and the error carries the ``history`` so far. If a plugin function caused it, the message names
+            the function and its input.
+        ConcurrencyError
+            When this network is already being trained by another thread (one ``fit`` per network at a time;
+            several networks may train in parallel threads).
         """
         from .training import fit
 

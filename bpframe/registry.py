@@ -114,6 +114,23 @@ class Registry:
         """Return the provenance of a registered spec object, ``None`` for an unregistered one."""
         table: _Table[Any] = self.activations if isinstance(spec, Activation) else self.losses
         entry = table.entries.get(spec.name)
-        if entry is not None and entry.spec is spec:
+        if entry is not None and _same(entry.spec, spec):
             return entry.provenance
         return None
+
+
+_ROLES = ("sigma", "sigma_prime", "forward", "vjp", "cost", "nabla_a")
+
+
+def _same(a: Activation | Loss, b: Activation | Loss) -> bool:
+    """The same object, or one registered again (after reload_plugins) with the very same functions."""
+    if a is b:
+        return True
+    if type(a) is not type(b) or a.name != b.name:
+        return False
+    same_roles = all(getattr(a, role, None) is getattr(b, role, None) for role in _ROLES)
+    if isinstance(a, Loss) and isinstance(b, Loss):
+        errors_a, errors_b = a.output_errors, b.output_errors
+        same_roles = same_roles and errors_a.keys() == errors_b.keys()
+        same_roles = same_roles and all(errors_a[k] is errors_b[k] for k in errors_a)
+    return same_roles

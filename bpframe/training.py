@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -50,8 +51,17 @@ def _validate_data(net: Network, X: Any, Y: Any, validation_data: Any) -> _Data:
                 f"validation_data must be a pair (X_val, Y_val), got {type(validation_data).__name__}"
             )
         xv = net._inputs(validation_data[0], "validation_data[0]")
-        val = (xv, net._targets(validation_data[1], xv.shape[0], "validation_data[1]"))
+        val = (xv, net._targets(validation_data[1], xv.shape[0], "validation_data[1]", "validation_data[0]"))
     return _Data(x, y, val)
+
+
+TRAINING_HOOKS = (
+    "bpframe_fit_start",
+    "bpframe_epoch_start",
+    "bpframe_batches_end",
+    "bpframe_epoch_end",
+    "bpframe_fit_end",
+)
 
 
 def _check_callbacks(callbacks: Any, has_validation: bool) -> list[object]:
@@ -59,10 +69,42 @@ def _check_callbacks(callbacks: Any, has_validation: bool) -> list[object]:
         return []
     if not isinstance(callbacks, (list, tuple)):
         raise ConfigurationError(f"callbacks must be a list of objects with hook methods, got {callbacks!r}")
-    for cb in callbacks:
+    for i, cb in enumerate(callbacks):
+        _check_callback(i, cb)
         if isinstance(cb, EarlyStopping):
             cb.check(has_validation)
     return list(callbacks)
+
+
+def _check_callback(i: int, cb: object) -> None:
+    """A callback is an instance with @bpframe.hookimpl methods named after training hooks, with valid arguments."""
+    import pluggy
+
+    from . import hookspecs
+
+    where = f"callbacks[{i}]"
+    if cb is None or isinstance(cb, (str, bytes, type, numbers.Number)):
+        raise ConfigurationError(
+            f"{where} must be an object with @bpframe.hookimpl methods (an instance, not a class or a name), got {cb!r}"
+        )
+    marked = [name for name in dir(cb) if name.startswith("bpframe_") and hasattr(getattr(cb, name), "bpframe_impl")]
+    unknown = [name for name in marked if name not in TRAINING_HOOKS]
+    if unknown:
+        raise ConfigurationError(
+            f"{where} ({type(cb).__name__}) implements {unknown[0]!r}, which is not a training hook; "
+            f"the training hooks are {', '.join(TRAINING_HOOKS)}"
+        )
+    if not marked:
+        raise ConfigurationError(
+            f"{where} ({type(cb).__name__}) has no @bpframe.hookimpl method; implement one of "
+            f"{', '.join(TRAINING_HOOKS)}"
+        )
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    try:
+        pm.register(cb)
+    except pluggy.PluginValidationError as exc:
+        raise ConfigurationError(f"{where} ({type(cb).__name__}): {exc}") from None
 
 
 def _optimizer_state(net: Network, optimizer: Any) -> OptimizerState:
@@ -98,10 +140,11 @@ def fit(
     lmbda = check_nonnegative_float("lmbda", lmbda)
     opt = resolve_optimizer(optimizer)
     sched = resolve_schedule(schedule)
-    if not isinstance(shuffle, bool):
+    if not isinstance(shuffle, (bool, np.bool_)):
         raise ConfigurationError(f"shuffle must be True or False, got {shuffle!r}")
-    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Integral) or verbose not in (0, 1, 2):
         raise ConfigurationError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    shuffle, verbose = bool(shuffle), int(verbose)
     data = _validate_data(net, X, Y, validation_data)
     listeners = _check_callbacks(callbacks, data.val is not None)
     return _Trainer(net, data, batch_size, opt, sched, eta, lmbda, shuffle, listeners, verbose).run(epochs)

@@ -125,7 +125,28 @@ def as_inputs(name: str, value: Any, n_features: int, dtype: np.dtype) -> np.nda
             f"layer has {n_features}"
         )
     _check_finite(name, array)
-    return np.ascontiguousarray(array, dtype=dtype)
+    return _convert(name, array, dtype)
+
+
+def _convert(name: str, array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The C-contiguous, writable array of ``dtype`` the kernels take (a copy unless it already is one).
+
+    Read-only arrays are copied too: numba compiles a separate kernel for read-only inputs, so one copy here
+    saves a compilation. A finite value that overflows ``dtype`` is rejected, naming it and the range.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = np.ascontiguousarray(array, dtype=dtype)
+    if not np.isfinite(converted).all():
+        bad = tuple(np.argwhere(~np.isfinite(converted))[0])
+        where = ", ".join(str(int(i)) for i in bad)
+        limit = np.finfo(dtype).max
+        raise DataError(
+            f"{name}[{where}] = {array[bad].item()!r} does not fit the network's {dtype.name} "
+            f"(largest magnitude {limit:.4g}); rescale the data or use dtype='float64'"
+        )
+    if not converted.flags.writeable:
+        converted = converted.copy()
+    return converted
 
 
 def as_targets(
@@ -136,8 +157,11 @@ def as_targets(
     dtype: np.dtype,
     target_range: tuple[float, float] | None,
     loss_name: str,
+    x_name: str = "X",
 ) -> np.ndarray:
-    """Targets of shape (n, n_outputs), or integer class labels of shape (n,) turned into one-hot rows."""
+    """Targets of shape (n, n_outputs), or integer class labels of shape (n,) turned into one-hot rows.
+
+    ``x_name`` is the name of the inputs they must match row for row (for the messages)."""
     array = _as_numeric_array(name, value)
     if array.ndim == 1 and n_outputs == 1:
         array = array.reshape(-1, 1)
@@ -149,7 +173,7 @@ def as_targets(
             f"got {array.ndim}-D shape {array.shape}"
         )
     if array.shape[0] != n_samples:
-        raise DataError(f"{name} has {array.shape[0]} rows but X has {n_samples}; they must match one to one")
+        raise DataError(f"{name} has {array.shape[0]} rows but {x_name} has {n_samples}; they must match one to one")
     if array.shape[1] != n_outputs:
         raise DataError(
             f"{name} has {array.shape[1]} columns (shape {array.shape}) but the network's output layer has "
@@ -164,7 +188,7 @@ def as_targets(
                 f"but loss {loss_name!r} needs targets "
                 f"in [{lo}, {hi}]"
             )
-    return np.ascontiguousarray(array, dtype=dtype)
+    return _convert(name, array, dtype)
 
 
 def _one_hot(name: str, labels: np.ndarray, n_outputs: int) -> np.ndarray:

@@ -77,7 +77,7 @@ def render(p: KernelPlan, imports: Sequence[str] | None, cache: bool) -> str:
         "from bpframe.kernels.options import KERNEL_OPTIONS, PLUGIN_OPTIONS",
         f"from bpframe.kernels.equations import {EQUATIONS}",
         "from bpframe.kernels.metrics import count_correct",
-        "from bpframe.kernels.optimizers import apply_update",
+        "from bpframe.kernels.optimizers import apply_update_to",
     ]
     lines += list(imports or [])
     lines.append("")
@@ -203,16 +203,25 @@ def evaluate(theta, sizes, x, y, out, chunk):
 def train_epoch(theta, sizes, x, y, order, batch_size, first, stop, kind, hyper, n_weights, state, counter,
                 costs, correct):
     """Train mini-batches first..stop-1 of an epoch over the rows x[order]. Returns the first batch whose cost
-    or gradient is not finite (the parameters are left as they were before it), or -1. counter[0] counts the
-    updates made so far (optimizers with bias correction need it) and is advanced in place."""
+    is not finite or whose update would make a parameter non-finite, leaving theta as it was before that batch;
+    or -1. counter[0] counts the updates made so far (Adam's bias correction) and is advanced in place.
+
+    Each update writes into the other of two parameter (and optimizer-state) buffers, checked for finiteness as
+    they are written; the buffers then swap roles, so a failed update never touches the last good values."""
     n = order.shape[0]
     dtype = theta.dtype
     grad = np.empty_like(theta)
-    work = np.empty(sizes.max(), dtype)
+    spare = np.empty_like(theta)
+    current = theta
+    state_now = state
+    state_spare = state.copy()
+    swapped = False
+    work = np.empty(sizes.max(), np.float64)
     m = min(batch_size, n - first * batch_size)
     xb = np.empty((m, x.shape[1]), dtype)
     yb = np.empty((m, y.shape[1]), dtype)
     zs, acts, deltas = _layers(sizes, xb)
+    status = -1
     for k in range(first, stop):
         start = k * batch_size
         if n - start < m:
@@ -222,12 +231,24 @@ def train_epoch(theta, sizes, x, y, order, batch_size, first, stop, kind, hyper,
             zs, acts, deltas = _layers(sizes, xb)
         gather_rows(x, order, start, xb)
         gather_rows(y, order, start, yb)
-        cost = _backprop(theta, sizes, zs, acts, deltas, yb, grad, work, True) / m
+        cost = _backprop(current, sizes, zs, acts, deltas, yb, grad, work, True) / m
         costs[k] = cost
         correct[k] = count_correct(acts[{L}], yb)
-        if not (np.isfinite(cost) and all_finite(grad)):
-            return k
+        if not np.isfinite(cost):
+            status = k
+            break
+        if not apply_update_to(kind, current, spare, grad, n_weights, hyper, state_now, state_spare, counter[0] + 1):
+            status = k
+            break
         counter[0] += 1
-        apply_update(kind, theta, grad, n_weights, hyper, state, counter[0])
-    return -1
+        current, spare = spare, current
+        state_now, state_spare = state_spare, state_now
+        swapped = not swapped
+    if swapped:
+        for i in range(theta.shape[0]):
+            theta[i] = current[i]
+        for r in range(state.shape[0]):
+            for i in range(state.shape[1]):
+                state[r, i] = state_now[r, i]
+    return status
 '''.splitlines()

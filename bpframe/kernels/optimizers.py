@@ -25,30 +25,44 @@ from numba import njit
 
 from .options import SHARED_OPTIONS
 
-__all__ = ["OPTIMIZER_CODES", "adam_update", "apply_update", "momentum_update", "nesterov_update", "sgd_update"]
+__all__ = [
+    "OPTIMIZER_CODES",
+    "adam_update",
+    "apply_update",
+    "apply_update_to",
+    "momentum_update",
+    "nesterov_update",
+    "sgd_update",
+]
 
 #: The optimizers the engine knows, by the integer the kernels dispatch on.
 OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "nesterov": 2, "adam": 3}
 
 
 @njit(**SHARED_OPTIONS)
-def sgd_update(theta, grad, n_weights, hyper):
-    r"""Stochastic gradient descent with L2 weight decay on the weights.
+def sgd_update(theta, out, grad, n_weights, hyper):
+    r"""Stochastic gradient descent with L2 weight decay on the weights; writes the new parameters to ``out``
+    (which may be ``theta``) and returns whether all of them are finite.
 
     .. math::
         \theta \leftarrow \theta - \eta \, g
     """
     eta = hyper[0]
     decay = hyper[1]
-    for i in range(theta.shape[0]):
-        g = grad[i]
-        if i < n_weights:
-            g += decay * theta[i]
-        theta[i] -= eta * g
+    check = theta[0] * 0.0
+    for i in range(n_weights):  # weights: decayed gradient
+        new = theta[i] - eta * (grad[i] + decay * theta[i])
+        out[i] = new
+        check += new * 0.0
+    for i in range(n_weights, theta.shape[0]):  # biases
+        new = theta[i] - eta * grad[i]
+        out[i] = new
+        check += new * 0.0
+    return check == 0.0
 
 
 @njit(**SHARED_OPTIONS)
-def momentum_update(theta, grad, n_weights, hyper, velocity):
+def momentum_update(theta, out, grad, n_weights, hyper, velocity, velocity_out):
     r"""Classical momentum (PyTorch's ``SGD(momentum=mu)`` with dampening 0); ``velocity`` starts at 0.
 
     .. math::
@@ -57,20 +71,20 @@ def momentum_update(theta, grad, n_weights, hyper, velocity):
     eta = hyper[0]
     decay = hyper[1]
     mu = hyper[2]
+    check = theta[0] * 0.0
     for i in range(theta.shape[0]):
-        g = grad[i]
-        if i < n_weights:
-            g += decay * theta[i]
+        g = grad[i] + decay * theta[i] if i < n_weights else grad[i]
         v = mu * velocity[i] + g
-        velocity[i] = v
-        theta[i] -= eta * v
+        velocity_out[i] = v
+        new = theta[i] - eta * v
+        out[i] = new
+        check += new * 0.0
+    return check == 0.0
 
 
 @njit(**SHARED_OPTIONS)
-def nesterov_update(theta, grad, n_weights, hyper, velocity):
-    r"""Nesterov momentum in PyTorch's formulation (``SGD(momentum=mu, nesterov=True)``).
-
-    The gradient is taken at the current parameters and the step looks ahead along the new velocity:
+def nesterov_update(theta, out, grad, n_weights, hyper, velocity, velocity_out):
+    r"""Nesterov momentum in PyTorch's formulation (the gradient is taken at the current parameters).
 
     .. math::
         v \leftarrow \mu v + g, \qquad \theta \leftarrow \theta - \eta \, (g + \mu v)
@@ -78,17 +92,19 @@ def nesterov_update(theta, grad, n_weights, hyper, velocity):
     eta = hyper[0]
     decay = hyper[1]
     mu = hyper[2]
+    check = theta[0] * 0.0
     for i in range(theta.shape[0]):
-        g = grad[i]
-        if i < n_weights:
-            g += decay * theta[i]
+        g = grad[i] + decay * theta[i] if i < n_weights else grad[i]
         v = mu * velocity[i] + g
-        velocity[i] = v
-        theta[i] -= eta * (g + mu * v)
+        velocity_out[i] = v
+        new = theta[i] - eta * (g + mu * v)
+        out[i] = new
+        check += new * 0.0
+    return check == 0.0
 
 
 @njit(**SHARED_OPTIONS)
-def adam_update(theta, grad, n_weights, hyper, m, v, step):
+def adam_update(theta, out, grad, n_weights, hyper, m, v, m_out, v_out, step):
     r"""Adam (Kingma & Ba) with the L2 decay added to the gradient, i.e. not AdamW; ``m`` and ``v`` start at 0.
 
     .. math::
@@ -102,24 +118,42 @@ def adam_update(theta, grad, n_weights, hyper, m, v, step):
     runs in that dtype.
     """
     cast = theta.dtype.type
-    eta = hyper[0]
     decay = hyper[1]
     beta1 = hyper[2]
     beta2 = hyper[3]
     epsilon = hyper[4]
     one_minus_beta1 = cast(1.0 - np.float64(beta1))
     one_minus_beta2 = cast(1.0 - np.float64(beta2))
-    alpha = cast(np.float64(eta) / (1.0 - np.float64(beta1) ** step))  # eta / (1 - beta1^t)
+    alpha = cast(np.float64(hyper[0]) / (1.0 - np.float64(beta1) ** step))  # eta / (1 - beta1^t)
     inv_sqrt_bc2 = cast(1.0 / np.sqrt(1.0 - np.float64(beta2) ** step))  # 1 / sqrt(1 - beta2^t)
+    check = theta[0] * 0.0
     for i in range(theta.shape[0]):
-        g = grad[i]
-        if i < n_weights:
-            g += decay * theta[i]
+        g = grad[i] + decay * theta[i] if i < n_weights else grad[i]
         mi = beta1 * m[i] + one_minus_beta1 * g
         vi = beta2 * v[i] + one_minus_beta2 * (g * g)
-        m[i] = mi
-        v[i] = vi
-        theta[i] -= alpha * mi / (np.sqrt(vi) * inv_sqrt_bc2 + epsilon)
+        m_out[i] = mi
+        v_out[i] = vi
+        new = theta[i] - alpha * mi / (np.sqrt(vi) * inv_sqrt_bc2 + epsilon)
+        out[i] = new
+        check += new * 0.0
+    return check == 0.0
+
+
+@njit(**SHARED_OPTIONS)
+def apply_update_to(kind, theta, out, grad, n_weights, hyper, state, state_out, step):
+    """Dispatch to the optimizer numbered ``kind``: the new parameters go to ``out`` and the new optimizer
+    state to ``state_out`` (``theta`` and ``state`` are left as they were unless they are the outputs too).
+    Returns True when every new parameter is finite, so the caller can keep the last good parameters and state
+    when an update would overflow."""
+    if kind == 0:
+        return sgd_update(theta, out, grad, n_weights, hyper)
+    if kind == 1:
+        return momentum_update(theta, out, grad, n_weights, hyper, state[0], state_out[0])
+    if kind == 2:
+        return nesterov_update(theta, out, grad, n_weights, hyper, state[0], state_out[0])
+    if kind == 3:
+        return adam_update(theta, out, grad, n_weights, hyper, state[0], state[1], state_out[0], state_out[1], step)
+    raise ValueError("apply_update: unknown optimizer code (see OPTIMIZER_CODES)")
 
 
 @njit(**SHARED_OPTIONS)
@@ -149,13 +183,4 @@ def apply_update(kind, theta, grad, n_weights, hyper, state, step):
     >>> theta.dtype, theta.astype(float).round(5).tolist()
     (dtype('float32'), [-0.1, 0.1])
     """
-    if kind == 0:
-        sgd_update(theta, grad, n_weights, hyper)
-    elif kind == 1:
-        momentum_update(theta, grad, n_weights, hyper, state[0])
-    elif kind == 2:
-        nesterov_update(theta, grad, n_weights, hyper, state[0])
-    elif kind == 3:
-        adam_update(theta, grad, n_weights, hyper, state[0], state[1], step)
-    else:
-        raise ValueError("apply_update: unknown optimizer code (see OPTIMIZER_CODES)")
+    apply_update_to(kind, theta, theta, grad, n_weights, hyper, state, state, step)

@@ -336,11 +336,6 @@ def test_the_user_guide_says_one_fit_per_network_at_a_time():
     assert "Different networks can train in different threads." in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bpframe/network.py Network.fit: the Raises section lists ConfigurationError, DataError and "
-    "DivergenceError but not the ConcurrencyError the new guard raises",
-)
 def test_fit_documents_the_concurrency_error_it_raises():
     raises = bp.Network.fit.__doc__.split("Raises\n")[1]
     assert "ConcurrencyError" in raises

@@ -371,13 +371,6 @@ def test_saving_into_a_read_only_folder_fails_naming_the_file_and_keeps_the_old_
         np.testing.assert_array_equal(bp.load(path).parameters(), bp.Network([2, 3, 1], "tanh", seed=0).parameters())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bpframe/registry.py Registry.provenance_of matches specs by identity (entry.spec is spec); "
-    "bp.reload_plugins() registers new Activation/Loss objects, so a network built before the reload is saved with "
-    "its built-in tanh and quadratic recorded as 'user-defined' (distribution None), and loading the file warns "
-    "'was defined in user code when the model was saved'",
-)
 def test_a_model_saved_after_reload_plugins_keeps_its_provenance(tmp_path, monkeypatch):
     from bpframe import plugins
 

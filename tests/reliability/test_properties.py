@@ -131,7 +131,7 @@ ANYTHING = st.one_of(npst.arrays(ANY_DTYPE, SHAPES), NESTED)
 
 
 def within_float32(value: Any) -> bool:
-    """False for float data a float32 network cannot hold (see test_inputs.py's float32 overflow xfail)."""
+    """False for float data a float32 network cannot hold (test_inputs.py checks that such data is refused)."""
     try:
         array = np.asarray(value)
     except (ValueError, TypeError):

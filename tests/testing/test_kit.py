@@ -25,6 +25,9 @@ from bpframe.plugins import load_registry
 from bpframe.registry import Provenance
 from bpframe.testing import ConformanceError, check_activation, check_loss, check_plugin, check_registry
 
+# the kit compiles every plugin function with numba: it cannot run under NUMBA_DISABLE_JIT
+pytestmark = pytest.mark.jit
+
 PROVENANCE = Provenance("broken", "bpframe-broken", "0.3.0")
 
 
