@@ -8,7 +8,7 @@ variable                                  meaning
 ``BPFRAME_DISABLE_PLUGIN_AUTOLOAD=1``     load the built-in plugins only, no entry points
 ``BPFRAME_CACHE_DIR=/path``               where compiled kernels are cached (default: the user cache dir)
 ``BPFRAME_NO_KERNEL_CACHE=1``             compile kernels in memory only, never write to disk
-``BPFRAME_NUM_THREADS=1``                BLAS threads inside bpframe's kernels (default 1; see bpframe.threads)
+``BPFRAME_NUM_THREADS=1``                 BLAS threads inside bpframe's kernels (default 1; see bpframe.threads)
 ``BPFRAME_FASHION_MNIST_DIR=/path``       the folder ``load_fashion_mnist()`` reads when no path is given
 ========================================  ==============================================================
 """

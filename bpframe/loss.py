@@ -37,6 +37,10 @@ class Loss:
         general product can be ``0 * inf = nan`` on saturated units.
     target_range : (float, float), optional
         The values targets may take (``(0, 1)`` for the cross-entropies); inputs outside are rejected.
+    targets_sum_to_one : bool, default False
+        Each target row must be a probability distribution (one-hot rows, or soft labels summing to 1), as
+        categorical cross-entropy requires; rows that do not are rejected. Its combined output error
+        :math:`a - y` for softmax is the gradient only for such rows.
     domain : (float, float), default (-inf, inf)
         The outputs ``a`` on which ``cost`` and ``nabla_a`` are defined; the conformance checks sample inside it.
     description : str
@@ -58,6 +62,7 @@ class Loss:
     nabla_a: Callable[..., Any]
     output_errors: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     target_range: tuple[float, float] | None = None
+    targets_sum_to_one: bool = False
     domain: tuple[float, float] = (-math.inf, math.inf)
     description: str = ""
 

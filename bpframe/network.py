@@ -231,7 +231,9 @@ class Network:
 
     def _targets(self, Y: Any, n: int, name: str = "Y", x_name: str = "X") -> np.ndarray:
         loss = self._loss
-        return as_targets(name, Y, n, self._sizes[-1], self._dtype, loss.target_range, loss.name, x_name)
+        return as_targets(
+            name, Y, n, self._sizes[-1], self._dtype, loss.target_range, loss.name, x_name, loss.targets_sum_to_one
+        )
 
     def feedforward(self, X: Any) -> np.ndarray:
         r"""The network's output :math:`a^L` for every row of X.

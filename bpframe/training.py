@@ -111,8 +111,14 @@ def _optimizer_state(net: Network, optimizer: Any) -> OptimizerState:
     """Continue the network's optimizer state when the same optimizer trains again, else start fresh."""
     current = net._optimizer_state
     config = optimizer.config()
-    if isinstance(current, OptimizerState) and current.config == config and current.state.dtype == net.dtype:
-        return current
+    shape = (optimizer.state_rows, net._theta.shape[0])
+    if current is not None and getattr(current, "config", None) == config:
+        state = np.asarray(current.state)
+        if state.shape == shape and state.dtype == net.dtype:
+            if isinstance(current, OptimizerState):
+                return current
+            # e.g. the state of a loaded model (bpframe.io): continue it exactly
+            return OptimizerState(config=config, state=np.array(state, order="C"), step=int(current.step))
     state = np.zeros((optimizer.state_rows, net._theta.shape[0]), dtype=net.dtype)
     return OptimizerState(config=config, state=state, step=0)
 

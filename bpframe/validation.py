@@ -158,6 +158,7 @@ def as_targets(
     target_range: tuple[float, float] | None,
     loss_name: str,
     x_name: str = "X",
+    sum_to_one: bool = False,
 ) -> np.ndarray:
     """Targets of shape (n, n_outputs), or integer class labels of shape (n,) turned into one-hot rows.
 
@@ -188,7 +189,22 @@ def as_targets(
                 f"but loss {loss_name!r} needs targets "
                 f"in [{lo}, {hi}]"
             )
+    if sum_to_one:
+        _check_rows_sum_to_one(name, array, loss_name)
     return _convert(name, array, dtype)
+
+
+def _check_rows_sum_to_one(name: str, array: np.ndarray, loss_name: str) -> None:
+    """Every row a probability distribution, to the rounding of float32 sums."""
+    sums = array.sum(axis=1, dtype=np.float64)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-5 * max(1, array.shape[1]))
+    if bad.size:
+        row = int(bad[0])
+        raise DataError(
+            f"{name}[{row}] sums to {sums[row]:.6g}, but loss {loss_name!r} needs every target row to be a "
+            f"probability distribution summing to 1 (one-hot rows, soft labels, or integer class labels); "
+            f"{bad.size} row(s) do not. For independent 0/1 targets use 'binary_cross_entropy'"
+        )
 
 
 def _one_hot(name: str, labels: np.ndarray, n_outputs: int) -> np.ndarray:

@@ -229,3 +229,15 @@ def test_history_plot_without_matplotlib_says_what_to_install(monkeypatch):
     history.append(1, {"cost": 1.0, "accuracy": 0.5, "seconds": 0.1})
     with pytest.raises(bp.MissingDependencyError, match=r'pip install "bpframe\[plot\]"'):
         history.plot("x.png")
+
+
+def test_a_saved_optimizer_state_resumes_exactly_after_loading(tmp_path):
+    X, y = load_digits("train")
+    X, y = X[:200], y[:200]
+    net = bp.Network([64, 8, 10], ["relu", "softmax"], "cross_entropy", seed=0)
+    net.fit(X, y, epochs=2, batch_size=20, eta=0.01, optimizer="adam", shuffle=False, verbose=0)
+    loaded = bp.load(net.save(tmp_path / "adam.npz", include_optimizer=True))
+    for model in (net, loaded):
+        model.fit(X, y, epochs=1, batch_size=20, eta=0.01, optimizer="adam", shuffle=False, verbose=0)
+    np.testing.assert_array_equal(loaded.parameters(), net.parameters())
+    assert loaded._optimizer_state.step == net._optimizer_state.step == 30

@@ -170,3 +170,10 @@ def test_activation_and_loss_specs_validate_themselves():
         bp.Activation("vec", elementwise=False, forward=abs)
     with pytest.raises(bp.ConfigurationError, match=r"loss 'l': nabla_a must be a function, got 3"):
         bp.Loss("l", abs, 3)
+
+
+def test_cross_entropy_targets_must_be_probability_rows(net):
+    with pytest.raises(bp.DataError, match=r"Y\[1\] sums to 0\.5, but loss 'cross_entropy' needs every target row"):
+        net.backprop(np.zeros((2, 3)), [[1.0, 0.0], [0.25, 0.25]])
+    g = net.backprop(np.zeros((2, 3)), [[0.3, 0.7], [1.0, 0.0]])  # soft labels are fine
+    assert np.isfinite(g.cost)

@@ -87,6 +87,7 @@ def bpframe_register_losses(register: Callable[[Loss], None]) -> None:
             cross_entropy_nabla_a,
             output_errors={"softmax": a_minus_y},
             target_range=(0.0, 1.0),
+            targets_sum_to_one=True,
             domain=(0.0, 1.0),
             description="−Σ y ln a, categorical, for softmax outputs",
         )

@@ -198,8 +198,8 @@ def bp3_bp4_mean_in_place(delta, a_prev, nabla_w, nabla_b):
     The same equations as :func:`bp3_bias_gradient` and :func:`bp4_weight_gradient`, with the batch mean taken
     on δ (n × sizes[l] numbers, scaled in place) instead of on ∇w (sizes[l] × sizes[l-1] numbers):
 
-    .. math:: rac{\partial C}{\partial w^l} = \Big(	frac{1}{n}\delta^l\Big)^\mathsf{T} a^{l-1}, \qquad
-              rac{\partial C}{\partial b^l} = \sum_x 	frac{1}{n}\delta^{x,l}
+    .. math:: \frac{\partial C}{\partial w^l} = \Big(\tfrac{1}{n}\delta^l\Big)^\mathsf{T} a^{l-1}, \qquad
+              \frac{\partial C}{\partial b^l} = \sum_x \tfrac{1}{n}\delta^{x,l}
     """
     scale = 1.0 / delta.shape[0]
     for j in range(delta.shape[1]):

@@ -14,7 +14,7 @@ FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 #: Options for the generated kernels (which may be cached on disk).
 KERNEL_OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": set(FASTMATH), "error_model": "numpy"}
 
-#: Options for a plugin's scalar or vector function compiled on its own (never cached: see DESIGN.md).
+#: Options for a plugin's function compiled on its own (never cache=True: numba would not notice a changed plugin).
 PLUGIN_OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": set(FASTMATH), "error_model": "numpy"}
 
 #: Options for the hand-written equation kernels: always inlined into a generated kernel.

@@ -290,7 +290,7 @@ def test_the_guard_is_released_however_a_fit_ends(make, error):
         first_fit(net)
     net.set_parameters(np.zeros_like(net.parameters()))  # the diverged one is far from any minimum
     X = np.ones((4, net.sizes[0]))
-    Y = np.zeros((4, net.sizes[-1]))
+    Y = np.eye(net.sizes[-1])[np.zeros(4, dtype=int)]  # one-hot rows suit every loss used here
     again = net.fit(X, Y, epochs=1, eta=1e-3, verbose=0)
     assert len(again) == 1
     in_threads(lambda: net.fit(X, Y, epochs=1, eta=1e-3, verbose=0))  # and from another thread
