@@ -1,0 +1,211 @@
+"""Sphinx configuration of the bpframe documentation.
+
+Build it as CI does with ``tox -e docs``: the HTML site and the doctests, warnings as errors, every reference
+checked (nitpicky). By hand, with bpframe importable (installed, or ``PYTHONPATH`` set to the repository)::
+
+    sphinx-build -W -n --keep-going -b html docs docs/_build/html
+    sphinx-build -W -n --keep-going -b doctest docs docs/_build/doctest
+
+The API pages document the ``bpframe`` that Python imports; the pages that show source code include it from
+``../bpframe`` (``literalinclude``). tox installs the package from the same tree, so both are the same code.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import bpframe
+
+HERE = Path(__file__).resolve().parent
+
+# -- project -------------------------------------------------------------------------------------------------
+
+project = "bpframe"
+author = "The bpframe developers"
+copyright = "the bpframe developers, MIT licence"
+release = bpframe.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "numpydoc",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.doctest",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.viewcode",
+]
+
+exclude_patterns = ["_build", "_generated", "_inventories", "tutorial", "README.md", ".gitignore"]
+nitpicky = True
+# Every reference in the pages, the docstrings and the rendered type hints must resolve: nothing is ignored
+# wholesale. The few names that cannot be linked are listed in ``nitpick_ignore`` below, each with its reason.
+nitpick_ignore = [
+    # Python's documentation describes entry points in prose but has no object entry for this class (checked
+    # against the 3.11 inventory), so there is nothing to link to.
+    ("py:class", "importlib.metadata.EntryPoint"),
+    # The type variable of the registry's generic name table (``_Table[T]``, ``Entry[T]``): a typing helper,
+    # not an object a reader needs a page for.
+    ("py:class", "bpframe.registry.T"),
+]
+
+# -- autodoc and numpydoc ------------------------------------------------------------------------------------
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"  # the annotations, every name in them a checked cross-reference
+autodoc_typehints_format = "short"
+autodoc_preserve_defaults = True
+# The annotations are strings (``from __future__ import annotations``): keep NumPy's aliases by name instead
+# of expanding them into the unions they stand for.
+autodoc_type_aliases = {
+    "DTypeLike": "numpy.typing.DTypeLike",
+    "ArrayLike": "numpy.typing.ArrayLike",
+}
+python_use_unqualified_type_names = True
+python_maximum_signature_line_length = 100
+
+# The docstrings are numpydoc: parameter types are written for people ("array_like, shape (n, sizes[0])") and
+# rendered as text; the type hints in the signatures carry the machine-checked links.
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+
+# -- doctest -------------------------------------------------------------------------------------------------
+
+# The doctest builder runs the examples of these pages: every ``.. doctest::`` block (``untested_examples``
+# below makes a bare ``>>>`` block in a page an error, so none is skipped by accident). The examples in the
+# docstrings that the API pages include are run by the test suite instead (pytest --doctest-modules, in every
+# tox test environment), in the namespace of the module they are written in.
+doctest_test_doctest_blocks = ""
+# The plugin tutorial imports its package from docs/tutorial/ without installing it.
+doctest_path = [str(HERE / "tutorial" / "bpframe-bent-identity")]
+# The pages describe bpframe's built-in activations and losses: plugins installed in the environment that
+# builds the docs are not loaded (the plugin tutorial hands its entry point to bpframe explicitly).
+os.environ.setdefault("BPFRAME_DISABLE_PLUGIN_AUTOLOAD", "1")
+# bpframe's kernels are compiled by numba on first use: keep them in the build folder's cache, not the user's.
+os.environ.setdefault("BPFRAME_CACHE_DIR", str(HERE / "_build" / "bpframe-cache"))
+
+# -- intersphinx, offline ------------------------------------------------------------------------------------
+
+# Links to Python's and NumPy's documentation go to their real pages, but the inventories that map names to
+# those pages are read from small files committed in _inventories/ instead of being downloaded: the build
+# machines have no internet access (and a build should not depend on two web sites being up). The files list
+# only the objects these docs reference; ``python _inventories/make_inventories.py`` writes them, and with
+# ``--check`` compares every entry with a full inventory (e.g. the one in Debian's python3.11-doc package).
+# A reference to a Python or NumPy object that is not listed there fails the build (nitpicky), so the list
+# cannot silently fall behind the pages.
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3", str(HERE / "_inventories" / "python.inv")),
+    "numpy": ("https://numpy.org/doc/stable", str(HERE / "_inventories" / "numpy.inv")),
+}
+# Two kinds of names in annotations do not match NumPy's inventory as they are: its typing aliases, which
+# NumPy documents as data while an annotation links every name as a class, and classes whose run-time module is
+# private. Each is looked up again under the name and role NumPy documents (see ``retry_reference`` below).
+INTERSPHINX_RETRIES = {
+    "numpy.typing.ArrayLike": ("numpy.typing.ArrayLike", "data"),
+    "numpy.typing.DTypeLike": ("numpy.typing.DTypeLike", "data"),
+    "numpy.random._generator.Generator": ("numpy.random.Generator", "class"),
+}
+
+# -- HTML ----------------------------------------------------------------------------------------------------
+
+html_theme = "furo"
+html_title = f"bpframe {release}"
+html_static_path: list[str] = []
+html_show_sourcelink = False
+pygments_style = "friendly"
+pygments_dark_style = "monokai"
+
+# -- figures made by the build -------------------------------------------------------------------------------
+
+FIGURES = {
+    "learning_curve.png": HERE / "figures" / "learning_curve.py",
+    "network_diagram.png": HERE / "figures" / "network_diagram.py",
+}
+
+
+def make_figures(app: Any) -> None:
+    """Run each figure script into ``_generated/`` (each in a fresh process, with a fixed seed)."""
+    out = HERE / "_generated"
+    out.mkdir(exist_ok=True)
+    for name, script in FIGURES.items():
+        started = time.perf_counter()
+        subprocess.run([sys.executable, str(script), str(out / name)], check=True, cwd=HERE)
+        print(f"figure {name} made by {script.name} in {time.perf_counter() - started:.1f} s")
+
+
+def retry_reference(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve the names of ``INTERSPHINX_RETRIES`` through the inventories, under their documented name and role."""
+    if node.get("refdomain") != "py" or node.get("reftarget") not in INTERSPHINX_RETRIES:
+        return None
+    from sphinx.ext import intersphinx
+
+    retry = node.deepcopy()
+    retry["reftarget"], retry["reftype"] = INTERSPHINX_RETRIES[node["reftarget"]]
+    return intersphinx.missing_reference(app, env, retry, contnode)
+
+
+def dataclass_factory_defaults(
+    app: Any, what: str, name: str, obj: Any, options: Any, signature: str | None, return_annotation: str | None
+) -> tuple[str | None, str | None] | None:
+    """Show a dataclass field's ``default_factory`` as a call (``list()``) instead of ``<factory>``.
+
+    ``<factory>`` is what ``inspect`` reports; besides saying little, it is not Python, so Sphinx cannot parse
+    the signature and would split it at every comma.
+    """
+    if not signature or "<factory>" not in signature or not dataclasses.is_dataclass(obj):
+        return None
+    for field in dataclasses.fields(obj):
+        if field.init and field.default_factory is not dataclasses.MISSING:
+            signature = signature.replace("<factory>", f"{field.default_factory.__qualname__}()", 1)
+    return signature, return_annotation
+
+
+def untested_examples(app: Any, doctree: Any) -> None:
+    """Warn about a ``>>>`` example written in a page outside a ``.. doctest::`` block: it would not be run."""
+    from docutils import nodes
+    from sphinx.util import logging
+
+    for node in doctree.findall(nodes.doctest_block):
+        source = node.source or ""
+        if source.endswith(".rst") and "docstring of" not in source:
+            logging.getLogger(__name__).warning(
+                "this example would not be tested: put it in a '.. doctest::' block", location=node
+            )
+
+
+_TYPE_CHECKING_DONE: set[str] = set()
+
+
+def type_checking_imports(app: Any, obj: Any, bound_method: bool) -> None:
+    """Run the ``if TYPE_CHECKING:`` imports of a bpframe module in its namespace, once, before autodoc reads
+    the signature of one of its objects.
+
+    Some modules import a class only for their annotations, to avoid an import cycle (``Network`` in
+    ``bpframe.io``). Without the import the annotation cannot be evaluated and its names cannot be linked;
+    sphinx-autodoc-typehints solves this the same way.
+    """
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    if module is None or not module.__name__.startswith("bpframe") or module.__name__ in _TYPE_CHECKING_DONE:
+        return
+    _TYPE_CHECKING_DONE.add(module.__name__)
+    tree = ast.parse(inspect.getsource(module))
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            code = compile(ast.Module(body=node.body, type_ignores=[]), module.__file__ or module.__name__, "exec")
+            exec(code, module.__dict__)
+
+
+def setup(app: Any) -> None:
+    app.connect("builder-inited", make_figures)
+    app.connect("missing-reference", retry_reference)
+    app.connect("autodoc-process-signature", dataclass_factory_defaults)
+    app.connect("autodoc-before-process-signature", type_checking_imports)
+    app.connect("doctree-read", untested_examples)
