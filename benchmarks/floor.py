@@ -16,6 +16,8 @@ import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import itertools
+
 import numpy as np
 from numba import njit
 
@@ -57,7 +59,7 @@ def main() -> None:
     sizes, batch, dtype = WORKLOADS[args.workload]
     rng = np.random.default_rng(0)
     x = rng.random((60000, sizes[0]), dtype=np.float32).astype(dtype)
-    weights = [rng.random((m, n), dtype=np.float32).astype(dtype) for n, m in zip(sizes, sizes[1:], strict=False)]
+    weights = [rng.random((m, n), dtype=np.float32).astype(dtype) for n, m in itertools.pairwise(sizes)]
     from numba.typed import List
 
     typed = List(weights)
