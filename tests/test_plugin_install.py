@@ -4,15 +4,12 @@ bpframe, is discovered by a fresh Python process, trains a network, and disappea
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import sysconfig
 import textwrap
-import venv
 from pathlib import Path
 
 import pytest
+from venvs import make_venv
 
 pytestmark = pytest.mark.slow
 
@@ -66,19 +63,6 @@ if "cubic" in names:
     out["first_cost"], out["last_cost"] = history.cost[0], history.cost[-1]
 print(json.dumps(out))
 """
-
-
-def make_venv(root: Path) -> Path:
-    """A virtual environment that sees this environment's packages (bpframe included) through a .pth file."""
-    venv.EnvBuilder(with_pip=True).create(root)
-    python = root / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    ours = [p for p in sys.path if p and Path(p).is_dir()] + [sysconfig.get_paths()["purelib"]]
-    Path(purelib, "zz_parent_environment.pth").write_text("\n".join(dict.fromkeys(ours)) + "\n")
-    return python
 
 
 def run(python: Path, *args: str) -> subprocess.CompletedProcess[str]:

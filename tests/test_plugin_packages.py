@@ -9,17 +9,14 @@ One venv and few subprocesses: the venv sees this environment (bpframe, numpy, p
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
-import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import pytest
+from venvs import make_venv
 
 pytestmark = pytest.mark.slow
 
@@ -121,23 +118,6 @@ else:
         out["load_error"] = str(exc)
 print(json.dumps(out))
 """
-
-
-def make_venv(root: Path) -> Path:
-    """A virtual environment that sees this environment's packages through a .pth file.
-
-    pip comes through the .pth too (no ensurepip: seconds saved) unless this environment has none.
-    """
-    has_pip = importlib.util.find_spec("pip") is not None
-    venv.EnvBuilder(with_pip=not has_pip).create(root)
-    python = root / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    ours = [p for p in sys.path if p and Path(p).is_dir()] + [sysconfig.get_paths()["purelib"]]
-    Path(purelib, "zz_parent_environment.pth").write_text("\n".join(dict.fromkeys(ours)) + "\n")
-    return python
 
 
 def run(python: Path, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None):

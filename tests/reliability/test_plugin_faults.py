@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import numpy as np
 import pytest
+from venvs import make_venv
 
 import bpframe as bp
 
@@ -116,18 +114,6 @@ def write_package(root: Path, name: str, version: str, modules: dict[str, str], 
     for module, source in modules.items():
         folder.joinpath(f"{module}.py").write_text(source)
     return folder
-
-
-# -- a virtual environment that sees this one through a .pth file (as in tests/test_plugin_install.py) ---------------
-
-
-def make_venv(root: Path) -> Path:
-    venv.EnvBuilder(with_pip=importlib.util.find_spec("pip") is None).create(root)
-    python = root / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    purelib = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
-    ours = [p for p in sys.path if p and Path(p).is_dir()] + [sysconfig.get_paths()["purelib"], str(REPO)]
-    Path(purelib, "zz_parent_environment.pth").write_text("\n".join(dict.fromkeys(ours)) + "\n")
-    return python
 
 
 def run(python: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -255,7 +241,7 @@ def test_broken_and_clashing_installed_plugins_and_an_upgraded_one(tmp_path):
         {"bpframe_fault_twin_b": TWIN.format(which="b", scale=2.0)},
         {"twin_b": "bpframe_fault_twin_b"},
     )
-    python = make_venv(tmp_path / "venv")
+    python = make_venv(tmp_path / "venv", extra_paths=[str(REPO)])
     pip_install(python, raiser, twin_a, twin_b)
     model = tmp_path / "twin.npz"
 
