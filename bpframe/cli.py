@@ -33,6 +33,7 @@ def _schedule(text: str) -> Any:
     from .optimizers import ExponentialDecay, StepDecay
 
     kind, _, rest = text.partition(":")
+    usage = f"expected step:EPOCHS:FACTOR (e.g. step:10:0.5) or exp:RATE (e.g. exp:0.95), got {text!r}"
     try:
         if kind == "step":
             step, factor = rest.split(":")
@@ -40,10 +41,8 @@ def _schedule(text: str) -> Any:
         if kind == "exp":
             return ExponentialDecay(rate=float(rest))
     except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(
-        f"expected step:EPOCHS:FACTOR (e.g. step:10:0.5) or exp:RATE (e.g. exp:0.95), got {text!r}"
-    )
+        raise argparse.ArgumentTypeError(usage) from None
+    raise argparse.ArgumentTypeError(usage)
 
 
 def load_dataset(name: str, split: str, dtype: str, folder: str | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -388,9 +388,8 @@ def _fsync_folder(folder: Path) -> None:
     except OSError:
         return
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):  # some file systems cannot fsync a folder; the rename is done anyway
+            os.fsync(fd)
     finally:
         os.close(fd)
 

@@ -156,7 +156,21 @@ class SGD(Optimizer):
 
 
 @dataclass(frozen=True)
-class Momentum(Optimizer):
+class _WithVelocity(Optimizer):
+    """The momentum coefficient and velocity state that Momentum and Nesterov share (neither is the other)."""
+
+    mu: float = 0.9
+    _STATE_ROWS: ClassVar[int] = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mu", _in_0_1(type(self).__name__, "mu", self.mu, "0.9"))
+
+    def _slots(self) -> tuple[float, float, float]:
+        return (self.mu, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Momentum(_WithVelocity):
     r"""Classical momentum, as PyTorch's ``SGD(momentum=mu)`` with dampening 0.
 
     .. math:: v \leftarrow \mu v + g, \qquad \theta \leftarrow \theta - \eta \, v
@@ -184,19 +198,11 @@ class Momentum(Optimizer):
     {'name': 'momentum', 'mu': 0.5}
     """
 
-    mu: float = 0.9
     name: ClassVar[str] = "momentum"
-    _STATE_ROWS: ClassVar[int] = 1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "mu", _in_0_1(type(self).__name__, "mu", self.mu, "0.9"))
-
-    def _slots(self) -> tuple[float, float, float]:
-        return (self.mu, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
-class Nesterov(Optimizer):
+class Nesterov(_WithVelocity):
     r"""Nesterov momentum in PyTorch's formulation (``SGD(momentum=mu, nesterov=True)``).
 
     .. math:: v \leftarrow \mu v + g, \qquad \theta \leftarrow \theta - \eta \, (g + \mu v)
@@ -221,15 +227,7 @@ class Nesterov(Optimizer):
     2
     """
 
-    mu: float = 0.9
     name: ClassVar[str] = "nesterov"
-    _STATE_ROWS: ClassVar[int] = 1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "mu", _in_0_1(type(self).__name__, "mu", self.mu, "0.9"))
-
-    def _slots(self) -> tuple[float, float, float]:
-        return (self.mu, 0.0, 0.0)
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,7 @@ def cache_dir() -> Path | None:
     path = path / f"py{sys.version_info[0]}.{sys.version_info[1]}"
     try:
         path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
-            pass
+        tempfile.NamedTemporaryFile(dir=path, prefix=".probe-").close()  # can we create files here?
     except OSError as exc:
         if not _warned.is_set():
             _warned.set()

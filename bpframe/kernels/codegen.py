@@ -19,7 +19,7 @@ __all__ = ["KernelPlan", "plan", "render"]
 EQUATIONS = (
     "layer_params, forward_elementwise, forward_vector, batch_cost, bp1_combined, bp1_output_error, "
     "bp1_output_error_vector, bp2_hidden_error, bp2_hidden_error_vector, bp3_bias_gradient, "
-    "bp4_weight_gradient, bp3_bp4_mean_in_place, gather_rows, put_rows, all_finite"
+    "bp4_weight_gradient, bp3_bp4_mean_in_place, gather_rows, put_rows"
 )
 
 

@@ -18,7 +18,6 @@ from numba import njit
 from .options import INLINE_OPTIONS, SHARED_OPTIONS
 
 __all__ = [
-    "all_finite",
     "batch_cost",
     "bp1_combined",
     "bp1_output_error",
@@ -227,12 +226,3 @@ def put_rows(source, out, start):
     for i in range(source.shape[0]):
         for j in range(source.shape[1]):
             out[start + i, j] = source[i, j]
-
-
-@njit(**SHARED_OPTIONS)
-def all_finite(values):
-    """True when every entry is finite (a sum of all entries is finite exactly then, barring overflow)."""
-    total = 0.0
-    for i in range(values.shape[0]):
-        total += values[i] * 0.0
-    return total == 0.0
