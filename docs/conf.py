@@ -54,6 +54,9 @@ nitpick_ignore = [
     # The type variable of the registry's generic name table (``_Table[T]``, ``Entry[T]``): a typing helper,
     # not an object a reader needs a page for.
     ("py:class", "bpframe.registry.T"),
+    # The private base that Momentum and Nesterov share (the coefficient mu and its check): the inheritance line
+    # names it, but it is not part of the API and has no page.
+    ("py:class", "bpframe.optimizers._WithVelocity"),
 ]
 
 # -- autodoc and numpydoc ------------------------------------------------------------------------------------
