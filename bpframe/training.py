@@ -15,7 +15,7 @@ from .events import EventBus
 from .optimizers import resolve_optimizer, resolve_schedule
 from .progress import progress_plugin
 from .results import History
-from .validation import check_nonnegative_float, check_positive_float, check_positive_int
+from .validation import as_inputs_with_bound, check_nonnegative_float, check_positive_float, check_positive_int
 
 if TYPE_CHECKING:
     from .network import Network
@@ -39,10 +39,11 @@ class _Data:
     x: np.ndarray
     y: np.ndarray
     val: tuple[np.ndarray, np.ndarray] | None
+    x_max: float  # the largest magnitude in x: bounds how far one SGD step can move a first-layer weight
 
 
 def _validate_data(net: Network, X: Any, Y: Any, validation_data: Any) -> _Data:
-    x = net._inputs(X)
+    x, x_max = as_inputs_with_bound("X", X, net.sizes[0], net.dtype)
     y = net._targets(Y, x.shape[0])
     val = None
     if validation_data is not None:
@@ -52,7 +53,7 @@ def _validate_data(net: Network, X: Any, Y: Any, validation_data: Any) -> _Data:
             )
         xv = net._inputs(validation_data[0], "validation_data[0]")
         val = (xv, net._targets(validation_data[1], xv.shape[0], "validation_data[1]", "validation_data[0]"))
-    return _Data(x, y, val)
+    return _Data(x, y, val, x_max)
 
 
 TRAINING_HOOKS = (
@@ -232,8 +233,9 @@ class _Trainer:
         for first in range(0, self.num_batches, chunk):
             stop = min(first + chunk, self.num_batches)
             bad = net.engine.call(
-                "train_epoch", net._theta, net._sizes_array, self.data.x, self.data.y, order, self.batch_size,
-                first, stop, self.opt.code, hyper, net._n_weights, self.state.state, counter, costs, correct,
+                "train_epoch", net._theta, net._sizes_array, self.data.x, self.data.y, self.data.x_max, order,
+                self.batch_size, first, stop, self.opt.code, hyper, net._n_weights, self.state.state, counter, costs,
+                correct,
             )  # fmt: skip
             self.state.step = int(counter[0])
             net._optimizer_state = self.state

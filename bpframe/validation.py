@@ -99,10 +99,30 @@ def _as_numeric_array(name: str, value: Any) -> np.ndarray:
     return array
 
 
+def _max_abs(array: np.ndarray) -> float:
+    """The largest magnitude in a float32 or float64 array (0.0 if it is empty); inf if an entry is NaN or inf.
+
+    One pass: a compiled kernel for C-contiguous arrays (:func:`bpframe.kernels.optimizers.max_abs`, faster
+    than ``array.sum()`` on a large float32 array), NumPy otherwise and without numba's compiler.
+    """
+    if array.size == 0:
+        return 0.0
+    from numba import config
+
+    if array.flags.c_contiguous and not config.DISABLE_JIT:  # type: ignore[attr-defined]
+        from .kernels.optimizers import max_abs
+
+        return float(max_abs(array))
+    with np.errstate(invalid="ignore"):
+        top = float(np.max(np.abs(array)))
+    return top if math.isfinite(top) else math.inf
+
+
 def _all_finite(array: np.ndarray) -> bool:
-    """True when every entry is finite: the sum is finite exactly then, unless it overflows; only then (or
-    when something is not finite) are the entries examined one by one. Half the time of np.isfinite(...).all()
-    on a large float32 array."""
+    """True when every entry is finite. For other float dtypes than float32/float64: the sum is finite exactly
+    then, unless it overflows; only then (or when something is not finite) are the entries examined one by one."""
+    if array.dtype in (np.float32, np.float64):
+        return math.isfinite(_max_abs(array))
     with np.errstate(over="ignore", invalid="ignore"):
         if np.isfinite(array.sum()):
             return True
@@ -121,6 +141,13 @@ def _check_finite(name: str, array: np.ndarray) -> None:
 
 def as_inputs(name: str, value: Any, n_features: int, dtype: np.dtype) -> np.ndarray:
     """Inputs X of shape (n, n_features), returned as a C-contiguous array of ``dtype``."""
+    return as_inputs_with_bound(name, value, n_features, dtype)[0]
+
+
+def as_inputs_with_bound(name: str, value: Any, n_features: int, dtype: np.dtype) -> tuple[np.ndarray, float]:
+    """:func:`as_inputs`, and the largest magnitude among the returned inputs (which training uses to prove that
+    an in-place SGD step cannot overflow). Measured once, in the pass that checks the inputs are finite, when
+    the array needs no conversion."""
     array = _as_numeric_array(name, value)
     if array.ndim != 2:
         raise DataError(
@@ -134,8 +161,14 @@ def as_inputs(name: str, value: Any, n_features: int, dtype: np.dtype) -> np.nda
             f"{name} has {array.shape[1]} features per sample (shape {array.shape}) but the network's input "
             f"layer has {n_features}"
         )
+    if array.dtype == dtype and array.flags.c_contiguous and array.flags.writeable:
+        top = _max_abs(array)
+        if not math.isfinite(top):
+            _check_finite(name, array)  # raises, naming the first non-finite entry
+        return array, top
     _check_finite(name, array)
-    return _convert(name, array, dtype)
+    converted = _convert(name, array, dtype)
+    return converted, _max_abs(converted)
 
 
 def _convert(name: str, array: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -177,3 +177,38 @@ def test_cross_entropy_targets_must_be_probability_rows(net):
         net.backprop(np.zeros((2, 3)), [[1.0, 0.0], [0.25, 0.25]])
     g = net.backprop(np.zeros((2, 3)), [[0.3, 0.7], [1.0, 0.0]])  # soft labels are fine
     assert np.isfinite(g.cost)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rng, dt: rng.normal(size=(30, 4)).astype(dt),  # used as it is
+        lambda rng, dt: np.asfortranarray(rng.normal(size=(30, 4))).astype(dt, order="F"),  # copied to C order
+        lambda rng, dt: rng.integers(-50, 50, (30, 4)),  # converted from integers
+        lambda rng, dt: rng.normal(size=(30, 4)).astype(np.float16),  # converted from another float dtype
+    ],
+    ids=["as-is", "fortran", "ints", "float16"],
+)
+def test_inputs_come_with_their_largest_magnitude(dtype, make):
+    from bpframe.validation import as_inputs_with_bound
+
+    X = make(np.random.default_rng(2), dtype)
+    x, top = as_inputs_with_bound("X", X, 4, np.dtype(dtype))
+    assert x.dtype == dtype and x.flags.c_contiguous
+    assert top == float(np.abs(x).max())
+    assert (x is X) == (X.dtype == dtype and X.flags.c_contiguous)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+def test_a_non_finite_input_is_named_whichever_check_finds_it(dtype, bad):
+    from bpframe.validation import as_inputs_with_bound
+
+    X = np.ones((5, 3), dtype)
+    X[3, 1] = bad
+    expected = r"^X contains 1 non-finite value\(s\) \(NaN or inf\); the first is X\[3, 1\] = "
+    with pytest.raises(bp.DataError, match=expected):
+        as_inputs_with_bound("X", X, 3, np.dtype(dtype))
+    with pytest.raises(bp.DataError, match=r"the first is X\[3, 1\]"):
+        as_inputs_with_bound("X", np.asfortranarray(X), 3, np.dtype(dtype))

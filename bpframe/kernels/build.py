@@ -17,7 +17,7 @@ from . import cache, codegen
 
 __all__ = ["Engine", "get_engine"]
 
-_INLINED_MODULES = ("equations.py", "optimizers.py", "metrics.py", "options.py")
+_INLINED_MODULES = ("equations.py", "memory.py", "optimizers.py", "metrics.py", "options.py")
 _lock = threading.Lock()
 _engines: dict[tuple[Any, ...], Engine] = {}
 

@@ -19,7 +19,7 @@ __all__ = ["KernelPlan", "plan", "render"]
 EQUATIONS = (
     "layer_params, forward_elementwise, forward_vector, batch_cost, bp1_combined, bp1_output_error, "
     "bp1_output_error_vector, bp2_hidden_error, bp2_hidden_error_vector, bp3_bias_gradient, "
-    "bp4_weight_gradient, bp3_bp4_mean_in_place, gather_rows, put_rows"
+    "bp4_weight_gradient, bp3_bp4_mean_in_place, bp3_bp4_sgd_in_place, gather_batch, put_rows"
 )
 
 
@@ -77,7 +77,7 @@ def render(p: KernelPlan, imports: Sequence[str] | None, cache: bool) -> str:
         "from bpframe.kernels.options import KERNEL_OPTIONS, PLUGIN_OPTIONS",
         f"from bpframe.kernels.equations import {EQUATIONS}",
         "from bpframe.kernels.metrics import count_correct",
-        "from bpframe.kernels.optimizers import apply_update_to",
+        "from bpframe.kernels.optimizers import apply_update_to, max_abs, parameter_bounds, sgd_step_bound",
     ]
     lines += list(imports or [])
     lines.append("")
@@ -86,6 +86,7 @@ def render(p: KernelPlan, imports: Sequence[str] | None, cache: bool) -> str:
     lines += _buffers(len(p.layers))
     lines += _forward(p)
     lines += _backprop(p)
+    lines += _training_steps(len(p.layers))
     lines += _entry_points(p)
     return "\n".join(lines) + "\n"
 
@@ -130,8 +131,7 @@ def _backprop(p: KernelPlan) -> list[str]:
         "@njit(cache=CACHE, **KERNEL_OPTIONS)",
         "def _backprop(theta, sizes, zs, acts, deltas, y, grad, work, training):",
         '    """Forward pass, BP1, BP2 down to layer 1, BP3 and BP4; returns the summed cost of the batch.',
-        "    With training=True the deltas are scaled by 1/n in place (they are not shown to anyone) so that BP4",
-        '    needs no pass over nabla_w."""',
+        '    With training=True it stops after BP2: the training step does BP3 and BP4 with its update."""',
         "    _forward(theta, sizes, zs, acts)",
         f"    cost = batch_cost(acts[{num_layers}], y, {p.cost})",
     ]
@@ -152,14 +152,54 @@ def _backprop(p: KernelPlan) -> list[str]:
             out.append(
                 f"    bp2_hidden_error_vector(deltas[{l + 1}], w_next, zs[{l}], acts[{l}], deltas[{l}], {s2}, work)"
             )
+    out.append("    if training:")
+    out.append("        return cost")
     for l in range(1, L + 1):
         out.append(f"    nabla_w, nabla_b = layer_params(grad, sizes, {l})")
-        out.append("    if training:")
-        out.append(f"        bp3_bp4_mean_in_place(deltas[{l}], acts[{l - 1}], nabla_w, nabla_b)")
-        out.append("    else:")
-        out.append(f"        bp3_bias_gradient(deltas[{l}], nabla_b)")
-        out.append(f"        bp4_weight_gradient(deltas[{l}], acts[{l - 1}], nabla_w)")
+        out.append(f"    bp3_bias_gradient(deltas[{l}], nabla_b)")
+        out.append(f"    bp4_weight_gradient(deltas[{l}], acts[{l - 1}], nabla_w)")
     out += ["    return cost", "", ""]
+    return out
+
+
+def _training_steps(L: int) -> list[str]:
+    """BP3 and BP4 for training: into the gradient for any optimizer, or fused with an in-place SGD step."""
+    out = [
+        "@njit(cache=CACHE, **KERNEL_OPTIONS)",
+        "def _gradient(sizes, acts, deltas, grad):",
+        '    """BP3 and BP4 for every layer into grad, the batch mean taken on the deltas in place (nobody sees',
+        '    them afterwards) so that BP4 needs no pass over nabla_w."""',
+    ]
+    for l in range(1, L + 1):
+        out.append(f"    nabla_w, nabla_b = layer_params(grad, sizes, {l})")
+        out.append(f"    bp3_bp4_mean_in_place(deltas[{l}], acts[{l - 1}], nabla_w, nabla_b)")
+    out += [
+        "",
+        "",
+        "@njit(cache=CACHE, **KERNEL_OPTIONS)",
+        "def _sgd_in_place(theta, sizes, acts, deltas, x_max, hyper, bounds, limit, work):",
+        '    """The SGD step fused into BP3 and BP4, in place, if no new parameter can exceed limit; returns',
+        "    whether it was taken. bounds[l - 1] >= max(|w[l]|, |b[l]|) is kept up to date (recomputed exactly",
+        '    before giving up on a layer). x_max >= max|a[0]| over the whole training set."""',
+        "    eta = hyper[0]",
+        "    decay = hyper[1]",
+        "    n = acts[0].shape[0]",
+        f"    new = np.empty({L}, np.float64)",
+        f"    for l in range(1, {L + 1}):",
+        "        delta_max = max_abs(deltas[l])",
+        "        a_max = x_max if l == 1 else max_abs(acts[l - 1])",
+        "        new[l - 1] = sgd_step_bound(bounds[l - 1], delta_max, a_max, n, eta, decay, limit)",
+        "        if new[l - 1] == np.inf:",
+        "            w, b = layer_params(theta, sizes, l)",
+        "            bounds[l - 1] = max(max_abs(w), max_abs(b))",
+        "            new[l - 1] = sgd_step_bound(bounds[l - 1], delta_max, a_max, n, eta, decay, limit)",
+        "            if new[l - 1] == np.inf:",
+        "                return False",
+    ]
+    for l in range(1, L + 1):
+        out.append(f"    w, b = layer_params(theta, sizes, {l})")
+        out.append(f"    bp3_bp4_sgd_in_place(deltas[{l}], acts[{l - 1}], w, b, eta, decay, work)")
+    out += [f"    for l in range({L}):", "        bounds[l] = new[l]", "    return True", "", ""]
     return out
 
 
@@ -200,14 +240,17 @@ def evaluate(theta, sizes, x, y, out, chunk):
 
 
 @njit(cache=CACHE, **KERNEL_OPTIONS)
-def train_epoch(theta, sizes, x, y, order, batch_size, first, stop, kind, hyper, n_weights, state, counter,
+def train_epoch(theta, sizes, x, y, x_max, order, batch_size, first, stop, kind, hyper, n_weights, state, counter,
                 costs, correct):
-    """Train mini-batches first..stop-1 of an epoch over the rows x[order]. Returns the first batch whose cost
-    is not finite or whose update would make a parameter non-finite, leaving theta as it was before that batch;
-    or -1. counter[0] counts the updates made so far (Adam's bias correction) and is advanced in place.
+    """Train mini-batches first..stop-1 of an epoch over the rows x[order] (x_max >= every |x|). Returns the
+    first batch whose cost is not finite or whose update would make a parameter non-finite, leaving theta as it
+    was before that batch; or -1. counter[0] counts the updates made so far (Adam's bias correction) and is
+    advanced in place.
 
     Each update writes into the other of two parameter (and optimizer-state) buffers, checked for finiteness as
-    they are written; the buffers then swap roles, so a failed update never touches the last good values."""
+    they are written; the buffers then swap roles, so a failed update never touches the last good values. SGD
+    (kind 0) instead updates in place, fused into BP4's product, whenever bounds on the parameters prove that
+    no new value can overflow; otherwise it too takes the two-buffer path."""
     n = order.shape[0]
     dtype = theta.dtype
     grad = np.empty_like(theta)
@@ -217,6 +260,10 @@ def train_epoch(theta, sizes, x, y, order, batch_size, first, stop, kind, hyper,
     state_spare = state.copy()
     swapped = False
     work = np.empty(sizes.max(), np.float64)
+    bounds = np.empty(sizes.shape[0] - 1, np.float64)
+    if kind == 0:
+        parameter_bounds(theta, sizes, bounds)
+    limit = 2.0e37 if theta.itemsize == 4 else 1.0e307  # 1/16 of the dtype's largest number
     m = min(batch_size, n - first * batch_size)
     xb = np.empty((m, x.shape[1]), dtype)
     yb = np.empty((m, y.shape[1]), dtype)
@@ -229,14 +276,17 @@ def train_epoch(theta, sizes, x, y, order, batch_size, first, stop, kind, hyper,
             xb = np.empty((m, x.shape[1]), dtype)
             yb = np.empty((m, y.shape[1]), dtype)
             zs, acts, deltas = _layers(sizes, xb)
-        gather_rows(x, order, start, xb)
-        gather_rows(y, order, start, yb)
+        gather_batch(x, y, order, start, xb, yb)
         cost = _backprop(current, sizes, zs, acts, deltas, yb, grad, work, True) / m
         costs[k] = cost
         correct[k] = count_correct(acts[{L}], yb)
         if not np.isfinite(cost):
             status = k
             break
+        if kind == 0 and _sgd_in_place(current, sizes, acts, deltas, x_max, hyper, bounds, limit, work):
+            counter[0] += 1
+            continue
+        _gradient(sizes, acts, deltas, grad)
         if not apply_update_to(kind, current, spare, grad, n_weights, hyper, state_now, state_spare, counter[0] + 1):
             status = k
             break
@@ -244,6 +294,8 @@ def train_epoch(theta, sizes, x, y, order, batch_size, first, stop, kind, hyper,
         current, spare = spare, current
         state_now, state_spare = state_spare, state_now
         swapped = not swapped
+        if kind == 0:
+            parameter_bounds(current, sizes, bounds)
     if swapped:
         for i in range(theta.shape[0]):
             theta[i] = current[i]

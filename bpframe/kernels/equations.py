@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .blas import gemm
+from .memory import CACHE_LINE_BYTES, PREFETCH_ROWS_AHEAD, prefetch
 from .options import INLINE_OPTIONS, SHARED_OPTIONS
 
 __all__ = [
@@ -26,10 +28,11 @@ __all__ = [
     "bp2_hidden_error_vector",
     "bp3_bias_gradient",
     "bp3_bp4_mean_in_place",
+    "bp3_bp4_sgd_in_place",
     "bp4_weight_gradient",
     "forward_elementwise",
     "forward_vector",
-    "gather_rows",
+    "gather_batch",
     "layer_params",
     "put_rows",
 ]
@@ -212,12 +215,58 @@ def bp3_bp4_mean_in_place(delta, a_prev, nabla_w, nabla_b):
 
 
 @njit(**SHARED_OPTIONS)
-def gather_rows(source, order, start, out):
-    """Copy rows ``source[order[start + i]]`` into ``out[i]``: one shuffled mini-batch."""
-    for i in range(out.shape[0]):
+def bp3_bp4_sgd_in_place(delta, a_prev, w, b, eta, decay, work):
+    r"""BP3 and BP4 fused with the step of stochastic gradient descent, which they feed, writing the new
+    parameters in place; ``decay`` is :math:`\lambda/n` (L2, on the weights only).
+
+    .. math:: b^l \leftarrow b^l - \eta \, \frac{1}{n} \sum_x \delta^{x,l}, \qquad
+              w^l \leftarrow \Big(1 - \eta \frac{\lambda}{n}\Big) w^l
+                    - \eta \, \frac{1}{n} \big(\delta^l\big)^\mathsf{T} a^{l-1}
+
+    The weights take one matrix product with scale factors (:func:`~bpframe.kernels.blas.gemm` with
+    :math:`\alpha = -\eta/n`, :math:`\beta = 1 - \eta\lambda/n`): :math:`\partial C/\partial w` is never
+    stored, and the weights are read and written once. ``work`` (float64, at least ``sizes[l]`` long) holds
+    the bias sums. The caller makes sure first that no new parameter can overflow
+    (:func:`~bpframe.kernels.optimizers.sgd_step_bound`), since there is no copy to go back to.
+    """
+    n = delta.shape[0]
+    sums = work[: delta.shape[1]]
+    for j in range(delta.shape[1]):
+        sums[j] = 0.0
+    for i in range(n):
+        for j in range(delta.shape[1]):
+            sums[j] += delta[i, j]
+    step = eta / n
+    for j in range(delta.shape[1]):
+        b[j] -= step * sums[j]
+    gemm(delta, True, a_prev, False, w, -step, 1.0 - eta * decay)
+
+
+@njit(**SHARED_OPTIONS)
+def gather_batch(x, y, order, start, xb, yb):
+    """Copy rows ``x[order[start + i]]`` into ``xb[i]`` and ``y[order[start + i]]`` into ``yb[i]``: one shuffled
+    mini-batch.
+
+    While a row is copied, the rows :data:`~bpframe.kernels.memory.PREFETCH_ROWS_AHEAD` places further down
+    ``order`` are requested into the cache (see :mod:`bpframe.kernels.memory`), so the copy rarely waits on
+    DRAM; inputs and targets are copied in one loop so that waiting for a target row (a few bytes somewhere in
+    memory) overlaps with copying an input row.
+    """
+    x_step = max(1, CACHE_LINE_BYTES // x.itemsize)
+    y_step = max(1, CACHE_LINE_BYTES // y.itemsize)
+    for i in range(xb.shape[0]):
+        ahead = start + i + PREFETCH_ROWS_AHEAD
+        if ahead < order.shape[0]:
+            later = order[ahead]
+            for j in range(0, x.shape[1], x_step):
+                prefetch(x, later, j)
+            for j in range(0, y.shape[1], y_step):
+                prefetch(y, later, j)
         row = order[start + i]
-        for j in range(out.shape[1]):
-            out[i, j] = source[row, j]
+        for j in range(xb.shape[1]):
+            xb[i, j] = x[row, j]
+        for j in range(yb.shape[1]):
+            yb[i, j] = y[row, j]
 
 
 @njit(**SHARED_OPTIONS)

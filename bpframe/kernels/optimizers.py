@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .equations import layer_params
 from .options import SHARED_OPTIONS
 
 __all__ = [
@@ -30,8 +31,11 @@ __all__ = [
     "adam_update",
     "apply_update",
     "apply_update_to",
+    "max_abs",
     "momentum_update",
     "nesterov_update",
+    "parameter_bounds",
+    "sgd_step_bound",
     "sgd_update",
 ]
 
@@ -184,3 +188,68 @@ def apply_update(kind, theta, grad, n_weights, hyper, state, step):
     (dtype('float32'), [-0.1, 0.1])
     """
     apply_update_to(kind, theta, theta, grad, n_weights, hyper, state, state, step)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The in-place SGD step's guard. SGD is the one optimizer whose step the engine fuses into BP4's matrix product
+# (bpframe.kernels.equations.bp3_bp4_sgd_in_place), overwriting the parameters. That is only done when the new
+# parameters provably stay finite, so that a diverging step can still leave the last good ones untouched: the
+# engine keeps, per layer, an upper bound on max(|w|, |b|) and checks the bound after the step first.
+
+
+@njit(**SHARED_OPTIONS)
+def _largest_bits(bits, mask):
+    """``max(bits[i] & mask)``: with ``mask`` clearing the sign bit, the bit patterns of the magnitudes."""
+    top = bits.dtype.type(0)
+    for i in range(bits.size):
+        v = bits[i] & mask
+        if v > top:
+            top = v
+    return top
+
+
+@njit(**SHARED_OPTIONS)
+def max_abs(x):
+    """The largest :math:`|x_i|` of a contiguous float array, as a float; inf if an entry is NaN or inf.
+
+    It compares the bits with the sign cleared as unsigned integers, which order non-negative floats as the
+    floats do and put inf and NaN above every finite number: one integer maximum, which vectorises.
+    """
+    flat = x.reshape(x.size)
+    top = np.empty(1, flat.dtype)
+    if flat.itemsize == 4:
+        top.view(np.uint32)[0] = _largest_bits(flat.view(np.uint32), np.uint32(0x7FFFFFFF))
+        infinite = top.view(np.uint32)[0] >= np.uint32(0x7F800000)
+    else:
+        top.view(np.uint64)[0] = _largest_bits(flat.view(np.uint64), np.uint64(0x7FFFFFFFFFFFFFFF))
+        infinite = top.view(np.uint64)[0] >= np.uint64(0x7FF0000000000000)
+    return np.inf if infinite else float(top[0])
+
+
+@njit(**SHARED_OPTIONS)
+def parameter_bounds(theta, sizes, bounds):
+    """``bounds[l - 1] = max(max|w[l]|, max|b[l]|)`` for every layer l, exactly (one pass over theta)."""
+    for l in range(1, sizes.shape[0]):
+        w, b = layer_params(theta, sizes, l)
+        bounds[l - 1] = max(max_abs(w), max_abs(b))
+
+
+@njit(**SHARED_OPTIONS)
+def sgd_step_bound(bound, delta_max, a_max, n, eta, decay, limit):
+    r"""An upper bound on :math:`\max(|w|, |b|)` of a layer after an SGD step, or inf when it could exceed ``limit``.
+
+    With :math:`B \ge \max(|w|, |b|)`, :math:`D = \max|\delta|` and :math:`A = \max|a^{l-1}|`, every entry of
+    :math:`\frac{1}{n}\delta^\mathsf{T} a` and of :math:`\frac{1}{n}\sum_x \delta` is at most :math:`D\max(A, 1)`
+    in size, so the new parameters are at most
+
+    .. math:: \max(|1 - \eta\lambda/n|, 1)\, B + \eta\, D \max(A, 1).
+
+    The sums inside the matrix product reach :math:`n D A` before they are scaled: that must stay below
+    ``limit`` too. ``limit`` is far below the dtype's largest number (1/16 of it), which covers rounding.
+    Any NaN among the inputs gives inf.
+    """
+    a_term = max(a_max, 1.0)
+    if not n * delta_max * a_term <= limit:
+        return np.inf
+    new = max(abs(1.0 - eta * decay), 1.0) * bound + eta * delta_max * a_term
+    return new if new <= limit else np.inf

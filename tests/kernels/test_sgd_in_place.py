@@ -1,0 +1,217 @@
+"""The in-place SGD step: BP3 and BP4 fused with the update, taken only when a bound proves no parameter can
+overflow; otherwise the two-buffer path, which keeps the last good parameters when an update does overflow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bpframe as bp
+from bpframe.kernels.equations import bp3_bp4_sgd_in_place, layer_params
+from bpframe.kernels.optimizers import max_abs, parameter_bounds, sgd_step_bound
+
+DTYPES = [np.float32, np.float64]
+
+
+# -- max_abs: the largest magnitude, or inf when anything is NaN or inf ---------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1,), (17,), (5, 9), (3, 4, 5)])
+def test_max_abs_is_the_largest_magnitude(dtype, shape):
+    x = np.random.default_rng(sum(shape)).normal(scale=50.0, size=shape).astype(dtype)
+    assert max_abs(x) == float(np.abs(x).max())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", [0, 6, 12])
+def test_max_abs_of_a_non_finite_array_is_inf(dtype, bad, where):
+    x = np.linspace(-3.0, 3.0, 13).astype(dtype)
+    x[where] = bad
+    assert max_abs(x) == np.inf
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_abs_edge_values(dtype):
+    info = np.finfo(dtype)
+    assert max_abs(np.zeros((0, 3), dtype)) == 0.0
+    assert max_abs(np.array([-0.0, 0.0], dtype)) == 0.0
+    assert max_abs(np.array([info.smallest_subnormal, -2 * info.smallest_subnormal], dtype)) == float(
+        2 * info.smallest_subnormal
+    )
+    assert max_abs(np.array([1.0, -info.max], dtype)) == float(info.max)
+
+
+# -- the bound ---------------------------------------------------------------------------------------------------
+def test_sgd_step_bound_by_hand():
+    # max(|1 - 0.1 * 0|, 1) * 1 + 0.1 * 2 * max(3, 1) = 1.6
+    assert sgd_step_bound(1.0, 2.0, 3.0, 10, 0.1, 0.0, 1e30) == pytest.approx(1.6)
+    # inputs below 1 in size: the bias term (a = 1) dominates: 1 + 0.1 * 2 * 1
+    assert sgd_step_bound(1.0, 2.0, 0.25, 10, 0.1, 0.0, 1e30) == pytest.approx(1.2)
+    # eta * decay = 3: each step multiplies w by -2 before the gradient: 2 * 1 + 0.1 * 2 * 3
+    assert sgd_step_bound(1.0, 2.0, 3.0, 10, 0.1, 30.0, 1e30) == pytest.approx(2.6)
+
+
+@pytest.mark.parametrize(
+    ("bound", "delta_max", "a_max", "n", "eta"),
+    [
+        (9.9e29, 2e28, 1.0, 1, 1.0),  # the new parameters could exceed the limit
+        (1.0, 1e14, 1e14, 10**6, 1e-10),  # the product's sums could exceed it before they are scaled by eta / n
+        (1.0, np.nan, 1.0, 1, 1.0),
+        (1.0, 1.0, np.inf, 1, 1.0),
+        (np.inf, 1.0, 1.0, 1, 1.0),
+    ],
+)
+def test_sgd_step_bound_refuses(bound, delta_max, a_max, n, eta):
+    assert sgd_step_bound(bound, delta_max, a_max, n, eta, 0.0, 1e30) == np.inf
+
+
+def test_sgd_step_bound_accepts_up_to_the_limit():
+    assert sgd_step_bound(9.9e29, 1e28, 1.0, 1, 1.0, 0.0, 1e30) == pytest.approx(1e30)
+    assert sgd_step_bound(1.0, 1e14, 1e14, 10**2, 1e-10, 0.0, 1e30) == pytest.approx(1e18)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_parameter_bounds_are_exact(dtype):
+    net = bp.Network([4, 6, 3, 2], "tanh", "quadratic", dtype=dtype, seed=2)
+    net.biases[2] = [0.0, -9.0, 1.0]
+    bounds = np.zeros(3)
+    parameter_bounds(net._theta, net._sizes_array, bounds)
+    expected = [max(np.abs(net.weights[l]).max(), np.abs(net.biases[l]).max()) for l in (1, 2, 3)]
+    np.testing.assert_array_equal(bounds, expected)
+    assert bounds[1] == 9.0
+
+
+# -- the fused step ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bp3_bp4_sgd_in_place_is_the_sgd_step(dtype):
+    rng = np.random.default_rng(5)
+    delta, a_prev = rng.normal(size=(7, 4)).astype(dtype), rng.normal(size=(7, 3)).astype(dtype)
+    theta = rng.normal(size=4 * 3 + 4 + 5).astype(dtype)  # w (4x3), b (4), then entries that must stay as they are
+    w, b = theta[:12].reshape(4, 3), theta[12:16]
+    w0, b0, rest = w.astype(np.float64), b.astype(np.float64), theta[16:].copy()
+    eta, decay = 0.3, 0.2
+    bp3_bp4_sgd_in_place(delta, a_prev, w, b, dtype(eta), dtype(decay), np.empty(8))
+    d64, a64 = delta.astype(np.float64), a_prev.astype(np.float64)
+    expected_w = (1 - eta * decay) * w0 - eta * (d64.T @ a64) / 7
+    expected_b = b0 - eta * d64.mean(axis=0)
+    tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-13, "atol": 1e-14}
+    np.testing.assert_allclose(w, expected_w, **tolerance)
+    np.testing.assert_allclose(b, expected_b, **tolerance)
+    np.testing.assert_array_equal(theta[16:], rest)
+
+
+def _one_batch(dtype):
+    """A network, the kernels' buffers after forward, BP1 and BP2 on one batch, and the batch itself."""
+    rng = np.random.default_rng(11)
+    net = bp.Network([5, 4, 3], ["sigmoid", "softmax"], "cross_entropy", dtype=dtype, seed=4)
+    x = rng.normal(size=(6, 5)).astype(dtype)
+    y = np.eye(3, dtype=dtype)[rng.integers(0, 3, 6)]
+    module = net.engine.module
+    zs, acts, deltas = module._layers(net._sizes_array, x)
+    grad = np.empty_like(net._theta)
+    work = np.empty(8)
+    module._backprop(net._theta, net._sizes_array, zs, acts, deltas, y, grad, work, True)
+    return net, module, x, y, acts, deltas, work
+
+
+@pytest.mark.jit
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_guard_takes_the_in_place_step_when_it_is_safe(dtype):
+    net, module, x, y, acts, deltas, work = _one_batch(dtype)
+    expected = twin(net)
+    reference = expected.backprop(x, y)
+    hyper = np.array([0.5, 0.0, 0, 0, 0], dtype)
+    bounds = np.zeros(2)
+    parameter_bounds(net._theta, net._sizes_array, bounds)
+    taken = module._sgd_in_place(net._theta, net._sizes_array, acts, deltas, max_abs(x), hyper, bounds, 1e30, work)
+    assert taken
+    tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-13}
+    for l in (1, 2):
+        np.testing.assert_allclose(net.weights[l], expected.weights[l] - 0.5 * reference.nabla_w[l], **tolerance)
+        np.testing.assert_allclose(net.biases[l], expected.biases[l] - 0.5 * reference.nabla_b[l], **tolerance)
+        w, b = layer_params(net._theta, net._sizes_array, l)
+        assert bounds[l - 1] >= max(np.abs(w).max(), np.abs(b).max())  # still a bound after the step
+
+
+@pytest.mark.jit
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_guard_leaves_everything_as_it_was_when_it_refuses(dtype):
+    net, module, x, _, acts, deltas, work = _one_batch(dtype)
+    before = net._theta.copy()
+    hyper = np.array([0.5, 0.0, 0, 0, 0], dtype)
+    bounds = np.full(2, 1e6)  # loose bounds: the guard recomputes them exactly before it gives up
+    limit = 1e-3  # below the parameters themselves: no step can be proved safe
+    taken = module._sgd_in_place(net._theta, net._sizes_array, acts, deltas, max_abs(x), hyper, bounds, limit, work)
+    assert not taken
+    np.testing.assert_array_equal(net._theta, before)
+    exact = np.zeros(2)
+    parameter_bounds(net._theta, net._sizes_array, exact)
+    assert bounds[0] == exact[0]  # the first layer's bound was recomputed, and the guard stopped there
+
+
+# -- end to end: the in-place path and the two-buffer path train alike -----------------------------------------------
+def twin(net):
+    """A second network with the same configuration and parameters."""
+    other = bp.Network(net.sizes, list(net.activations), net.loss, dtype=net.dtype, seed=net.seed)
+    other.set_parameters(net.parameters())
+    return other
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sgd_in_place_trains_as_momentum_zero_does(dtype):
+    """Momentum with mu = 0 is SGD, computed by the two-buffer path."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(64, 6)), rng.integers(0, 3, 64)
+    a = bp.Network([6, 5, 3], ["relu", "softmax"], "cross_entropy", dtype=dtype, seed=8)
+    b, start = twin(a), a.parameters()
+    a.fit(X, y, epochs=3, batch_size=10, eta=0.2, lmbda=0.3, shuffle=False, verbose=0)
+    b.fit(X, y, epochs=3, batch_size=10, eta=0.2, lmbda=0.3, shuffle=False, optimizer=bp.Momentum(mu=0.0), verbose=0)
+    tolerance = {"rtol": 2e-4, "atol": 1e-6} if dtype == "float32" else {"rtol": 1e-10, "atol": 1e-12}
+    np.testing.assert_allclose(a.parameters(), b.parameters(), **tolerance)
+    assert np.abs(a.parameters() - start).max() > 0.01
+
+
+def _huge_batch(dtype):
+    """8 inputs of magnitude max/10: the guard cannot prove an SGD step safe (8 · |delta| · max/10 > max/16)."""
+    rng = np.random.default_rng(4)
+    X = np.where(rng.random((8, 4)) < 0.5, -1.0, 1.0) * (float(np.finfo(dtype).max) / 10)
+    Y = np.array([[0.0], [1.0]] * 4)
+    return X, Y
+
+
+@pytest.mark.jit  # saturated float32 sigmoids: the pure-Python functions see 1 - a == 0 where compiled ones do not
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_step_the_guard_cannot_prove_safe_is_taken_with_two_buffers(dtype):
+    X, Y = _huge_batch(dtype)
+    net = bp.Network([4, 1], "sigmoid", "binary_cross_entropy", dtype=dtype, seed=5)
+    other, w0, b0 = twin(net), net.weights[1].astype(np.float64), net.biases[1].astype(np.float64)
+    net.fit(X, Y, epochs=1, batch_size=8, eta=1e-3, shuffle=False, verbose=0)
+    other.fit(X, Y, epochs=1, batch_size=8, eta=1e-3, shuffle=False, optimizer=bp.Momentum(mu=0.0), verbose=0)
+    np.testing.assert_array_equal(net.parameters(), other.parameters())
+    x = X.astype(dtype).astype(np.float64)
+    delta = 1.0 / (1.0 + np.exp(-np.clip(x @ w0.T + b0, -700, 700))) - Y  # sigmoid + BCE: delta = a - y
+    np.testing.assert_allclose(net.weights[1], w0 - 1e-3 * delta.T @ x / 8, rtol=1e-5)
+    np.testing.assert_allclose(net.biases[1], b0 - 1e-3 * delta.mean(axis=0), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.jit  # saturated float32 sigmoids: the pure-Python functions see 1 - a == 0 where compiled ones do not
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_step_that_would_overflow_keeps_the_parameters_of_the_batch_before(dtype):
+    """Three batches train; the fourth's inputs make its update overflow (eta · max/10 · ...): the error names
+    batch 4 and the network keeps exactly the parameters it had after batch 3."""
+
+    class AfterBatch3:
+        @bp.hookimpl
+        def bpframe_batches_end(self, net, done):
+            if done == 3:
+                self.parameters = net.parameters()
+
+    rng = np.random.default_rng(9)
+    X = np.vstack([rng.normal(size=(24, 4)), _huge_batch(dtype)[0]])
+    Y = np.array([[0.0], [1.0]] * 16)
+    net = bp.Network([4, 1], "sigmoid", "binary_cross_entropy", dtype=dtype, seed=1)
+    start, seen = net.parameters(), AfterBatch3()
+    with pytest.raises(bp.DivergenceError, match="batch 4 of 4"):
+        net.fit(X, Y, epochs=1, batch_size=8, eta=1e3, shuffle=False, callbacks=[seen], verbose=0)
+    np.testing.assert_array_equal(net.parameters(), seen.parameters)
+    assert np.abs(seen.parameters - start).max() > 1.0
