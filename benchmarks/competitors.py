@@ -19,14 +19,15 @@ from workloads import Workload
 
 __all__ = ["IMPLEMENTATIONS", "INSTALL_HINT", "initial_params", "make_trainer", "missing", "not_applicable"]
 
-IMPLEMENTATIONS = ("bpframe", "torch", "numpy", "sklearn")
-_MODULE = {"bpframe": "bpframe", "torch": "torch", "numpy": "numpy", "sklearn": "sklearn"}
+IMPLEMENTATIONS = ("bpframe", "torch", "numpy", "sklearn", "floor")
+_MODULE = {"bpframe": "bpframe", "torch": "torch", "numpy": "numpy", "sklearn": "sklearn", "floor": "numba"}
 INSTALL_HINT = {
     "bpframe": "bpframe not importable: run from the repo (benchmarks/run.py puts the repo root on PYTHONPATH) "
     "or pip install -e .",
     "torch": "torch not installed: pip install torch==2.13.0",
     "numpy": "numpy not installed: pip install numpy",
     "sklearn": "scikit-learn not installed: pip install scikit-learn",
+    "floor": "numba not installed: pip install numba",
 }
 
 
@@ -305,7 +306,35 @@ class BpframeTrainer:
         return {"version": str(getattr(bp, "__version__", "?")), "path": os.path.dirname(bp.__file__)}
 
 
-_TRAINERS = {t.name: t for t in (NumpyTrainer, TorchTrainer, SklearnTrainer, BpframeTrainer)}
+class FloorTrainer:
+    """Not a trainer: the workload's matrix products and shuffled row gather alone (``floor.py``), the time no
+    implementation can beat with this BLAS. It learns nothing, so it has no accuracy."""
+
+    name = "floor"
+
+    def __init__(self, wl: Workload, threads: int) -> None:
+        import floor
+
+        self.floor, self.wl = floor, wl
+
+    def setup(self, X, y, X_test, y_test) -> None:
+        self.X = np.ascontiguousarray(X, dtype=self.wl.dtype)
+        self.weights = self.floor.random_weights(self.wl.sizes, self.wl.dtype)
+        self.rng = np.random.default_rng(1)
+
+    def epoch(self) -> None:
+        self.floor.epoch(self.X, self.rng.permutation(len(self.X)), self.weights, self.wl.batch_size, True)
+
+    def accuracy(self) -> None:
+        return None
+
+    def info(self) -> dict[str, Any]:
+        import numba
+
+        return {"version": numba.__version__, "what": "matrix products + row gather only"}
+
+
+_TRAINERS = {t.name: t for t in (NumpyTrainer, TorchTrainer, SklearnTrainer, BpframeTrainer, FloorTrainer)}
 
 
 def make_trainer(impl: str, wl: Workload, threads: int):

@@ -1,9 +1,11 @@
-"""The floor of a workload on this machine: one epoch of only its matrix products (and the row gather).
+"""The floor of a workload on this machine: one epoch of only its matrix products and its shuffled row gather.
 
 No framework can train a fully-connected network faster than the matrix products of its forward and backward
-passes; this times exactly those (the same shapes, one thread, numba calling the same BLAS as bpframe), with
-and without copying each shuffled mini-batch's rows into a contiguous buffer. Compare with the bpframe row of
-``benchmarks/run.py`` to see how much of an epoch is not matrix products.
+passes; this times exactly those (the same shapes and mini-batches, the last partial one included, one thread,
+numba calling the same BLAS as bpframe), after copying each shuffled mini-batch's rows into a contiguous
+buffer as every implementation must (with the prefetch hints bpframe uses, ``bpframe.kernels.memory``).
+``benchmarks/run.py`` runs it as the implementation ``floor``, so the table shows it beside PyTorch and
+bpframe in the same run; standalone it also times the products without the gather:
 
     python benchmarks/floor.py --workload W2
 """
@@ -11,15 +13,19 @@ and without copying each shuffled mini-batch's rows into a contiguous buffer. Co
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import itertools
-
 import numpy as np
 from numba import njit
+from numba.typed import List
+
+from bpframe.kernels.memory import CACHE_LINE_BYTES, PREFETCH_ROWS_AHEAD, prefetch
+
+__all__ = ["epoch", "random_weights"]
 
 WORKLOADS = {
     "W1": ([784, 30, 10], 10, "float32"),
@@ -29,26 +35,53 @@ WORKLOADS = {
 
 
 @njit(cache=False)
-def epoch(x, order, weights, batch, gather):
-    """Forward products a[l-1] w[l]^T, backward delta[l+1] w[l+1] and BP4's delta^T a, for every batch."""
+def _products(xb, weights, acts, deltas, grads):
+    """Forward a[l-1] w[l]^T, backward delta[l+1] w[l+1] (not into the input) and BP4's delta^T a, one batch."""
     n_layers = len(weights)
-    xb = np.empty((batch, x.shape[1]), x.dtype)
-    acts = [np.empty((batch, w.shape[0]), x.dtype) for w in weights]
-    deltas = [np.empty((batch, w.shape[0]), x.dtype) for w in weights]
+    np.dot(xb, weights[0].T, acts[0])
+    for l in range(1, n_layers):
+        np.dot(acts[l - 1], weights[l].T, acts[l])
+    for l in range(n_layers - 1, 0, -1):
+        np.dot(acts[l], weights[l], deltas[l - 1])  # stands in for delta[l+1] w[l+1]
+        np.dot(acts[l].T, acts[l - 1], grads[l])
+    np.dot(deltas[0].T, xb, grads[0])
+
+
+@njit(cache=False)
+def _gather(x, order, start, xb):
+    step = max(1, CACHE_LINE_BYTES // x.itemsize)
+    for i in range(xb.shape[0]):
+        if start + i + PREFETCH_ROWS_AHEAD < order.shape[0]:
+            later = order[start + i + PREFETCH_ROWS_AHEAD]
+            for j in range(0, x.shape[1], step):
+                prefetch(x, later, j)
+        row = order[start + i]
+        for j in range(x.shape[1]):
+            xb[i, j] = x[row, j]
+
+
+@njit(cache=False)
+def epoch(x, order, weights, batch, gather):
+    """One epoch of mini-batches of ``batch`` rows of x[order] (the last one smaller if batch does not divide n)."""
+    n = order.shape[0]
     grads = [np.empty_like(w) for w in weights]
-    for k in range(order.shape[0] // batch):
-        if gather:
-            for i in range(batch):
-                row = order[k * batch + i]
-                for j in range(x.shape[1]):
-                    xb[i, j] = x[row, j]
-        np.dot(xb, weights[0].T, acts[0])
-        for l in range(1, n_layers):
-            np.dot(acts[l - 1], weights[l].T, acts[l])
-        for l in range(n_layers - 1, 0, -1):
-            np.dot(acts[l], weights[l], deltas[l - 1])  # stands in for delta[l+1] w[l+1]
-            np.dot(acts[l].T, acts[l - 1], grads[l])
-        np.dot(deltas[0].T, xb, grads[0])
+    start = 0
+    while start < n:
+        m = min(batch, n - start)
+        xb = np.empty((m, x.shape[1]), x.dtype)
+        acts = [np.empty((m, w.shape[0]), x.dtype) for w in weights]
+        deltas = [np.empty((m, w.shape[0]), x.dtype) for w in weights]
+        while start + m <= n:
+            if gather:
+                _gather(x, order, start, xb)
+            _products(xb, weights, acts, deltas, grads)
+            start += m
+
+
+def random_weights(sizes, dtype, seed: int = 0) -> List:
+    """Weights w[l] of shape (sizes[l], sizes[l-1]) as the typed list ``epoch`` takes (values do not matter)."""
+    rng = np.random.default_rng(seed)
+    return List(rng.random((m, n), dtype=np.float32).astype(dtype) for n, m in itertools.pairwise(sizes))
 
 
 def main() -> None:
@@ -59,17 +92,14 @@ def main() -> None:
     sizes, batch, dtype = WORKLOADS[args.workload]
     rng = np.random.default_rng(0)
     x = rng.random((60000, sizes[0]), dtype=np.float32).astype(dtype)
-    weights = [rng.random((m, n), dtype=np.float32).astype(dtype) for n, m in itertools.pairwise(sizes)]
-    from numba.typed import List
-
-    typed = List(weights)
+    weights = random_weights(sizes, dtype)
     order = rng.permutation(60000)
     for gather in (False, True):
-        epoch(x, order, typed, batch, gather)
+        epoch(x, order, weights, batch, gather)
         times = []
         for _ in range(args.rounds):
             started = time.perf_counter()
-            epoch(x, order, typed, batch, gather)
+            epoch(x, order, weights, batch, gather)
             times.append(time.perf_counter() - started)
         what = "matrix products + row gather" if gather else "matrix products only"
         print(f"{args.workload} {what}: median {np.median(times):.3f} s, min {min(times):.3f} s ({args.rounds} rounds)")

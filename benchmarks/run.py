@@ -395,6 +395,11 @@ def notes_for(rows: list[Row]) -> list[str]:
             notes.append(f"- {r.wl.key} {r.label}: parameters were {dt}, not {r.wl.dtype}")
         if r.impl == "bpframe" and r.info.get("path"):
             notes.append(f"- bpframe {r.info.get('version')} imported from {r.info['path']}")
+        if r.impl == "floor" and r.seconds:
+            notes.append(
+                "- floor: the workload's matrix products and shuffled row gather alone (benchmarks/floor.py, "
+                "numba calling the BLAS bpframe uses): no epoch can be shorter with this BLAS. It learns nothing."
+            )
     return sorted(set(notes))
 
 
