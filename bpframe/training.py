@@ -12,6 +12,7 @@ import numpy as np
 from .callbacks import EarlyStopping
 from .errors import ConfigurationError, DivergenceError
 from .events import EventBus
+from .kernels.codegen import TRAIN_EPOCH
 from .optimizers import resolve_optimizer, resolve_schedule
 from .progress import progress_plugin
 from .results import History
@@ -233,9 +234,8 @@ class _Trainer:
         for first in range(0, self.num_batches, chunk):
             stop = min(first + chunk, self.num_batches)
             bad = net.engine.call(
-                "train_epoch", net._theta, net._sizes_array, self.data.x, self.data.y, self.data.x_max, order,
-                self.batch_size, first, stop, self.opt.code, hyper, net._n_weights, self.state.state, counter, costs,
-                correct,
+                TRAIN_EPOCH[self.opt.code], net._theta, net._sizes_array, self.data.x, self.data.y, self.data.x_max,
+                order, self.batch_size, first, stop, hyper, net._n_weights, self.state.state, counter, costs, correct,
             )  # fmt: skip
             self.state.step = int(counter[0])
             net._optimizer_state = self.state

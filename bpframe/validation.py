@@ -112,7 +112,7 @@ def _max_abs(array: np.ndarray) -> float:
     if array.flags.c_contiguous and not config.DISABLE_JIT:  # type: ignore[attr-defined]
         from .kernels.optimizers import max_abs
 
-        return float(max_abs(array))
+        return float(max_abs(array.reshape(-1)))  # 1-D: the signature the kernels compile for theta
     with np.errstate(invalid="ignore"):
         top = float(np.max(np.abs(array)))
     return top if math.isfinite(top) else math.inf

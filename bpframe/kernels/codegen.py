@@ -14,7 +14,7 @@ from typing import Any
 from ..activation import Activation
 from ..loss import Loss
 
-__all__ = ["KernelPlan", "plan", "render"]
+__all__ = ["TRAIN_EPOCH", "KernelPlan", "plan", "render"]
 
 EQUATIONS = (
     "layer_params, forward_elementwise, forward_vector, batch_cost, bp1_combined, bp1_output_error, "
@@ -77,7 +77,8 @@ def render(p: KernelPlan, imports: Sequence[str] | None, cache: bool) -> str:
         "from bpframe.kernels.options import KERNEL_OPTIONS, PLUGIN_OPTIONS",
         f"from bpframe.kernels.equations import {EQUATIONS}",
         "from bpframe.kernels.metrics import count_correct",
-        "from bpframe.kernels.optimizers import apply_update_to, max_abs, parameter_bounds, sgd_step_bound",
+        "from bpframe.kernels.optimizers import adam_update, momentum_update, nesterov_update, sgd_update",
+        "from bpframe.kernels.optimizers import max_abs, sgd_step_bound",
     ]
     lines += list(imports or [])
     lines.append("")
@@ -88,6 +89,8 @@ def render(p: KernelPlan, imports: Sequence[str] | None, cache: bool) -> str:
     lines += _backprop(p)
     lines += _training_steps(len(p.layers))
     lines += _entry_points(p)
+    for name in TRAIN_EPOCH.values():
+        lines += _train_epoch(name, len(p.layers))
     return "\n".join(lines) + "\n"
 
 
@@ -177,29 +180,29 @@ def _training_steps(L: int) -> list[str]:
         "",
         "",
         "@njit(cache=CACHE, **KERNEL_OPTIONS)",
-        "def _sgd_in_place(theta, sizes, acts, deltas, x_max, hyper, bounds, limit, work):",
+        "def _sgd_in_place(theta, sizes, acts, deltas, x_max, hyper, bound, limit, work):",
         '    """The SGD step fused into BP3 and BP4, in place, if no new parameter can exceed limit; returns',
-        "    whether it was taken. bounds[l - 1] >= max(|w[l]|, |b[l]|) is kept up to date (recomputed exactly",
-        '    before giving up on a layer). x_max >= max|a[0]| over the whole training set."""',
+        "    whether it was taken. bound[0] >= every |theta| is kept up to date (recomputed exactly before giving",
+        '    up); x_max >= every |a[0]| in the training set."""',
         "    eta = hyper[0]",
         "    decay = hyper[1]",
         "    n = acts[0].shape[0]",
-        f"    new = np.empty({L}, np.float64)",
+        "    new = 0.0",
         f"    for l in range(1, {L + 1}):",
         "        delta_max = max_abs(deltas[l])",
         "        a_max = x_max if l == 1 else max_abs(acts[l - 1])",
-        "        new[l - 1] = sgd_step_bound(bounds[l - 1], delta_max, a_max, n, eta, decay, limit)",
-        "        if new[l - 1] == np.inf:",
-        "            w, b = layer_params(theta, sizes, l)",
-        "            bounds[l - 1] = max(max_abs(w), max_abs(b))",
-        "            new[l - 1] = sgd_step_bound(bounds[l - 1], delta_max, a_max, n, eta, decay, limit)",
-        "            if new[l - 1] == np.inf:",
+        "        after = sgd_step_bound(bound[0], delta_max, a_max, n, eta, decay, limit)",
+        "        if after == np.inf:",
+        "            bound[0] = min(bound[0], max_abs(theta))",
+        "            after = sgd_step_bound(bound[0], delta_max, a_max, n, eta, decay, limit)",
+        "            if after == np.inf:",
         "                return False",
+        "        new = max(new, after)",
     ]
     for l in range(1, L + 1):
         out.append(f"    w, b = layer_params(theta, sizes, {l})")
         out.append(f"    bp3_bp4_sgd_in_place(deltas[{l}], acts[{l - 1}], w, b, eta, decay, work)")
-    out += [f"    for l in range({L}):", "        bounds[l] = new[l]", "    return True", "", ""]
+    out += ["    bound[0] = new", "    return True", "", ""]
     return out
 
 
@@ -239,32 +242,64 @@ def evaluate(theta, sizes, x, y, out, chunk):
     return cost, correct
 
 
-@njit(cache=CACHE, **KERNEL_OPTIONS)
-def train_epoch(theta, sizes, x, y, x_max, order, batch_size, first, stop, kind, hyper, n_weights, state, counter,
-                costs, correct):
+'''.splitlines()
+
+
+#: The training entry point of each optimizer, by the code of :data:`bpframe.kernels.optimizers.OPTIMIZER_CODES`.
+#: One function per optimizer, so that only the update in use is compiled (numba compiles on first call).
+TRAIN_EPOCH = {0: "train_epoch_sgd", 1: "train_epoch_momentum", 2: "train_epoch_nesterov", 3: "train_epoch_adam"}
+
+_UPDATES = {
+    "train_epoch_sgd": "sgd_update(current, spare, grad, n_weights, hyper)",
+    "train_epoch_momentum": "momentum_update(current, spare, grad, n_weights, hyper, state_now[0], state_spare[0])",
+    "train_epoch_nesterov": "nesterov_update(current, spare, grad, n_weights, hyper, state_now[0], state_spare[0])",
+    "train_epoch_adam": (
+        "adam_update(current, spare, grad, n_weights, hyper, state_now[0], state_now[1], state_spare[0], "
+        "state_spare[1], counter[0] + 1)"
+    ),
+}
+
+
+def _train_epoch(name: str, L: int) -> list[str]:
+    """The epoch loop of one optimizer; SGD's also tries the in-place step first."""
+    sgd = name == "train_epoch_sgd"
+    in_place_doc = (
+        """ SGD updates in place
+    instead, fused into BP4's product, whenever a bound on the parameters proves that no new value can overflow;
+    otherwise it too takes the two-buffer path."""
+        if sgd
+        else ""
+    )
+    out = f'''@njit(cache=CACHE, **KERNEL_OPTIONS)
+def {name}(theta, sizes, x, y, x_max, order, batch_size, first, stop, hyper, n_weights, state, counter,
+        costs, correct):
     """Train mini-batches first..stop-1 of an epoch over the rows x[order] (x_max >= every |x|). Returns the
     first batch whose cost is not finite or whose update would make a parameter non-finite, leaving theta as it
     was before that batch; or -1. counter[0] counts the updates made so far (Adam's bias correction) and is
     advanced in place.
 
     Each update writes into the other of two parameter (and optimizer-state) buffers, checked for finiteness as
-    they are written; the buffers then swap roles, so a failed update never touches the last good values. SGD
-    (kind 0) instead updates in place, fused into BP4's product, whenever bounds on the parameters prove that
-    no new value can overflow; otherwise it too takes the two-buffer path."""
+    they are written; the buffers then swap roles, so a failed update never touches the last good
+    values.{in_place_doc}"""
     n = order.shape[0]
     dtype = theta.dtype
     grad = np.empty_like(theta)
     spare = np.empty_like(theta)
     current = theta
     state_now = state
-    state_spare = state.copy()
+    state_spare = np.empty_like(state)  # written in full by every update before it is read
     swapped = False
-    work = np.empty(sizes.max(), np.float64)
-    bounds = np.empty(sizes.shape[0] - 1, np.float64)
-    if kind == 0:
-        parameter_bounds(theta, sizes, bounds)
-    limit = 2.0e37 if theta.itemsize == 4 else 1.0e307  # 1/16 of the dtype's largest number
-    m = min(batch_size, n - first * batch_size)
+    widest = 0
+    for l in range(sizes.shape[0]):
+        widest = max(widest, sizes[l])
+    work = np.empty(widest, np.float64)
+'''.splitlines()
+    if sgd:
+        out += [
+            "    bound = np.array([max_abs(theta)])  # >= every |theta|: what the in-place step's guard starts from",
+            "    limit = 2.0e37 if theta.itemsize == 4 else 1.0e307  # 1/16 of the dtype's largest number",
+        ]
+    out += f"""    m = min(batch_size, n - first * batch_size)
     xb = np.empty((m, x.shape[1]), dtype)
     yb = np.empty((m, y.shape[1]), dtype)
     zs, acts, deltas = _layers(sizes, xb)
@@ -283,24 +318,32 @@ def train_epoch(theta, sizes, x, y, x_max, order, batch_size, first, stop, kind,
         if not np.isfinite(cost):
             status = k
             break
-        if kind == 0 and _sgd_in_place(current, sizes, acts, deltas, x_max, hyper, bounds, limit, work):
-            counter[0] += 1
-            continue
-        _gradient(sizes, acts, deltas, grad)
-        if not apply_update_to(kind, current, spare, grad, n_weights, hyper, state_now, state_spare, counter[0] + 1):
+""".splitlines()
+    if sgd:
+        out += [
+            "        if _sgd_in_place(current, sizes, acts, deltas, x_max, hyper, bound, limit, work):",
+            "            counter[0] += 1",
+            "            continue",
+        ]
+    out += f"""        _gradient(sizes, acts, deltas, grad)
+        if not {_UPDATES[name]}:
             status = k
             break
         counter[0] += 1
         current, spare = spare, current
         state_now, state_spare = state_spare, state_now
         swapped = not swapped
-        if kind == 0:
-            parameter_bounds(current, sizes, bounds)
-    if swapped:
+""".splitlines()
+    if sgd:
+        out += ["        bound[0] = max_abs(current)"]
+    out += """    if swapped:
         for i in range(theta.shape[0]):
             theta[i] = current[i]
         for r in range(state.shape[0]):
             for i in range(state.shape[1]):
                 state[r, i] = state_now[r, i]
     return status
-'''.splitlines()
+
+
+""".splitlines()
+    return out

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
-from .equations import layer_params
 from .options import SHARED_OPTIONS
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "max_abs",
     "momentum_update",
     "nesterov_update",
-    "parameter_bounds",
     "sgd_step_bound",
     "sgd_update",
 ]
@@ -194,53 +193,65 @@ def apply_update(kind, theta, grad, n_weights, hyper, state, step):
 # The in-place SGD step's guard. SGD is the one optimizer whose step the engine fuses into BP4's matrix product
 # (bpframe.kernels.equations.bp3_bp4_sgd_in_place), overwriting the parameters. That is only done when the new
 # parameters provably stay finite, so that a diverging step can still leave the last good ones untouched: the
-# engine keeps, per layer, an upper bound on max(|w|, |b|) and checks the bound after the step first.
+# engine keeps an upper bound on the largest parameter magnitude and checks the bound after the step first.
 
 
-@njit(**SHARED_OPTIONS)
-def _largest_bits(bits, mask):
-    """``max(bits[i] & mask)``: with ``mask`` clearing the sign bit, the bit patterns of the magnitudes."""
-    top = bits.dtype.type(0)
-    for i in range(bits.size):
-        v = bits[i] & mask
-        if v > top:
-            top = v
-    return top
+_MAGNITUDE_BITS = {  # dtype: (unsigned integer of its size, mask clearing the sign bit, bits of +inf)
+    np.dtype(np.float32): (np.uint32, 0x7FFFFFFF, 0x7F800000),
+    np.dtype(np.float64): (np.uint64, 0x7FFFFFFFFFFFFFFF, 0x7FF0000000000000),
+}
+
+
+def _max_abs_flat(flat: np.ndarray) -> float:
+    """:func:`max_abs` of a 1-D contiguous float32 or float64 array (NumPy; compiled below, per dtype)."""
+    unsigned, mask, inf_bits = _MAGNITUDE_BITS[flat.dtype]
+    if flat.size == 0:
+        return 0.0
+    top = np.bitwise_and(flat.view(unsigned), unsigned(mask)).max()
+    return np.inf if top >= inf_bits else float(np.array([top]).view(flat.dtype)[0])
+
+
+@overload(_max_abs_flat, jit_options={"nogil": True})
+def _max_abs_flat_compiled(flat):
+    """One integer maximum over the bit patterns, compiled for the array's dtype only (numba would compile both
+    branches of an ``if`` on the itemsize)."""
+    unsigned, mask_value, inf_value = _MAGNITUDE_BITS[np.dtype(flat.dtype.name)]
+    mask, inf_bits = unsigned(mask_value), unsigned(inf_value)
+
+    def impl(flat):
+        bits = flat.view(unsigned)
+        top = unsigned(0)
+        for i in range(bits.size):
+            v = bits[i] & mask
+            if v > top:
+                top = v
+        if top >= inf_bits:
+            return np.inf
+        value = np.empty(1, unsigned)
+        value[0] = top
+        return float(value.view(flat.dtype)[0])
+
+    return impl
 
 
 @njit(**SHARED_OPTIONS)
 def max_abs(x):
-    """The largest :math:`|x_i|` of a contiguous float array, as a float; inf if an entry is NaN or inf.
+    """The largest :math:`|x_i|` of a contiguous float32 or float64 array, as a float; inf if an entry is NaN or
+    inf; 0.0 for an empty array.
 
     It compares the bits with the sign cleared as unsigned integers, which order non-negative floats as the
     floats do and put inf and NaN above every finite number: one integer maximum, which vectorises.
     """
-    flat = x.reshape(x.size)
-    top = np.empty(1, flat.dtype)
-    if flat.itemsize == 4:
-        top.view(np.uint32)[0] = _largest_bits(flat.view(np.uint32), np.uint32(0x7FFFFFFF))
-        infinite = top.view(np.uint32)[0] >= np.uint32(0x7F800000)
-    else:
-        top.view(np.uint64)[0] = _largest_bits(flat.view(np.uint64), np.uint64(0x7FFFFFFFFFFFFFFF))
-        infinite = top.view(np.uint64)[0] >= np.uint64(0x7FF0000000000000)
-    return np.inf if infinite else float(top[0])
-
-
-@njit(**SHARED_OPTIONS)
-def parameter_bounds(theta, sizes, bounds):
-    """``bounds[l - 1] = max(max|w[l]|, max|b[l]|)`` for every layer l, exactly (one pass over theta)."""
-    for l in range(1, sizes.shape[0]):
-        w, b = layer_params(theta, sizes, l)
-        bounds[l - 1] = max(max_abs(w), max_abs(b))
+    return _max_abs_flat(x.reshape(x.size))
 
 
 @njit(**SHARED_OPTIONS)
 def sgd_step_bound(bound, delta_max, a_max, n, eta, decay, limit):
     r"""An upper bound on :math:`\max(|w|, |b|)` of a layer after an SGD step, or inf when it could exceed ``limit``.
 
-    With :math:`B \ge \max(|w|, |b|)`, :math:`D = \max|\delta|` and :math:`A = \max|a^{l-1}|`, every entry of
-    :math:`\frac{1}{n}\delta^\mathsf{T} a` and of :math:`\frac{1}{n}\sum_x \delta` is at most :math:`D\max(A, 1)`
-    in size, so the new parameters are at most
+    With :math:`B \ge \max(|w|, |b|)` (the engine keeps one bound for all parameters), :math:`D = \max|\delta|`
+    and :math:`A = \max|a^{l-1}|`, every entry of :math:`\frac{1}{n}\delta^\mathsf{T} a` and of
+    :math:`\frac{1}{n}\sum_x \delta` is at most :math:`D\max(A, 1)` in size, so the new parameters are at most
 
     .. math:: \max(|1 - \eta\lambda/n|, 1)\, B + \eta\, D \max(A, 1).
 
