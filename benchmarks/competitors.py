@@ -277,13 +277,15 @@ class SklearnTrainer:
 
 
 class BpframeTrainer:
-    """bpframe: ``Network(...).fit(X, y, epochs=1, ...)`` once per timed epoch (shuffling is fit's own)."""
+    """bpframe: ``Network(...).fit(X, y, epochs=1, ...)`` once per timed epoch (shuffling is fit's own), with
+    ``bp.set_num_threads(threads)``."""
 
     name = "bpframe"
 
     def __init__(self, wl: Workload, threads: int) -> None:
         import bpframe as bp
 
+        bp.set_num_threads(threads)  # bpframe's own setting (default 1, whatever OPENBLAS_NUM_THREADS says)
         self.bp, self.wl = bp, wl
 
     def setup(self, X, y, X_test, y_test) -> None:
