@@ -12,7 +12,7 @@ import numpy as np
 from .callbacks import EarlyStopping
 from .errors import ConfigurationError, DivergenceError
 from .events import EventBus
-from .kernels.codegen import TRAIN_EPOCH
+from .kernels.codegen import NEEDS_CHECKED_STEP, SGD_CHECKED, TRAIN_EPOCH
 from .optimizers import resolve_optimizer, resolve_schedule
 from .progress import progress_plugin
 from .results import History
@@ -233,10 +233,11 @@ class _Trainer:
         chunk = -(-self.num_batches // _MAX_EVENTS_PER_EPOCH) if listening else self.num_batches
         for first in range(0, self.num_batches, chunk):
             stop = min(first + chunk, self.num_batches)
-            bad = net.engine.call(
-                TRAIN_EPOCH[self.opt.code], net._theta, net._sizes_array, self.data.x, self.data.y, self.data.x_max,
-                order, self.batch_size, first, stop, hyper, net._n_weights, self.state.state, counter, costs, correct,
-            )  # fmt: skip
+            arrays = (net._theta, net._sizes_array, self.data.x, self.data.y, self.data.x_max, order, self.batch_size)
+            rest = (hyper, net._n_weights, self.state.state, counter, costs, correct)
+            bad = net.engine.call(TRAIN_EPOCH[self.opt.code], *arrays, first, stop, *rest)
+            if bad <= NEEDS_CHECKED_STEP:  # SGD in place could not be proved safe from this batch on
+                bad = net.engine.call(SGD_CHECKED, *arrays, NEEDS_CHECKED_STEP - bad, stop, *rest)
             self.state.step = int(counter[0])
             net._optimizer_state = self.state
             if bad >= 0:

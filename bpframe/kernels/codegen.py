@@ -14,7 +14,7 @@ from typing import Any
 from ..activation import Activation
 from ..loss import Loss
 
-__all__ = ["TRAIN_EPOCH", "KernelPlan", "plan", "render"]
+__all__ = ["NEEDS_CHECKED_STEP", "SGD_CHECKED", "TRAIN_EPOCH", "KernelPlan", "plan", "render"]
 
 EQUATIONS = (
     "layer_params, forward_elementwise, forward_vector, batch_cost, bp1_combined, bp1_output_error, "
@@ -89,8 +89,7 @@ def render(p: KernelPlan, imports: Sequence[str] | None, cache: bool) -> str:
     lines += _backprop(p)
     lines += _training_steps(len(p.layers))
     lines += _entry_points(p)
-    for name in TRAIN_EPOCH.values():
-        lines += _train_epoch(name, len(p.layers))
+    lines += _train_epochs(len(p.layers))
     return "\n".join(lines) + "\n"
 
 
@@ -128,17 +127,10 @@ def _forward(p: KernelPlan) -> list[str]:
     return [*out, "", ""]
 
 
-def _backprop(p: KernelPlan) -> list[str]:
-    num_layers = len(p.layers)
-    out = [
-        "@njit(cache=CACHE, **KERNEL_OPTIONS)",
-        "def _backprop(theta, sizes, zs, acts, deltas, y, grad, work, training):",
-        '    """Forward pass, BP1, BP2 down to layer 1, BP3 and BP4; returns the summed cost of the batch.',
-        '    With training=True it stops after BP2: the training step does BP3 and BP4 with its update."""',
-        "    _forward(theta, sizes, zs, acts)",
-        f"    cost = batch_cost(acts[{num_layers}], y, {p.cost})",
-    ]
-    L = num_layers
+def _errors_lines(p: KernelPlan) -> list[str]:
+    """The forward pass, the cost, BP1 and BP2 down to layer 1: one line per layer and equation."""
+    L = len(p.layers)
+    out = ["    _forward(theta, sizes, zs, acts)", f"    cost = batch_cost(acts[{L}], y, {p.cost})"]
     elementwise, _, s2 = p.layers[-1]
     if p.output_error is not None:
         out.append(f"    bp1_combined(zs[{L}], acts[{L}], y, deltas[{L}], {p.output_error})")
@@ -155,13 +147,30 @@ def _backprop(p: KernelPlan) -> list[str]:
             out.append(
                 f"    bp2_hidden_error_vector(deltas[{l + 1}], w_next, zs[{l}], acts[{l}], deltas[{l}], {s2}, work)"
             )
-    out.append("    if training:")
-    out.append("        return cost")
-    for l in range(1, L + 1):
+    return out
+
+
+def _backprop(p: KernelPlan) -> list[str]:
+    out = [
+        "@njit(cache=CACHE, **KERNEL_OPTIONS)",
+        "def _backprop(theta, sizes, zs, acts, deltas, y, grad, work):",
+        '    """Forward pass, BP1, BP2 down to layer 1, BP3 and BP4; returns the summed cost of the batch."""',
+        *_errors_lines(p),
+    ]
+    for l in range(1, len(p.layers) + 1):
         out.append(f"    nabla_w, nabla_b = layer_params(grad, sizes, {l})")
         out.append(f"    bp3_bias_gradient(deltas[{l}], nabla_b)")
         out.append(f"    bp4_weight_gradient(deltas[{l}], acts[{l - 1}], nabla_w)")
     out += ["    return cost", "", ""]
+    out += [
+        "@njit(cache=CACHE, **KERNEL_OPTIONS)",
+        "def _errors(theta, sizes, zs, acts, deltas, y, work):",
+        '    """_backprop up to BP2, for training: the training step does BP3 and BP4 with its update."""',
+        *_errors_lines(p),
+        "    return cost",
+        "",
+        "",
+    ]
     return out
 
 
@@ -211,7 +220,7 @@ def _entry_points(p: KernelPlan) -> list[str]:
     return f'''@njit(cache=CACHE, **KERNEL_OPTIONS)
 def backprop(theta, sizes, zs, acts, deltas, y, grad, work):
     """The four equations on one batch (acts[0] is the input); returns the summed cost."""
-    return _backprop(theta, sizes, zs, acts, deltas, y, grad, work, False)
+    return _backprop(theta, sizes, zs, acts, deltas, y, grad, work)
 
 
 @njit(cache=CACHE, **KERNEL_OPTIONS)
@@ -249,8 +258,16 @@ def evaluate(theta, sizes, x, y, out, chunk):
 #: One function per optimizer, so that only the update in use is compiled (numba compiles on first call).
 TRAIN_EPOCH = {0: "train_epoch_sgd", 1: "train_epoch_momentum", 2: "train_epoch_nesterov", 3: "train_epoch_adam"}
 
+#: SGD with its update written to a second buffer and checked: where ``train_epoch_sgd`` returns
+#: ``NEEDS_CHECKED_STEP - k``, batch k and the rest of the run go through this one instead.
+SGD_CHECKED = "train_epoch_sgd_checked"
+
+#: ``train_epoch_sgd`` returns ``NEEDS_CHECKED_STEP - k`` when the in-place step of batch k could not be proved
+#: safe: the batch has not been trained.
+NEEDS_CHECKED_STEP = -2
+
 _UPDATES = {
-    "train_epoch_sgd": "sgd_update(current, spare, grad, n_weights, hyper)",
+    SGD_CHECKED: "sgd_update(current, spare, grad, n_weights, hyper)",
     "train_epoch_momentum": "momentum_update(current, spare, grad, n_weights, hyper, state_now[0], state_spare[0])",
     "train_epoch_nesterov": "nesterov_update(current, spare, grad, n_weights, hyper, state_now[0], state_spare[0])",
     "train_epoch_adam": (
@@ -259,84 +276,87 @@ _UPDATES = {
     ),
 }
 
+_SIGNATURE = """(theta, sizes, x, y, x_max, order, batch_size, first, stop, hyper, n_weights, state, counter,
+        costs, correct):"""
 
-def _train_epoch(name: str, L: int) -> list[str]:
-    """The epoch loop of one optimizer; SGD's also tries the in-place step first."""
-    sgd = name == "train_epoch_sgd"
-    in_place_doc = (
-        """ SGD updates in place
-    instead, fused into BP4's product, whenever a bound on the parameters proves that no new value can overflow;
-    otherwise it too takes the two-buffer path."""
-        if sgd
-        else ""
-    )
-    out = f'''@njit(cache=CACHE, **KERNEL_OPTIONS)
-def {name}(theta, sizes, x, y, x_max, order, batch_size, first, stop, hyper, n_weights, state, counter,
-        costs, correct):
-    """Train mini-batches first..stop-1 of an epoch over the rows x[order] (x_max >= every |x|). Returns the
-    first batch whose cost is not finite or whose update would make a parameter non-finite, leaving theta as it
-    was before that batch; or -1. counter[0] counts the updates made so far (Adam's bias correction) and is
-    advanced in place.
-
-    Each update writes into the other of two parameter (and optimizer-state) buffers, checked for finiteness as
-    they are written; the buffers then swap roles, so a failed update never touches the last good
-    values.{in_place_doc}"""
-    n = order.shape[0]
+_SET_UP = """    n = order.shape[0]
     dtype = theta.dtype
-    grad = np.empty_like(theta)
-    spare = np.empty_like(theta)
-    current = theta
-    state_now = state
-    state_spare = np.empty_like(state)  # written in full by every update before it is read
-    swapped = False
     widest = 0
     for l in range(sizes.shape[0]):
         widest = max(widest, sizes[l])
     work = np.empty(widest, np.float64)
-'''.splitlines()
-    if sgd:
-        out += [
-            "    bound = np.array([max_abs(theta)])  # >= every |theta|: what the in-place step's guard starts from",
-            "    limit = 2.0e37 if theta.itemsize == 4 else 1.0e307  # 1/16 of the dtype's largest number",
-        ]
-    out += f"""    m = min(batch_size, n - first * batch_size)
+    m = min(batch_size, n - first * batch_size)
     xb = np.empty((m, x.shape[1]), dtype)
     yb = np.empty((m, y.shape[1]), dtype)
-    zs, acts, deltas = _layers(sizes, xb)
-    status = -1
-    for k in range(first, stop):
+    zs, acts, deltas = _layers(sizes, xb)"""
+
+_NEXT_BATCH = """    for k in range(first, stop):
         start = k * batch_size
         if n - start < m:
             m = n - start
             xb = np.empty((m, x.shape[1]), dtype)
             yb = np.empty((m, y.shape[1]), dtype)
             zs, acts, deltas = _layers(sizes, xb)
-        gather_batch(x, y, order, start, xb, yb)
-        cost = _backprop(current, sizes, zs, acts, deltas, yb, grad, work, True) / m
+        gather_batch(x, y, order, start, xb, yb)"""
+
+
+def _train_epochs(L: int) -> list[str]:
+    """The epoch loops: SGD in place, and the checked two-buffer loop of every optimizer (SGD's included)."""
+    out = f'''@njit(cache=CACHE, **KERNEL_OPTIONS)
+def train_epoch_sgd{_SIGNATURE}
+    """Train mini-batches first..stop-1 of an epoch over the rows x[order] (x_max >= every |x|) with SGD, in
+    place: BP3 and BP4 fused with the update. Returns -1; or the first batch whose cost is not finite (theta as
+    it was before it); or NEEDS_CHECKED_STEP - k when a bound on the parameters cannot prove that batch k's step
+    keeps every parameter finite (batch k not trained: train_epoch_sgd_checked takes over from it)."""
+{_SET_UP}
+    bound = np.array([max_abs(theta)])  # >= every |theta|: what the in-place step's guard starts from
+    limit = 2.0e37 if theta.itemsize == 4 else 1.0e307  # 1/16 of the dtype's largest number
+{_NEXT_BATCH}
+        cost = _errors(theta, sizes, zs, acts, deltas, yb, work) / m
+        costs[k] = cost
+        correct[k] = count_correct(acts[{L}], yb)
+        if not np.isfinite(cost):
+            return k
+        if not _sgd_in_place(theta, sizes, acts, deltas, x_max, hyper, bound, limit, work):
+            return {NEEDS_CHECKED_STEP} - k
+        counter[0] += 1
+    return -1
+
+
+'''.splitlines()
+    for name, update in _UPDATES.items():
+        out += f'''@njit(cache=CACHE, **KERNEL_OPTIONS)
+def {name}{_SIGNATURE}
+    """Train mini-batches first..stop-1 of an epoch over the rows x[order]. Returns the first batch whose cost is
+    not finite or whose update would make a parameter non-finite, leaving theta as it was before that batch; or
+    -1. counter[0] counts the updates made so far (Adam's bias correction) and is advanced in place.
+
+    Each update writes into the other of two parameter (and optimizer-state) buffers, checked for finiteness as
+    they are written; the buffers then swap roles, so a failed update never touches the last good values."""
+{_SET_UP}
+    grad = np.empty_like(theta)
+    spare = np.empty_like(theta)
+    current = theta
+    state_now = state
+    state_spare = np.empty_like(state)  # written in full by every update before it is read
+    swapped = False
+    status = -1
+{_NEXT_BATCH}
+        cost = _errors(current, sizes, zs, acts, deltas, yb, work) / m
         costs[k] = cost
         correct[k] = count_correct(acts[{L}], yb)
         if not np.isfinite(cost):
             status = k
             break
-""".splitlines()
-    if sgd:
-        out += [
-            "        if _sgd_in_place(current, sizes, acts, deltas, x_max, hyper, bound, limit, work):",
-            "            counter[0] += 1",
-            "            continue",
-        ]
-    out += f"""        _gradient(sizes, acts, deltas, grad)
-        if not {_UPDATES[name]}:
+        _gradient(sizes, acts, deltas, grad)
+        if not {update}:
             status = k
             break
         counter[0] += 1
         current, spare = spare, current
         state_now, state_spare = state_spare, state_now
         swapped = not swapped
-""".splitlines()
-    if sgd:
-        out += ["        bound[0] = max_abs(current)"]
-    out += """    if swapped:
+    if swapped:
         for i in range(theta.shape[0]):
             theta[i] = current[i]
         for r in range(state.shape[0]):
@@ -345,5 +365,5 @@ def {name}(theta, sizes, x, y, x_max, order, batch_size, first, stop, hyper, n_w
     return status
 
 
-""".splitlines()
+'''.splitlines()
     return out

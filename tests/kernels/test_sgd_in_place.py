@@ -97,9 +97,8 @@ def _one_batch(dtype):
     y = np.eye(3, dtype=dtype)[rng.integers(0, 3, 6)]
     module = net.engine.module
     zs, acts, deltas = module._layers(net._sizes_array, x)
-    grad = np.empty_like(net._theta)
     work = np.empty(8)
-    module._backprop(net._theta, net._sizes_array, zs, acts, deltas, y, grad, work, True)
+    module._errors(net._theta, net._sizes_array, zs, acts, deltas, y, work)  # forward, BP1, BP2
     return net, module, x, y, acts, deltas, work
 
 
