@@ -141,13 +141,19 @@ def _check_finite(name: str, array: np.ndarray) -> None:
 
 def as_inputs(name: str, value: Any, n_features: int, dtype: np.dtype) -> np.ndarray:
     """Inputs X of shape (n, n_features), returned as a C-contiguous array of ``dtype``."""
-    return as_inputs_with_bound(name, value, n_features, dtype)[0]
+    return _inputs(name, value, n_features, dtype, bound=False)[0]
 
 
 def as_inputs_with_bound(name: str, value: Any, n_features: int, dtype: np.dtype) -> tuple[np.ndarray, float]:
     """:func:`as_inputs`, and the largest magnitude among the returned inputs (which training uses to prove that
-    an in-place SGD step cannot overflow). Measured once, in the pass that checks the inputs are finite, when
-    the array needs no conversion."""
+    an in-place SGD step cannot overflow), measured in the pass that checks the inputs are finite (or the one
+    that checks a narrowing conversion) whenever there is one."""
+    array, top = _inputs(name, value, n_features, dtype, bound=True)
+    return array, _max_abs(array) if top is None else top
+
+
+def _inputs(name: str, value: Any, n_features: int, dtype: np.dtype, bound: bool) -> tuple[np.ndarray, float | None]:
+    """The checked, converted inputs, and their largest magnitude if a check measured it on the way."""
     array = _as_numeric_array(name, value)
     if array.ndim != 2:
         raise DataError(
@@ -161,36 +167,38 @@ def as_inputs_with_bound(name: str, value: Any, n_features: int, dtype: np.dtype
             f"{name} has {array.shape[1]} features per sample (shape {array.shape}) but the network's input "
             f"layer has {n_features}"
         )
-    if array.dtype == dtype and array.flags.c_contiguous and array.flags.writeable:
+    if array.dtype == dtype and array.flags.c_contiguous and array.flags.writeable:  # used as it is
         top = _max_abs(array)
         if not math.isfinite(top):
             _check_finite(name, array)  # raises, naming the first non-finite entry
         return array, top
     _check_finite(name, array)
-    converted = _convert(name, array, dtype)
-    return converted, _max_abs(converted)
+    return _convert(name, array, dtype)
 
 
-def _convert(name: str, array: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """The C-contiguous, writable array of ``dtype`` the kernels take (a copy unless it already is one).
+def _convert(name: str, array: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, float | None]:
+    """The C-contiguous, writable array of ``dtype`` the kernels take (a copy unless it already is one), and its
+    largest magnitude when the conversion narrowed the float type (measured to check it), else None.
 
     Read-only arrays are copied too: numba compiles a separate kernel for read-only inputs, so one copy here
     saves a compilation. A finite value that overflows ``dtype`` is rejected, naming it and the range.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         converted = np.ascontiguousarray(array, dtype=dtype)
-    narrowed = array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize
-    if narrowed and not _all_finite(converted):
-        bad = tuple(np.argwhere(~np.isfinite(converted))[0])
-        where = ", ".join(str(int(i)) for i in bad)
-        limit = np.finfo(dtype).max
-        raise DataError(
-            f"{name}[{where}] = {array[bad].item()!r} does not fit the network's {dtype.name} "
-            f"(largest magnitude {limit:.4g}); rescale the data or use dtype='float64'"
-        )
+    top = None
+    if array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize:
+        top = _max_abs(converted)
+        if not math.isfinite(top):
+            bad = tuple(np.argwhere(~np.isfinite(converted))[0])
+            where = ", ".join(str(int(i)) for i in bad)
+            limit = np.finfo(dtype).max
+            raise DataError(
+                f"{name}[{where}] = {array[bad].item()!r} does not fit the network's {dtype.name} "
+                f"(largest magnitude {limit:.4g}); rescale the data or use dtype='float64'"
+            )
     if not converted.flags.writeable:
         converted = converted.copy()
-    return converted
+    return converted, top
 
 
 def as_targets(
@@ -241,7 +249,7 @@ def as_targets(
             )
     if sum_to_one:
         _check_rows_sum_to_one(name, array, loss_name)
-    return _convert(name, array, dtype)
+    return _convert(name, array, dtype)[0]
 
 
 def _check_rows_sum_to_one(name: str, array: np.ndarray, loss_name: str) -> None:
