@@ -25,6 +25,7 @@ from .errors import (
     ModelFileError,
     PluginError,
     PluginWarning,
+    TrainingInterrupted,
     UnknownNameError,
 )
 from .gradcheck import gradient_check
@@ -32,7 +33,7 @@ from .hookspecs import hookimpl
 from .kernels.cache import clear_cache as clear_kernel_cache
 from .loss import Loss
 from .network import Network
-from .optimizers import SGD, Adam, ExponentialDecay, Momentum, Nesterov, StepDecay
+from .optimizers import SGD, Adam, ExponentialDecay, Hyper, Momentum, Nesterov, Optimizer, OptimizerSpec, StepDecay
 from .results import BackpropResult, GradientCheckResult, History
 from .threads import get_num_threads, set_num_threads
 
@@ -52,6 +53,7 @@ __all__ = [
     "ExponentialDecay",
     "GradientCheckResult",
     "History",
+    "Hyper",
     "KernelError",
     "Loss",
     "MissingDependencyError",
@@ -59,9 +61,12 @@ __all__ = [
     "Momentum",
     "Nesterov",
     "Network",
+    "Optimizer",
+    "OptimizerSpec",
     "PluginError",
     "PluginWarning",
     "StepDecay",
+    "TrainingInterrupted",
     "UnknownNameError",
     "__version__",
     "activations",

@@ -83,8 +83,9 @@ class EarlyStopping:
         return value > self.best_value + self.min_delta
 
     @hookimpl
-    def bpframe_fit_start(self) -> None:
-        self.best_epoch, self.best_value, self.stopped_epoch, self._best_theta = None, math.nan, None, None
+    def bpframe_fit_start(self, settings: dict[str, Any]) -> None:
+        if settings.get("resumed") is None:  # a resumed run keeps counting from where it stopped
+            self.best_epoch, self.best_value, self.stopped_epoch, self._best_theta = None, math.nan, None, None
 
     @hookimpl
     def bpframe_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> bool:

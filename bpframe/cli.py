@@ -170,11 +170,13 @@ def cmd_cache(args: argparse.Namespace) -> int:
     from .kernels import cache
 
     if args.action == "clear":
-        print(f"removed {cache.clear_cache()}")
+        report = cache.clear_cache()
+        print(f"removed {report.files} kernel cache files ({report.bytes / 2**20:.1f} MiB) from {report.folder}")
     else:
         base = cache.cache_base()
-        files = list(base.rglob("k_*.py")) if base.exists() else []
-        print(f"kernel cache: {base} ({len(files)} generated kernel modules)")
+        files = list(cache.cache_files(base))
+        size = sum(f.stat().st_size for f in files)
+        print(f"kernel cache: {base} ({len(files)} compiled kernels, {size / 2**20:.1f} MiB)")
     return 0
 
 

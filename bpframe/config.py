@@ -10,6 +10,7 @@ variable                                  meaning
 ``BPFRAME_NO_KERNEL_CACHE=1``             compile kernels in memory only, never write to disk
 ``BPFRAME_NUM_THREADS=1``                 BLAS threads inside bpframe's kernels (default 1; see bpframe.threads)
 ``BPFRAME_FASHION_MNIST_DIR=/path``       the folder ``load_fashion_mnist()`` reads when no path is given
+``BPFRAME_ENGINE=auto``                   ``compiled`` or ``numpy`` forces a tier of the engine (default ``auto``)
 ========================================  ==============================================================
 """
 
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["env_flag", "env_list", "env_path"]
+from .errors import ConfigurationError
+
+__all__ = ["env_choice", "env_flag", "env_list", "env_path"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -38,3 +41,13 @@ def env_path(name: str) -> str | None:
     """Read a path variable; empty means unset."""
     value = os.environ.get(name, "").strip()
     return value or None
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """Read a variable that must be one of ``choices`` (case-insensitive); empty means ``default``."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value

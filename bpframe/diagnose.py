@@ -1,8 +1,10 @@
-"""Find the plugin function behind a non-finite value, so the error names it and the input that caused it.
+"""Find the plugin function behind a non-finite value or an exception, so the error names it and its input.
 
 The compiled kernels do not stop at the first NaN (that would cost a check per element); when a result is not
 finite, the public method that sees it re-runs the batch and calls each plugin function, as plain Python, where
-its output is not finite although its input is.
+its output is not finite although its input is. When a plugin function *raised* inside the engine, the engine
+stops before any parameter changes and reports the layer and role; :func:`plugin_raised` then evaluates that
+function on the batch's values, one by one, to name the input that raises.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .errors import PluginError
+from .kernels.interface import FAILED_PLUGIN, LAYER, OUTCOME, ROLE, ROLES
 from .specs import describe
 
 if TYPE_CHECKING:
     from .network import Network
     from .results import BackpropResult
 
-__all__ = ["find_plugin_fault"]
+__all__ = ["find_plugin_fault", "plugin_raised"]
 
 
 def _call(fn: Callable[..., Any], *args: float) -> str:
@@ -117,8 +121,137 @@ def find_plugin_fault(net: Network, x: np.ndarray, y: np.ndarray | None = None) 
     ``None`` when every non-finite value has another cause (e.g. weights so large that a product overflows)."""
     targets = np.zeros((x.shape[0], net.sizes[-1]), dtype=net.dtype) if y is None else y
     with np.errstate(all="ignore"):
-        g = net._backprop_arrays(x, targets)
+        g = net._backprop_arrays(x, targets, check=False)
         fault = _forward_fault(net, g)
         if fault is None and y is not None:
             fault = _backward_fault(net, g, y)
     return fault
+
+
+def _first_raise(fn: Callable[..., Any], dtype: np.dtype, *arrays: np.ndarray) -> tuple[tuple[int, ...], str] | None:
+    """The first entry where the compiled ``fn`` raises, and the exception, or ``None``."""
+    compiled, cast = _jit(fn), dtype.type
+    for index in np.ndindex(arrays[0].shape):
+        try:
+            compiled(*[cast(a[index]) for a in arrays])
+        except Exception as exc:  # noqa: BLE001 - the exception is what we are looking for
+            return index, f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _rows_raise(fn: Callable[..., Any], *rows: np.ndarray) -> tuple[int, str] | None:
+    """The first row where a vector function raises (called as plain Python on copies), or ``None``."""
+    for i in range(rows[0].shape[0]):
+        try:
+            fn(*[np.array(r[i], dtype=np.float64 if r.dtype == np.float64 else r.dtype) for r in rows])
+        except Exception as exc:  # noqa: BLE001 - the exception is what we are looking for
+            return i, f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _pre_activations(net: Network, x: np.ndarray, layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """z and a of ``layer`` for the rows x, computed with NumPy and the compiled plugin functions (the layers
+    before it ran without error in the engine)."""
+    a = x.astype(net.dtype)
+    z = a
+    for l in range(1, layer + 1):
+        z = a @ net.weights[l].T + net.biases[l]
+        act = net.activations[l - 1]
+        if l == layer:
+            break
+        if act.elementwise:
+            assert act.sigma is not None
+            a = _values(act.sigma, net.dtype, z).astype(net.dtype)
+        else:
+            a = np.empty_like(z)
+            assert act.forward is not None
+            for i in range(z.shape[0]):
+                act.forward(z[i].copy(), a[i])
+    return z, a
+
+
+def _describe_raise(net: Network, x: np.ndarray, y: np.ndarray | None, layer: int, role: str) -> str:
+    """Which plugin function raised at ``layer`` in ``role``, and at which input."""
+    z, _ = _pre_activations(net, x, layer)
+    act = net.activations[layer - 1]
+    if role == "forward" and act.elementwise:
+        assert act.sigma is not None
+        found = _first_raise(act.sigma, net.dtype, z)
+        if found is not None:
+            (i, j), error = found
+            where = f"z={float(z[i, j])!r} (layer {layer}, sample {i})"
+            return f"{describe(act)}: its sigma {_name(act.sigma)} raised {error} at {where}"
+    if role == "forward":
+        assert act.forward is not None
+        a = np.empty_like(z)
+        found_row = _rows_raise(act.forward, z, a)
+        if found_row is not None:
+            i, error = found_row
+            where = f"z={z[i].tolist()!r} (layer {layer})"
+            return f"{describe(act)}: its forward {_name(act.forward)} raised {error} at {where}"
+    if role in ("backward", "nabla_a", "output_error", "cost"):
+        return _describe_backward_raise(net, x, y, layer, role)
+    return f"a plugin function of layer {layer} raised during the {role} step"
+
+
+def _describe_backward_raise(net: Network, x: np.ndarray, y: np.ndarray | None, layer: int, role: str) -> str:
+    _L, loss = net.num_layers, net.loss
+    z_out, a_out = _output(net, x)
+    if y is not None and role in ("cost", "nabla_a", "output_error"):
+        combined = loss.output_errors.get(net.activations[-1].name)
+        candidates = [("cost", loss.cost), ("nabla_a", loss.nabla_a)]
+        if combined is not None:
+            candidates.append(("output_error", combined))
+        for name, fn in candidates:
+            args = (z_out, a_out, y) if name == "output_error" else (a_out, y)
+            found = _first_raise(fn, net.dtype, *args)
+            if found is not None:
+                (i, j), error = found
+                values = ", ".join(
+                    f"{k}={float(v[i, j])!r}" for k, v in zip(("z", "a", "y")[-len(args) :], args, strict=True)
+                )
+                return f"{describe(loss)}: its {name} {_name(fn)} raised {error} at {values} (sample {i})"
+    act = net.activations[layer - 1]
+    if act.elementwise and act.sigma_prime is not None:
+        z, _ = _pre_activations(net, x, layer)
+        found = _first_raise(act.sigma_prime, net.dtype, z)
+        if found is not None:
+            (i, j), error = found
+            where = f"z={float(z[i, j])!r} (layer {layer}, sample {i})"
+            return f"{describe(act)}: its sigma_prime {_name(act.sigma_prime)} raised {error} at {where}"
+    return f"a plugin function of layer {layer} raised during back-propagation ({role})"
+
+
+def _output(net: Network, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """z and a of the output layer, computed as in :func:`_pre_activations`."""
+    z, _a = _pre_activations(net, x, net.num_layers)
+    act = net.activations[-1]
+    if act.elementwise:
+        assert act.sigma is not None
+        return z, _values(act.sigma, net.dtype, z).astype(net.dtype)
+    out = np.empty_like(z)
+    assert act.forward is not None
+    for i in range(z.shape[0]):
+        act.forward(z[i].copy(), out[i])
+    return z, out
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
+
+
+def plugin_raised(net: Network, status: np.ndarray, x: np.ndarray, y: np.ndarray | None) -> PluginError | None:
+    """The error to raise when the engine's ``status`` says a plugin function raised on the rows ``x`` (``y``),
+    naming the plugin, its distribution, the function and the input; ``None`` when no plugin raised."""
+    if status[OUTCOME] != FAILED_PLUGIN:
+        return None
+    raised = net.program.caught.raised
+    cause = raised[0] if raised else None
+    layer, role = int(status[LAYER]), ROLES[int(status[ROLE])]
+    with np.errstate(all="ignore"):
+        where = _describe_raise(net, x, y, layer, role) if layer >= 1 else f"the {role} step raised"
+    if cause is not None and type(cause).__name__ not in where:
+        where += f" ({type(cause).__name__}: {cause})"
+    error = PluginError(f"{where}; nothing was changed by the failing step")
+    error.__cause__ = cause
+    return error

@@ -19,6 +19,7 @@ __all__ = [
     "ModelFileError",
     "PluginError",
     "PluginWarning",
+    "TrainingInterrupted",
     "UnknownNameError",
 ]
 
@@ -65,6 +66,16 @@ class ConcurrencyError(BpframeError, RuntimeError):
 
 class MissingDependencyError(BpframeError, ImportError):
     """An optional dependency is needed for this feature; the message says what to install."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped ``fit`` after a completed mini-batch; the network is consistent and ``fit`` with the same
+    arguments continues the run. Carries ``history`` (the run's finished epochs), ``epoch`` and ``batch`` (how
+    many batches of that epoch were trained). A ``KeyboardInterrupt``, so ordinary handlers still see it."""
+
+    history: object = None
+    epoch: int = 0
+    batch: int = 0
 
 
 class BpframeWarning(UserWarning):

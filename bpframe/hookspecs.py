@@ -14,6 +14,7 @@ import pluggy
 
 from .activation import Activation
 from .loss import Loss
+from .optimizers import OptimizerSpec
 
 __all__ = [
     "PROJECT",
@@ -24,6 +25,7 @@ __all__ = [
     "bpframe_fit_start",
     "bpframe_register_activations",
     "bpframe_register_losses",
+    "bpframe_register_optimizers",
     "hookimpl",
     "hookspec",
 ]
@@ -55,6 +57,18 @@ def bpframe_register_losses(register: Callable[[Loss], None]) -> None:
     """
 
 
+@hookspec
+def bpframe_register_optimizers(register: Callable[[OptimizerSpec], None]) -> None:
+    """Register optimizers.
+
+    Parameters
+    ----------
+    register : callable
+        Call ``register(OptimizerSpec(...))`` once for each optimizer the plugin provides (see
+        :class:`bpframe.optimizers.OptimizerSpec` for the update kernel's contract).
+    """
+
+
 # -- training events ---------------------------------------------------------------------------------------------
 # Called by Network.fit on every plugin that implements them (and on the callbacks passed to fit). A hook that
 # raises is reported with a PluginWarning and skipped for the rest of that fit; training goes on.
@@ -70,7 +84,8 @@ def bpframe_fit_start(net: Any, settings: dict[str, Any]) -> None:
         The network being trained.
     settings : dict
         ``epochs``, ``batch_size``, ``eta``, ``lmbda``, ``optimizer`` (its config), ``schedule``, ``n_samples``,
-        ``num_batches``, ``validation`` (bool).
+        ``num_batches``, ``validation`` (bool), and ``resumed``: ``None``, or ``{"epoch": e, "batch": k}`` when
+        this call continues an interrupted run from batch k of epoch e.
     """
 
 
@@ -97,4 +112,5 @@ def bpframe_epoch_end(net: Any, epoch: int, epochs: int, logs: dict[str, float])
 
 @hookspec
 def bpframe_fit_end(net: Any, history: Any, reason: str) -> None:
-    """Training ended; ``reason`` is ``"completed"``, ``"stopped"`` (a hook asked to stop) or ``"diverged"``."""
+    """Training ended; ``reason`` is ``"completed"``, ``"stopped"`` (a hook asked to stop), ``"diverged"``,
+    ``"interrupted"`` (Ctrl-C; the same fit call again resumes) or ``"failed"`` (a plugin function raised)."""

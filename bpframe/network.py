@@ -14,16 +14,27 @@ import numpy as np
 from .activation import Activation
 from .errors import ConcurrencyError, ConfigurationError, DataError, PluginError
 from .init import INITIALIZERS, initialize_layer
-from .kernels.build import Engine, get_engine
+from .kernels.interface import STATUS_FIELDS
 from .layers import LayerList
 from .loss import Loss
 from .results import BackpropResult, History
-from .specs import describe, resolve_activations, resolve_loss, version_of
+from .specs import describe, resolve_activations, resolve_loss
+from .state import RunCursor
 from .validation import as_inputs, as_targets, check_dtype, check_sizes
 
 __all__ = ["Network"]
 
 _CHUNK = 1024  # rows per forward-pass chunk in feedforward/evaluate: bounds their workspace
+
+
+def _buffer_layers(buffer: np.ndarray, sizes: Sequence[int], m: int) -> list[np.ndarray]:
+    """The ``(m, sizes[l])`` matrix of every layer l (input first) in a flat batch buffer, laid out as the engine
+    lays it out (see :mod:`bpframe.kernels.engine`)."""
+    layers, start = [], 0
+    for size in sizes:
+        layers.append(buffer[start : start + m * size].reshape(m, size))
+        start += m * size
+    return layers
 
 
 class Network:
@@ -96,10 +107,11 @@ class Network:
             w, b = initialize_layer(name, self._sizes[l - 1], self._sizes[l], rng)
             self._w_views[l - 1][...] = w
             self._b_views[l - 1][...] = b
-        self._engine: Engine | None = None
+        self._program: Any = None
         #: Every epoch trained so far, over all calls to fit (epochs numbered on from the previous call).
         self.history = History()
         self._optimizer_state: Any = None
+        self._run: RunCursor | None = None  # an unfinished fit that the same fit call again continues
         self._training = threading.Lock()  # one fit at a time per network (see fit)
 
     # -- configuration -------------------------------------------------------------------------------------
@@ -213,16 +225,19 @@ class Network:
     # -- the compiled engine ---------------------------------------------------------------------------------
 
     @property
-    def engine(self) -> Engine:
-        """The compiled kernels of this configuration (built on first use, shared by equal configurations)."""
-        if self._engine is None:
-            specs: list[Activation | Loss] = [*self._activations, self._loss]
-            self._engine = get_engine(self._activations, self._loss, describe, [version_of(s) for s in specs])
-        return self._engine
+    def program(self) -> Any:
+        """What the engine runs for this network: its layout and the compiled blocks of its functions (built on
+        first use; blocks are shared by every network that uses the same functions and dtype)."""
+        if self._program is None:
+            from .kernels.program import Program  # the compiled engine: numba is imported on first use only
+
+            self._program = Program(self._sizes, self._activations, self._loss, self._dtype, describe)
+        return self._program
 
     def kernel_source(self) -> str:
-        """The generated Python source of this network's kernels (the equations, unrolled by layer)."""
-        return self.engine.source
+        """The readable source of what runs for this network: the equation kernels, the blocks that apply its
+        activations and loss to whole layers (with the plugin functions themselves), and the engine's loop."""
+        return str(self.program.source())
 
     # -- computing --------------------------------------------------------------------------------------------
 
@@ -254,7 +269,9 @@ class Network:
         """
         x = self._inputs(X)
         out = np.empty((x.shape[0], self._sizes[-1]), dtype=self._dtype)
-        self.engine.call("feedforward", self._theta, self._sizes_array, x, out, _CHUNK)
+        status = np.zeros(STATUS_FIELDS, np.int64)
+        self.program.evaluate(self._theta, x, np.empty((x.shape[0], 0), self._dtype), out, _CHUNK, status)
+        self._raise_if_plugin_raised(status, x)
         if not np.isfinite(out).all():
             self._raise_plugin_fault(x[~np.isfinite(out).all(axis=1)][:64])
         return out
@@ -311,20 +328,22 @@ class Network:
             self._raise_plugin_fault(x, y)
         return result
 
-    def _backprop_arrays(self, x: np.ndarray, y: np.ndarray) -> BackpropResult:
+    def _backprop_arrays(self, x: np.ndarray, y: np.ndarray, check: bool = True) -> BackpropResult:
         """backprop on validated arrays, without the search for a faulty plugin."""
-        n, dtype = x.shape[0], self._dtype
-        zs = tuple([np.empty((0, 0), dtype)] + [np.empty((n, s), dtype) for s in self._sizes[1:]])
-        acts = tuple([x] + [np.empty((n, s), dtype) for s in self._sizes[1:]])
-        deltas = tuple([np.empty((0, 0), dtype)] + [np.empty((n, s), dtype) for s in self._sizes[1:]])
+        n, dtype, total = x.shape[0], self._dtype, sum(self._sizes)
+        zs, acts, deltas = (np.empty(n * total, dtype) for _ in range(3))
+        layers = [_buffer_layers(buf, self._sizes, n) for buf in (zs, acts, deltas)]
+        layers[1][0][...] = x
         grad = np.empty_like(self._theta)
-        work = np.empty(max(self._sizes), np.float64)  # vector-Jacobian products take ∇ₐC in float64
-        cost = self.engine.call("backprop", self._theta, self._sizes_array, zs, acts, deltas, y, grad, work)
+        status = np.zeros(STATUS_FIELDS, np.int64)
+        cost = self.program.backprop(self._theta, zs, acts, deltas, y, grad, status)
+        if check:
+            self._raise_if_plugin_raised(status, x, y)
         nabla_w, nabla_b = self._views(grad)
         return BackpropResult(
-            z=LayerList(zs[1:], first=1, what="z"),
-            a=LayerList(acts, first=0, what="a"),
-            delta=LayerList(deltas[1:], first=1, what="delta"),
+            z=LayerList(layers[0][1:], first=1, what="z"),
+            a=LayerList(layers[1], first=0, what="a"),
+            delta=LayerList(layers[2][1:], first=1, what="delta"),
             nabla_b=LayerList(nabla_b, first=1, what="nabla_b"),
             nabla_w=LayerList(nabla_w, first=1, what="nabla_w"),
             cost=float(cost) / n,
@@ -354,8 +373,18 @@ class Network:
         """Mean cost and number correct on validated arrays (optionally at other parameters)."""
         out = np.empty((x.shape[0], self._sizes[-1]), dtype=self._dtype)
         params = self._theta if theta is None else theta
-        cost, correct = self.engine.call("evaluate", params, self._sizes_array, x, y, out, _CHUNK)
+        status = np.zeros(STATUS_FIELDS, np.int64)
+        cost, correct = self.program.evaluate(params, x, y, out, _CHUNK, status)
+        self._raise_if_plugin_raised(status, x, y)
         return float(cost) / x.shape[0], int(correct)
+
+    def _raise_if_plugin_raised(self, status: np.ndarray, x: np.ndarray, y: np.ndarray | None = None) -> None:
+        """Raise PluginError naming the plugin function that raised inside the engine, and its input."""
+        from .diagnose import plugin_raised
+
+        error = plugin_raised(self, status, x, y)
+        if error is not None:
+            raise error
 
     def save(self, path: str | os.PathLike[str], *, include_optimizer: bool = False) -> Path:
         """Save the network to one ``.npz`` file, atomically; see :func:`bpframe.io.save_network`.

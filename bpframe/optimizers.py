@@ -1,46 +1,56 @@
-r"""Optimizers and learning-rate schedules: small frozen objects that describe how the parameters move.
+r"""Optimizers: one table entry (:class:`OptimizerSpec`) defines an optimizer, everything else derives from it.
 
-An optimizer only validates its hyper-parameters and packs them into the array the compiled epoch reads
-(:func:`bpframe.kernels.optimizers.apply_update` does the update). Every optimizer works on the decayed
-gradient of the book's network2,
+An :class:`OptimizerSpec` is what a plugin registers (through ``bpframe_register_optimizers``, like activations):
+its name, its hyper-parameters with defaults and allowed ranges (:class:`Hyper`), the rows of state it keeps
+between updates, its update kernel, and optionally a *fused* form that lets the engine take the step inside
+BP4's matrix product. The built-in SGD, momentum, Nesterov and Adam are registered by
+``bpframe.default_plugins.optimizers`` exactly so. Training, the command line (``--optimizer NAME`` and one
+option per hyper-parameter), saving and loading, and the docs' optimizer table all read the registry.
+
+Every optimizer works on the decayed gradient of the book's network2,
 
 .. math::
     g = \frac{\partial C}{\partial w} + \frac{\lambda}{n} w \quad \text{for a weight}, \qquad
     g = \frac{\partial C}{\partial b} \quad \text{for a bias},
 
-where :math:`\partial C / \partial \theta` is the mean gradient over the mini-batch. A schedule turns the
-base learning rate :math:`\eta` into the rate of each epoch (epochs count from 1).
+where :math:`\partial C / \partial \theta` is the mean gradient over the mini-batch.
 
 Examples
 --------
->>> from bpframe.optimizers import resolve_optimizer, StepDecay
+>>> from bpframe.optimizers import resolve_optimizer
 >>> resolve_optimizer("adam")
 Adam(beta1=0.9, beta2=0.999, epsilon=1e-08)
->>> [StepDecay(step=2, factor=0.5).learning_rate(0.4, epoch) for epoch in range(1, 6)]
-[0.4, 0.4, 0.2, 0.2, 0.1]
+>>> resolve_optimizer("momentum").hyper(0.1, 0.0)[:3].tolist()
+[0.1, 0.0, 0.9]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, fields
-from typing import Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .errors import ConfigurationError, UnknownNameError
-from .validation import check_dtype, check_nonnegative_float, check_positive_float, check_positive_int
+from .activation import check_name
+from .errors import ConfigurationError
+from .schedules import ExponentialDecay, Schedule, StepDecay, resolve_schedule, schedule_from_config
+from .validation import check_dtype, check_nonnegative_float, check_positive_int
 
 __all__ = [
+    "HYPER_SLOTS",
     "SGD",
     "Adam",
     "ExponentialDecay",
+    "Hyper",
     "Momentum",
     "Nesterov",
     "Optimizer",
+    "OptimizerSpec",
     "Schedule",
     "StepDecay",
     "optimizer_from_config",
@@ -49,60 +59,213 @@ __all__ = [
     "schedule_from_config",
 ]
 
-T = TypeVar("T", "Optimizer", "Schedule")
-
-
-def _number(owner: str, field: str, value: object) -> float:
-    """A real number (not a bool) as a float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConfigurationError(f"{owner}: {field} must be a number, got {type(value).__name__} {value!r}")
-    return float(value)
-
-
-def _checked(owner: str, field: str, value: object, ok: Callable[[float], bool], expected: str, hint: str) -> float:
-    """``value`` as a float if ``ok`` accepts it (NaN never is), else a message naming field, value and range."""
-    result = _number(owner, field, value)
-    if not ok(result):
-        raise ConfigurationError(f"{owner}: {field} must be {expected}, got {value!r} ({hint})")
-    return result
-
-
-def _in_0_1(owner: str, field: str, value: object, typical: str) -> float:
-    """A number in [0, 1): the decay of a running average."""
-    return _checked(owner, field, value, lambda x: 0.0 <= x < 1.0, "in [0, 1)", f"typical: {typical}")
-
-
-def _in_0_1_closed(owner: str, field: str, value: object) -> float:
-    """A number in (0, 1]: a multiplier of the learning rate."""
-    return _checked(owner, field, value, lambda x: 0.0 < x <= 1.0, "in (0, 1]", "1 keeps eta constant")
-
-
-# ---------------------------------------------------------------------------------------------- optimizers
+#: Length of the float64 array an update kernel reads: ``[eta, decay, <hyper-parameters in table order>...]``.
+HYPER_SLOTS = 8
 
 
 @dataclass(frozen=True)
-class Optimizer:
-    """Base class of the built-in optimizers; use :class:`SGD`, :class:`Momentum`, :class:`Nesterov` or
-    :class:`Adam`."""
+class Hyper:
+    """One hyper-parameter of an optimizer: name, default, and the interval of allowed values.
 
-    #: The optimizer's name, as accepted by :func:`resolve_optimizer`.
-    name: ClassVar[str] = ""
-    _STATE_ROWS: ClassVar[int] = 0
+    Examples
+    --------
+    >>> mu = Hyper("mu", 0.9, low=0.0, high=1.0, help="momentum coefficient")
+    >>> mu.expected
+    'in [0, 1)'
+    >>> mu.check("Momentum", 0.5)
+    0.5
+    """
+
+    name: str
+    default: float
+    low: float = -math.inf
+    high: float = math.inf
+    low_inclusive: bool = True
+    high_inclusive: bool = False
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ConfigurationError(f"hyper-parameter name must be an identifier, got {self.name!r}")
+        if not self.low < self.high:
+            raise ConfigurationError(f"hyper-parameter {self.name!r}: low must be < high, got {self.low}, {self.high}")
+        self.check("Hyper", self.default)
 
     @property
-    def code(self) -> int:
-        """The integer the compiled kernels dispatch on (see ``OPTIMIZER_CODES``)."""
-        from .kernels.optimizers import OPTIMIZER_CODES  # imports numba: only when training needs it
+    def expected(self) -> str:
+        """The allowed values in words, as error messages show them."""
+        if self.high == math.inf and not self.high_inclusive:
+            return f"finite and {'>=' if self.low_inclusive else '>'} {self.low:g}"
+        left, right = "[" if self.low_inclusive else "(", "]" if self.high_inclusive else ")"
+        return f"in {left}{self.low:g}, {self.high:g}{right}"
 
-        return OPTIMIZER_CODES[self.name]
+    def check(self, owner: str, value: object) -> float:
+        """``value`` as a float if it is allowed (NaN never is), else a message naming owner, field and value."""
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ConfigurationError(f"{owner}: {self.name} must be a number, got {type(value).__name__} {value!r}")
+        x = float(value)
+        above = x >= self.low if self.low_inclusive else x > self.low
+        below = x <= self.high if self.high_inclusive else x < self.high
+        if not (above and below and math.isfinite(x)):
+            typical = f"typical: {self.default:g}" + (f"; {self.help}" if self.help else "")
+            raise ConfigurationError(f"{owner}: {self.name} must be {self.expected}, got {value!r} ({typical})")
+        return x
+
+
+#: ``fused(eta, decay, values) -> (keep_w, keep_b, step)``: the step is ``θ ← keep θ − step ∂C/∂θ``.
+FusedForm = Callable[[float, float, tuple[float, ...]], tuple[float, float, float]]
+
+
+@dataclass(frozen=True, eq=False)
+class OptimizerSpec:
+    r"""An optimizer as a plugin registers it: the single table entry everything else derives from.
+
+    Parameters
+    ----------
+    name : str
+        The registry name, a lower-case identifier (``"momentum"``).
+    update : callable
+        ``update(theta, grad, state, theta_out, state_out, n_weights, hyper, step) -> bool``, in numba's
+        subset: write the new parameters to ``theta_out`` and the new state to ``state_out`` (never into
+        ``theta`` or ``state``), and return whether every new parameter is finite. ``theta`` and ``grad`` are
+        1-D (every weight, then every bias; the first ``n_weights`` entries are weights), ``state`` has shape
+        ``(state_rows, theta.size)``, ``hyper`` is float64 ``[eta, decay, <hyper-parameters in order>]`` with
+        ``decay`` = λ/n, and ``step`` counts the updates from 1.
+    hyper : tuple of Hyper
+        The hyper-parameters (at most six), in the order ``hyper[2:]`` holds them.
+    state_rows : int
+        Rows of state kept between updates (0 for SGD, 1 for a velocity, 2 for Adam's moments).
+    fused : callable, optional
+        ``fused(eta, decay, values) -> (keep_w, keep_b, step)`` for an optimizer without state whose update is
+        :math:`\theta \leftarrow k\theta - s\,\partial C/\partial\theta`: the engine then takes the step inside
+        BP4's matrix product, in place, whenever it can prove that no parameter overflows.
+    title : str
+        How messages and reprs name it (``"Momentum"``); defaults to the name.
+    description : str
+        One line for listings.
+    """
+
+    name: str
+    update: Callable[..., Any]
+    hyper: tuple[Hyper, ...] = ()
+    state_rows: int = 0
+    fused: FusedForm | None = None
+    title: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_name("optimizer", self.name)
+        owner = f"optimizer {self.name!r}"
+        if not callable(self.update):
+            raise ConfigurationError(f"{owner}: update must be a function, got {self.update!r}")
+        if not isinstance(self.hyper, tuple) or not all(isinstance(h, Hyper) for h in self.hyper):
+            raise ConfigurationError(f"{owner}: hyper must be a tuple of bpframe.optimizers.Hyper, got {self.hyper!r}")
+        if len(self.hyper) > HYPER_SLOTS - 2:
+            raise ConfigurationError(f"{owner}: at most {HYPER_SLOTS - 2} hyper-parameters, got {len(self.hyper)}")
+        names = [h.name for h in self.hyper]
+        if len(set(names)) != len(names):
+            raise ConfigurationError(f"{owner}: hyper-parameter names repeat: {names}")
+        rows = self.state_rows
+        if isinstance(rows, bool) or not isinstance(rows, int) or not 0 <= rows <= 8:
+            raise ConfigurationError(f"{owner}: state_rows must be an int in [0, 8], got {rows!r}")
+        if self.fused is not None and (not callable(self.fused) or rows):
+            raise ConfigurationError(f"{owner}: fused must be a function, and only optimizers without state have one")
+        if not self.title:
+            object.__setattr__(self, "title", self.name)
+
+    def __repr__(self) -> str:
+        return f"OptimizerSpec({self.name!r})"
+
+
+def _spec(name: str) -> OptimizerSpec:
+    from .plugins import get_registry
+
+    return get_registry().optimizer(name)
+
+
+class Optimizer:
+    """An optimizer with its hyper-parameters: ``Optimizer("momentum", mu=0.8)``, or a named class such as
+    :class:`Momentum`. Instances are immutable and compare equal when name and values are equal.
+
+    Parameters
+    ----------
+    name : str
+        A registered optimizer (``bp.optimizers()`` lists them); named classes pass their own.
+    *args, **kwargs : float
+        Hyper-parameters, positionally in the table's order or by name; missing ones take their defaults.
+
+    Raises
+    ------
+    UnknownNameError
+        For a name no plugin registers.
+    ConfigurationError
+        For an unknown, repeated or out-of-range hyper-parameter (the message names it and the range).
+    """
+
+    _name: str = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if self._name:
+            name = self._name
+        elif args and isinstance(args[0], str):
+            name, args = args[0], args[1:]
+        else:
+            raise ConfigurationError(f"Optimizer needs a name such as 'momentum' first, got {args[:1]!r}")
+        spec = _spec(name)
+        object.__setattr__(self, "_spec", spec)
+        object.__setattr__(self, "_values", _values(spec, args, kwargs))
+
+    @property
+    def spec(self) -> OptimizerSpec:
+        """The table entry this optimizer comes from."""
+        spec: OptimizerSpec = self.__dict__["_spec"]
+        return spec
+
+    @property
+    def name(self) -> str:
+        """The registry name."""
+        return self.spec.name
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        """The hyper-parameters' values, in the table's order."""
+        values: tuple[float, ...] = self.__dict__["_values"]
+        return values
 
     @property
     def state_rows(self) -> int:
         """Rows of the persistent state array: 0 for SGD, 1 for momentum/Nesterov, 2 for Adam."""
-        return self._STATE_ROWS
+        return self.spec.state_rows
 
-    def hyper(self, eta: float, decay: float, dtype: DTypeLike = np.float64) -> np.ndarray:
-        """The kernel's hyper-parameter array ``[eta, decay, beta1_or_mu, beta2, epsilon]``.
+    def __getattr__(self, field: str) -> float:
+        spec = self.__dict__.get("_spec")
+        if spec is not None:
+            for hyper, value in zip(spec.hyper, self.__dict__["_values"], strict=True):
+                if hyper.name == field:
+                    return float(value)
+        raise AttributeError(f"{type(self).__name__} has no attribute {field!r}")
+
+    def __setattr__(self, field: str, value: object) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {field!r}: optimizers are immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Optimizer):
+            return NotImplemented
+        return self.name == other.name and self.values == other.values
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.values))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{h.name}={v!r}" for h, v in zip(self.spec.hyper, self.values, strict=True))
+        return f"{self.spec.title}({fields})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (optimizer_from_config, (self.config(),))
+
+    def hyper(self, eta: float, decay: float) -> np.ndarray:
+        """The update kernel's float64 array ``[eta, decay, <hyper-parameters>, 0...]`` of length
+        :data:`HYPER_SLOTS`.
 
         Parameters
         ----------
@@ -110,17 +273,20 @@ class Optimizer:
             Learning rate of this epoch (0 is allowed so that a schedule may decay to nothing).
         decay : float >= 0
             L2 weight decay per update, ``lmbda / n_train``.
-        dtype : "float32" or "float64"
-            The network's dtype.
-
-        Returns
-        -------
-        numpy.ndarray, shape (5,)
-            Unused slots are 0.
         """
         eta = check_nonnegative_float("eta", eta)
         decay = check_nonnegative_float("decay", decay)
-        return np.array([eta, decay, *self._slots()], dtype=check_dtype(dtype))
+        out = np.zeros(HYPER_SLOTS, dtype=np.float64)
+        out[:2] = eta, decay
+        out[2 : 2 + len(self.values)] = self.values
+        return out
+
+    def fused(self, eta: float, decay: float) -> tuple[float, float, float] | None:
+        """``(keep_w, keep_b, step)`` of the in-place form, or ``None`` when the optimizer has none."""
+        if self.spec.fused is None:
+            return None
+        keep_w, keep_b, step = self.spec.fused(eta, decay, self.values)
+        return float(keep_w), float(keep_b), float(step)
 
     def initial_state(self, n_params: int, dtype: DTypeLike = np.float64) -> np.ndarray:
         """Zeros of shape ``(state_rows, n_params)``: the velocity or moments before the first update."""
@@ -129,301 +295,89 @@ class Optimizer:
 
     def config(self) -> dict[str, Any]:
         """A JSON-able dict ``{"name": ..., <hyper-parameters>}`` that :func:`optimizer_from_config` reads."""
-        return {"name": self.name, **{f.name: getattr(self, f.name) for f in fields(self)}}
-
-    def _slots(self) -> tuple[float, float, float]:
-        """The last three entries of :meth:`hyper`."""
-        return (0.0, 0.0, 0.0)
+        return {"name": self.name, **{h.name: v for h, v in zip(self.spec.hyper, self.values, strict=True)}}
 
 
-@dataclass(frozen=True)
+def _values(spec: OptimizerSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[float, ...]:
+    """Validate positional and keyword hyper-parameters against the spec; defaults fill the rest."""
+    names = [h.name for h in spec.hyper]
+    if len(args) > len(names):
+        raise ConfigurationError(
+            f"{spec.title} takes at most {len(names)} hyper-parameter(s) ({', '.join(names) or 'none'}), "
+            f"got {len(args)} positional values {args!r}"
+        )
+    given = dict(zip(names, args, strict=False))
+    for key, value in kwargs.items():
+        if key not in names:
+            raise ConfigurationError(
+                f"{spec.title} has no hyper-parameter {key!r}; its hyper-parameters are {', '.join(names) or '(none)'}"
+            )
+        if key in given:
+            raise ConfigurationError(f"{spec.title}: {key} given twice (positionally and by name)")
+        given[key] = value
+    return tuple(h.check(spec.title, given.get(h.name, h.default)) for h in spec.hyper)
+
+
 class SGD(Optimizer):
-    r"""Plain stochastic gradient descent, the book's update.
-
-    .. math:: \theta \leftarrow \theta - \eta \, g
+    r"""Plain stochastic gradient descent, the book's update: :math:`\theta \leftarrow \theta - \eta \, g`.
 
     Examples
     --------
-    >>> opt = SGD()
-    >>> opt.name, opt.code, opt.state_rows
-    ('sgd', 0, 0)
-    >>> opt.hyper(0.5, 0.001).tolist()
-    [0.5, 0.001, 0.0, 0.0, 0.0]
+    >>> SGD()
+    SGD()
     """
 
-    name: ClassVar[str] = "sgd"
-    _STATE_ROWS: ClassVar[int] = 0
+    _name = "sgd"
 
 
-@dataclass(frozen=True)
-class _WithVelocity(Optimizer):
-    """The momentum coefficient and velocity state that Momentum and Nesterov share (neither is the other)."""
-
-    mu: float = 0.9
-    _STATE_ROWS: ClassVar[int] = 1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "mu", _in_0_1(type(self).__name__, "mu", self.mu, "0.9"))
-
-    def _slots(self) -> tuple[float, float, float]:
-        return (self.mu, 0.0, 0.0)
-
-
-@dataclass(frozen=True)
-class Momentum(_WithVelocity):
-    r"""Classical momentum, as PyTorch's ``SGD(momentum=mu)`` with dampening 0.
-
-    .. math:: v \leftarrow \mu v + g, \qquad \theta \leftarrow \theta - \eta \, v
-
-    The velocity :math:`v` starts at 0 and persists across batches and epochs.
-
-    Parameters
-    ----------
-    mu : float in [0, 1)
-        Momentum coefficient; 0 gives plain SGD.
-
-    Raises
-    ------
-    ConfigurationError
-        If ``mu`` is not a number in [0, 1).
+class Momentum(Optimizer):
+    r"""Classical momentum, as PyTorch's ``SGD(momentum=mu)`` with dampening 0:
+    :math:`v \leftarrow \mu v + g,\ \theta \leftarrow \theta - \eta v`. ``mu`` in [0, 1), default 0.9.
 
     Examples
     --------
-    >>> opt = Momentum(mu=0.5)
-    >>> opt.code, opt.state_rows
-    (1, 1)
-    >>> opt.hyper(0.1, 0.0).tolist()
-    [0.1, 0.0, 0.5, 0.0, 0.0]
-    >>> opt.config()
+    >>> Momentum(mu=0.5).config()
     {'name': 'momentum', 'mu': 0.5}
     """
 
-    name: ClassVar[str] = "momentum"
+    _name = "momentum"
 
 
-@dataclass(frozen=True)
-class Nesterov(_WithVelocity):
-    r"""Nesterov momentum in PyTorch's formulation (``SGD(momentum=mu, nesterov=True)``).
-
-    .. math:: v \leftarrow \mu v + g, \qquad \theta \leftarrow \theta - \eta \, (g + \mu v)
-
-    The gradient is taken at the current parameters; the step looks ahead along the updated velocity.
-
-    Parameters
-    ----------
-    mu : float in [0, 1)
-        Momentum coefficient.
-
-    Raises
-    ------
-    ConfigurationError
-        If ``mu`` is not a number in [0, 1).
+class Nesterov(Optimizer):
+    r"""Nesterov momentum in PyTorch's formulation (``SGD(momentum=mu, nesterov=True)``):
+    :math:`v \leftarrow \mu v + g,\ \theta \leftarrow \theta - \eta (g + \mu v)`. ``mu`` in [0, 1), default 0.9.
 
     Examples
     --------
-    >>> Nesterov().config()
-    {'name': 'nesterov', 'mu': 0.9}
-    >>> Nesterov().code
-    2
+    >>> Nesterov()
+    Nesterov(mu=0.9)
     """
 
-    name: ClassVar[str] = "nesterov"
+    _name = "nesterov"
 
 
-@dataclass(frozen=True)
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba, 2015) with the L2 weight decay added to the gradient (this is not AdamW).
-
-    .. math::
-        m \leftarrow \beta_1 m + (1 - \beta_1) g, \qquad v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \\
-        \hat m = \frac{m}{1 - \beta_1^t}, \qquad \hat v = \frac{v}{1 - \beta_2^t}, \qquad
-        \theta \leftarrow \theta - \eta \, \frac{\hat m}{\sqrt{\hat v} + \epsilon}
-
-    :math:`t` counts the updates from 1; :math:`m` and :math:`v` start at 0 and persist across epochs.
-    A learning rate around ``eta=0.001`` is the usual start, much smaller than for SGD.
-
-    Parameters
-    ----------
-    beta1 : float in [0, 1)
-        Decay of the running mean of the gradient.
-    beta2 : float in [0, 1)
-        Decay of the running mean of the squared gradient.
-    epsilon : float > 0
-        Added to :math:`\sqrt{\hat v}` so the step stays finite where the gradient is 0.
-
-    Raises
-    ------
-    ConfigurationError
-        If a hyper-parameter is outside its range.
+    Hyper-parameters ``beta1``, ``beta2`` in [0, 1) and ``epsilon`` > 0; ``eta`` around 0.001 is the usual start.
 
     Examples
     --------
-    >>> opt = Adam(beta2=0.99)
-    >>> opt.code, opt.state_rows
-    (3, 2)
-    >>> opt.hyper(0.001, 0.0).tolist()
-    [0.001, 0.0, 0.9, 0.99, 1e-08]
-    >>> opt.hyper(0.001, 0.0, "float32").dtype
-    dtype('float32')
+    >>> Adam(beta2=0.99)
+    Adam(beta1=0.9, beta2=0.99, epsilon=1e-08)
     """
 
-    beta1: float = 0.9
-    beta2: float = 0.999
-    epsilon: float = 1e-8
-    name: ClassVar[str] = "adam"
-    _STATE_ROWS: ClassVar[int] = 2
-
-    def __post_init__(self) -> None:
-        owner = type(self).__name__
-        object.__setattr__(self, "beta1", _in_0_1(owner, "beta1", self.beta1, "0.9"))
-        object.__setattr__(self, "beta2", _in_0_1(owner, "beta2", self.beta2, "0.999"))
-        epsilon = _checked(
-            owner, "epsilon", self.epsilon, lambda x: 0.0 < x < math.inf, "finite and > 0", "typical: 1e-8"
-        )
-        object.__setattr__(self, "epsilon", epsilon)
-
-    def _slots(self) -> tuple[float, float, float]:
-        return (self.beta1, self.beta2, self.epsilon)
+    _name = "adam"
 
 
-_OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adam)}
+_NAMED: dict[str, type[Optimizer]] = {cls._name: cls for cls in (SGD, Momentum, Nesterov, Adam)}
 
 
-# ----------------------------------------------------------------------------------------------- schedules
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """Base class of the learning-rate schedules; use :class:`StepDecay` or :class:`ExponentialDecay`."""
-
-    #: The schedule's name, as written by :meth:`config`.
-    name: ClassVar[str] = ""
-
-    def learning_rate(self, eta: float, epoch: int) -> float:
-        """The learning rate of ``epoch`` (1 for the first epoch) given the base rate ``eta`` > 0."""
-        eta = check_positive_float("eta", eta)
-        epoch = check_positive_int("epoch", epoch)
-        return eta * self._multiplier(epoch)
-
-    def config(self) -> dict[str, Any]:
-        """A JSON-able dict ``{"name": ..., <parameters>}`` that :func:`schedule_from_config` reads."""
-        return {"name": self.name, **{f.name: getattr(self, f.name) for f in fields(self)}}
-
-    def _multiplier(self, epoch: int) -> float:
-        """What multiplies eta in ``epoch``."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class StepDecay(Schedule):
-    r"""Multiply the learning rate by ``factor`` every ``step`` epochs.
-
-    .. math:: \eta_e = \eta \cdot \text{factor}^{\lfloor (e - 1) / \text{step} \rfloor}, \qquad e = 1, 2, \dots
-
-    Parameters
-    ----------
-    step : int >= 1
-        Epochs between two decays.
-    factor : float in (0, 1]
-        Multiplier applied at each decay.
-
-    Raises
-    ------
-    ConfigurationError
-        If ``step`` or ``factor`` is outside its range.
-
-    Examples
-    --------
-    >>> schedule = StepDecay(step=3, factor=0.5)
-    >>> [schedule.learning_rate(1.0, epoch) for epoch in range(1, 8)]
-    [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
-    >>> schedule.config()
-    {'name': 'step_decay', 'step': 3, 'factor': 0.5}
-    """
-
-    step: int
-    factor: float
-    name: ClassVar[str] = "step_decay"
-
-    def __post_init__(self) -> None:
-        step = self.step
-        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1:
-            raise ConfigurationError(f"StepDecay: step must be an int >= 1 (epochs between decays), got {step!r}")
-        object.__setattr__(self, "step", int(step))
-        object.__setattr__(self, "factor", _in_0_1_closed("StepDecay", "factor", self.factor))
-
-    def _multiplier(self, epoch: int) -> float:
-        return self.factor ** ((epoch - 1) // self.step)
-
-
-@dataclass(frozen=True)
-class ExponentialDecay(Schedule):
-    r"""Multiply the learning rate by ``rate`` every epoch.
-
-    .. math:: \eta_e = \eta \cdot \text{rate}^{\,e - 1}, \qquad e = 1, 2, \dots
-
-    Parameters
-    ----------
-    rate : float in (0, 1]
-        Multiplier per epoch.
-
-    Raises
-    ------
-    ConfigurationError
-        If ``rate`` is outside (0, 1].
-
-    Examples
-    --------
-    >>> schedule = ExponentialDecay(rate=0.5)
-    >>> [schedule.learning_rate(0.1, epoch) for epoch in range(1, 5)]
-    [0.1, 0.05, 0.025, 0.0125]
-    """
-
-    rate: float
-    name: ClassVar[str] = "exponential_decay"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rate", _in_0_1_closed("ExponentialDecay", "rate", self.rate))
-
-    def _multiplier(self, epoch: int) -> float:
-        return self.rate ** (epoch - 1)
-
-
-_SCHEDULES: dict[str, type[Schedule]] = {cls.name: cls for cls in (StepDecay, ExponentialDecay)}
-
-
-# ------------------------------------------------------------------------------------ resolving and configs
-
-
-def _lookup(kind: str, table: Mapping[str, type[T]], name: object) -> type[T]:
-    """The class registered as ``name``, or an error listing the names that exist."""
-    if isinstance(name, str) and name in table:
-        return table[name]
-    raise UnknownNameError(f"unknown {kind} {name!r}; available: {', '.join(sorted(table))}")
-
-
-def _from_config(kind: str, table: Mapping[str, type[T]], config: object) -> T:
-    """Rebuild an object from ``{"name": ..., <fields>}``; missing fields take their defaults."""
-    example = {"name": next(iter(table))}
-    if not isinstance(config, Mapping):
-        raise ConfigurationError(
-            f"the {kind} config must be a dict such as {example!r}, got {type(config).__name__} {config!r}"
-        )
-    if "name" not in config:
-        raise ConfigurationError(f"the {kind} config needs a 'name' key such as {example!r}, got {dict(config)!r}")
-    params = dict(config)
-    cls = _lookup(kind, table, params.pop("name"))
-    allowed = {f.name: f.default is MISSING for f in fields(cls)}  # name -> required
-    unknown = [key for key in params if key not in allowed]
-    if unknown:
-        raise ConfigurationError(
-            f"{cls.__name__} config has unknown key(s) {', '.join(map(repr, unknown))}; "
-            f"allowed: {', '.join(allowed) or '(none)'}"
-        )
-    missing = [key for key, required in allowed.items() if required and key not in params]
-    if missing:
-        raise ConfigurationError(f"{cls.__name__} config lacks {', '.join(map(repr, missing))}, got {dict(config)!r}")
-    return cls(**params)
+def _make(name: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None) -> Optimizer:
+    """An instance of the named class for a built-in name, else of :class:`Optimizer`."""
+    cls = _NAMED.get(name)
+    if cls is not None:
+        return cls(*args, **dict(kwargs or {}))
+    return Optimizer(name, *args, **dict(kwargs or {}))
 
 
 def optimizer_from_config(config: Mapping[str, Any]) -> Optimizer:
@@ -449,25 +403,26 @@ def optimizer_from_config(config: Mapping[str, Any]) -> Optimizer:
     >>> optimizer_from_config(Adam(epsilon=1e-6).config()) == Adam(epsilon=1e-6)
     True
     """
-    return _from_config("optimizer", _OPTIMIZERS, config)
-
-
-def schedule_from_config(config: Mapping[str, Any]) -> Schedule:
-    """Rebuild a schedule from what :meth:`Schedule.config` wrote, validating every value.
-
-    Raises
-    ------
-    UnknownNameError
-        If the name is not a schedule's; the message lists the names.
-    ConfigurationError
-        If ``config`` is not a dict, lacks ``"name"`` or a required parameter, or has a bad value.
-
-    Examples
-    --------
-    >>> schedule_from_config({"name": "exponential_decay", "rate": 0.95})
-    ExponentialDecay(rate=0.95)
-    """
-    return _from_config("schedule", _SCHEDULES, config)
+    example = {"name": "momentum", "mu": 0.9}
+    if not isinstance(config, Mapping):
+        raise ConfigurationError(
+            f"the optimizer config must be a dict such as {example!r}, got {type(config).__name__} {config!r}"
+        )
+    if "name" not in config:
+        raise ConfigurationError(f"the optimizer config needs a 'name' key such as {example!r}, got {dict(config)!r}")
+    params = dict(config)
+    name = params.pop("name")
+    if not isinstance(name, str):
+        raise ConfigurationError(f"the optimizer config's 'name' must be a string, got {name!r}")
+    spec = _spec(name)
+    allowed = [h.name for h in spec.hyper]
+    unknown = [key for key in params if key not in allowed]
+    if unknown:
+        raise ConfigurationError(
+            f"{spec.title} config has unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(allowed) or '(none)'}"
+        )
+    return _make(name, kwargs=params)
 
 
 def resolve_optimizer(value: str | Optimizer) -> Optimizer:
@@ -476,8 +431,8 @@ def resolve_optimizer(value: str | Optimizer) -> Optimizer:
     Parameters
     ----------
     value : str or Optimizer
-        ``"sgd"``, ``"momentum"``, ``"nesterov"`` or ``"adam"`` (default hyper-parameters), or an instance
-        such as ``Adam(beta1=0.8)``.
+        A registered name such as ``"sgd"``, ``"momentum"``, ``"nesterov"`` or ``"adam"`` (default
+        hyper-parameters), or an instance such as ``Adam(beta1=0.8)``.
 
     Raises
     ------
@@ -494,40 +449,18 @@ def resolve_optimizer(value: str | Optimizer) -> Optimizer:
     Momentum(mu=0.8)
     """
     if isinstance(value, str):
-        return _lookup("optimizer", _OPTIMIZERS, value)()
-    if isinstance(value, Optimizer) and value.name in _OPTIMIZERS:
+        return _make(value)
+    if isinstance(value, Optimizer):
         return value
-    if isinstance(value, type) and issubclass(value, Optimizer) and value.name in _OPTIMIZERS:
+    if isinstance(value, type) and issubclass(value, Optimizer):
+        title = value.__name__
         raise ConfigurationError(
-            f"optimizer must be an instance, got the class {value.__name__}; write {value.__name__}() "
-            f"or the name {value.name!r}"
+            f"optimizer must be an instance, got the class {title}; write {title}() or the name {value._name!r}"
         )
+    from .plugins import get_registry
+
+    names = ", ".join(map(repr, get_registry().optimizers.entries))  # in registration order
     raise ConfigurationError(
-        f"optimizer must be one of the names {', '.join(map(repr, _OPTIMIZERS))} or an optimizer such as "
-        f"Adam(beta1=0.9) from bpframe.optimizers, got {type(value).__name__} {value!r}"
-    )
-
-
-def resolve_schedule(value: Schedule | None) -> Schedule | None:
-    """Check the ``schedule`` argument: ``None`` (a constant learning rate) or a schedule object.
-
-    Raises
-    ------
-    ConfigurationError
-        For anything else, e.g. a name (schedules need parameters) or the class instead of an instance.
-
-    Examples
-    --------
-    >>> resolve_schedule(None) is None
-    True
-    >>> resolve_schedule(StepDecay(step=10, factor=0.1))
-    StepDecay(step=10, factor=0.1)
-    """
-    if value is None or (isinstance(value, Schedule) and value.name in _SCHEDULES):
-        return value
-    hint = "StepDecay(step=10, factor=0.5) or ExponentialDecay(rate=0.95) from bpframe.optimizers"
-    if isinstance(value, type) and issubclass(value, Schedule):
-        raise ConfigurationError(f"schedule must be an instance, got the class {value.__name__}; write e.g. {hint}")
-    raise ConfigurationError(
-        f"schedule must be None or a schedule such as {hint}, got {type(value).__name__} {value!r}"
+        f"optimizer must be one of the names {names} or an optimizer such as Adam(beta1=0.9) "
+        f"from bpframe.optimizers, got {type(value).__name__} {value!r}"
     )

@@ -24,15 +24,21 @@ from .activation import Activation
 from .config import env_flag, env_list
 from .errors import PluginError, PluginWarning
 from .loss import Loss
-from .registry import PluginFailure, Provenance, Registry
+from .optimizers import OptimizerSpec
+from .registry import PluginFailure, Provenance, Registry, Spec
 
 __all__ = ["DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "get_registry", "load_registry", "reload_plugins"]
 
 ENTRY_POINT_GROUP = "bpframe"
-DEFAULT_PLUGINS = ("bpframe.default_plugins.activations", "bpframe.default_plugins.losses")
+DEFAULT_PLUGINS = (
+    "bpframe.default_plugins.activations",
+    "bpframe.default_plugins.losses",
+    "bpframe.default_plugins.optimizers",
+)
 _HOOKS: tuple[tuple[str, type], ...] = (
     ("bpframe_register_activations", Activation),
     ("bpframe_register_losses", Loss),
+    ("bpframe_register_optimizers", OptimizerSpec),
 )
 
 _lock = threading.Lock()
@@ -143,7 +149,7 @@ class _Loader:
             if self.pm.is_registered(plugin):
                 self.pm.unregister(plugin)
             return f"invalid hook implementation: {exc}"
-        staged: list[Activation | Loss] = []
+        staged: list[Spec] = []
         for hook_name, expected in _HOOKS:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 if impl.plugin is not plugin:
@@ -156,7 +162,7 @@ class _Loader:
         self._commit(staged, provenance)
         return None
 
-    def _call_hook(self, impl: Any, hook_name: str, expected: type, staged: list[Activation | Loss]) -> str | None:
+    def _call_hook(self, impl: Any, hook_name: str, expected: type, staged: list[Spec]) -> str | None:
         """Call one hook implementation with a ``register`` callback that type-checks what it receives."""
 
         def register(obj: object) -> None:
@@ -173,10 +179,9 @@ class _Loader:
             return f"hook {hook_name} raised {_describe_error(exc)}"
         return None
 
-    def _commit(self, staged: list[Activation | Loss], provenance: Provenance) -> None:
+    def _commit(self, staged: list[Spec], provenance: Provenance) -> None:
         for spec in staged:
-            table = self.registry.activations if isinstance(spec, Activation) else self.registry.losses
-            conflict = table.add(spec, provenance)  # type: ignore[arg-type]
+            conflict = self.registry.table_of(spec).add(spec, provenance)
             if conflict is not None:
                 if self.strict:
                     raise PluginError(conflict)

@@ -1,4 +1,4 @@
-"""The registry: names of activations and losses mapped to their specs and where they came from."""
+"""The registry: names of activations, losses and optimizers mapped to their specs and where they came from."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from typing import Any, Generic, TypeVar
 from .activation import Activation
 from .errors import DuplicateNameError, UnknownNameError
 from .loss import Loss
+from .optimizers import OptimizerSpec
 
 __all__ = ["Entry", "PluginFailure", "Provenance", "Registry"]
 
-T = TypeVar("T", Activation, Loss)
+T = TypeVar("T", Activation, Loss, OptimizerSpec)
+Spec = Activation | Loss | OptimizerSpec
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Registry:
     def __init__(self) -> None:
         self.activations: _Table[Activation] = _Table("activation")
         self.losses: _Table[Loss] = _Table("loss")
+        self.optimizers: _Table[OptimizerSpec] = _Table("optimizer")
         self.failures: list[PluginFailure] = []
         self.plugins: list[Provenance] = []
         #: the loaded plugin objects (modules or instances), for the training-event hooks
@@ -110,19 +113,29 @@ class Registry:
         """Return the loss registered under ``name``."""
         return self.losses.get(name).spec
 
-    def provenance_of(self, spec: Activation | Loss) -> Provenance | None:
+    def optimizer(self, name: str) -> OptimizerSpec:
+        """Return the optimizer registered under ``name``."""
+        return self.optimizers.get(name).spec
+
+    def table_of(self, spec: Spec) -> _Table[Any]:
+        """The table that holds objects of ``spec``'s kind."""
+        if isinstance(spec, Activation):
+            return self.activations
+        return self.losses if isinstance(spec, Loss) else self.optimizers
+
+    def provenance_of(self, spec: Spec) -> Provenance | None:
         """Return the provenance of a registered spec object, ``None`` for an unregistered one."""
-        table: _Table[Any] = self.activations if isinstance(spec, Activation) else self.losses
+        table = self.table_of(spec)
         entry = table.entries.get(spec.name)
         if entry is not None and _same(entry.spec, spec):
             return entry.provenance
         return None
 
 
-_ROLES = ("sigma", "sigma_prime", "forward", "vjp", "cost", "nabla_a")
+_ROLES = ("sigma", "sigma_prime", "forward", "vjp", "cost", "nabla_a", "update", "fused")
 
 
-def _same(a: Activation | Loss, b: Activation | Loss) -> bool:
+def _same(a: Spec, b: Spec) -> bool:
     """The same object, or one registered again (after reload_plugins) with the very same functions."""
     if a is b:
         return True

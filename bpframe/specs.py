@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from .activation import Activation
 from .errors import ConfigurationError
 from .loss import Loss
+from .optimizers import OptimizerSpec
 from .plugins import get_registry
 
 __all__ = ["describe", "resolve_activations", "resolve_loss", "version_of"]
@@ -47,15 +48,15 @@ def resolve_loss(value: object) -> Loss:
     raise ConfigurationError(f"loss must be a loss name or a bpframe.Loss, got {value!r}")
 
 
-def describe(spec: Activation | Loss) -> str:
+def describe(spec: Activation | Loss | OptimizerSpec) -> str:
     """``activation 'sigmoid' (from bpframe 0.1.0 (plugin ...))`` for messages."""
-    kind = "activation" if isinstance(spec, Activation) else "loss"
+    kind = "activation" if isinstance(spec, Activation) else "loss" if isinstance(spec, Loss) else "optimizer"
     provenance = get_registry().provenance_of(spec)
     origin = f"from {provenance.describe()}" if provenance else "defined in user code, not registered"
     return f"{kind} {spec.name!r} ({origin})"
 
 
-def version_of(spec: Activation | Loss) -> str:
+def version_of(spec: Activation | Loss | OptimizerSpec) -> str:
     """The providing distribution and version, part of the kernel cache key."""
     provenance = get_registry().provenance_of(spec)
     return f"{provenance.distribution}=={provenance.version}" if provenance else "unregistered"

@@ -258,7 +258,7 @@ def check_registry(registry: Registry | None = None, out: TextIO | None = None) 
     bpframe ... (plugin 'bpframe.default_plugins.activations')
       PASS  activation identity ...
     ...
-    10 objects from 2 plugins checked in ... s: all passed
+    10 objects from 3 plugins checked in ... s: all passed
     <BLANKLINE>
     """
     registry, out = _registry(registry), out or sys.stdout

@@ -1,38 +1,51 @@
-"""The training loop: Python owns the epochs and the events, compiled calls train the mini-batches."""
+"""The training loop: Python owns the epochs and the events, compiled calls train the mini-batches.
+
+Every way a fit can end part-way leaves the network consistent: after Ctrl-C (honoured after the mini-batch in
+progress), an exception raised inside a plugin function, or divergence, the parameters, the optimizer's state and
+step count, the shuffling generator and the history all describe the last completed mini-batch, and the
+unfinished epoch is kept (:class:`~bpframe.state.RunCursor`). Calling ``fit`` again with the same arguments then
+continues the run exactly where it stopped: the result is bit for bit the one an uninterrupted run gives.
+"""
 
 from __future__ import annotations
 
+import math
 import numbers
+import signal
+import threading
 import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .callbacks import EarlyStopping
-from .errors import ConfigurationError, DivergenceError
+from .errors import ConfigurationError, DivergenceError, TrainingInterrupted
 from .events import EventBus
-from .kernels.codegen import NEEDS_CHECKED_STEP, SGD_CHECKED, TRAIN_EPOCH
-from .optimizers import resolve_optimizer, resolve_schedule
+from .kernels import interface as engine
+from .optimizers import Optimizer, resolve_optimizer, resolve_schedule
 from .progress import progress_plugin
 from .results import History
+from .state import OptimizerState, RunCursor
 from .validation import as_inputs_with_bound, check_nonnegative_float, check_positive_float, check_positive_int
 
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["OptimizerState", "fit"]
+__all__ = ["TRAINING_HOOKS", "OptimizerState", "fit"]
 
 _MAX_EVENTS_PER_EPOCH = 100  # batch-level events: about one per 1 % of an epoch, when anyone listens
 
-
-@dataclass
-class OptimizerState:
-    """What an optimizer remembers between updates: its configuration, its state rows and the update count."""
-
-    config: dict[str, Any]
-    state: np.ndarray
-    step: int
+TRAINING_HOOKS = (
+    "bpframe_fit_start",
+    "bpframe_epoch_start",
+    "bpframe_batches_end",
+    "bpframe_epoch_end",
+    "bpframe_fit_end",
+)
 
 
 @dataclass
@@ -40,7 +53,19 @@ class _Data:
     x: np.ndarray
     y: np.ndarray
     val: tuple[np.ndarray, np.ndarray] | None
-    x_max: float  # the largest magnitude in x: bounds how far one SGD step can move a first-layer weight
+    x_max: float  # the largest magnitude in x: bounds how far one in-place step can move a first-layer weight
+
+
+@dataclass(frozen=True)
+class _Settings:
+    epochs: int
+    batch_size: int
+    eta: float
+    lmbda: float
+    optimizer: Optimizer
+    schedule: Any
+    shuffle: bool
+    verbose: int
 
 
 def _validate_data(net: Network, X: Any, Y: Any, validation_data: Any) -> _Data:
@@ -55,15 +80,6 @@ def _validate_data(net: Network, X: Any, Y: Any, validation_data: Any) -> _Data:
         xv = net._inputs(validation_data[0], "validation_data[0]")
         val = (xv, net._targets(validation_data[1], xv.shape[0], "validation_data[1]", "validation_data[0]"))
     return _Data(x, y, val, x_max)
-
-
-TRAINING_HOOKS = (
-    "bpframe_fit_start",
-    "bpframe_epoch_start",
-    "bpframe_batches_end",
-    "bpframe_epoch_end",
-    "bpframe_fit_end",
-)
 
 
 def _check_callbacks(callbacks: Any, has_validation: bool) -> list[object]:
@@ -109,7 +125,7 @@ def _check_callback(i: int, cb: object) -> None:
         raise ConfigurationError(f"{where} ({type(cb).__name__}): {exc}") from None
 
 
-def _optimizer_state(net: Network, optimizer: Any) -> OptimizerState:
+def _optimizer_state(net: Network, optimizer: Optimizer) -> OptimizerState:
     """Continue the network's optimizer state when the same optimizer trains again, else start fresh."""
     current = net._optimizer_state
     config = optimizer.config()
@@ -121,8 +137,16 @@ def _optimizer_state(net: Network, optimizer: Any) -> OptimizerState:
                 return current
             # e.g. the state of a loaded model (bpframe.io): continue it exactly
             return OptimizerState(config=config, state=np.array(state, order="C"), step=int(current.step))
-    state = np.zeros((optimizer.state_rows, net._theta.shape[0]), dtype=net.dtype)
-    return OptimizerState(config=config, state=state, step=0)
+    return OptimizerState(config=config, state=np.zeros(shape, dtype=net.dtype), step=0)
+
+
+def _fingerprint(settings: _Settings, data: _Data) -> tuple[Any, ...]:
+    """What identifies a fit call for resuming: its settings, and the data's shapes and a checksum of a sample."""
+    sample = data.x[:: max(1, data.x.shape[0] // 64)]
+    checksum = zlib.crc32(np.ascontiguousarray(sample).tobytes()) ^ zlib.crc32(np.ascontiguousarray(data.y).tobytes())
+    schedule = None if settings.schedule is None else tuple(sorted(settings.schedule.config().items()))
+    return (settings.epochs, settings.batch_size, settings.eta, settings.lmbda, repr(settings.optimizer), schedule,
+            settings.shuffle, data.x.shape, data.y.shape, str(data.x.dtype), checksum)  # fmt: skip
 
 
 def fit(
@@ -142,106 +166,145 @@ def fit(
     verbose: int,
 ) -> History:
     """Validate everything before any work, then train epoch by epoch (see :meth:`bpframe.Network.fit`)."""
-    epochs = check_positive_int("epochs", epochs)
-    batch_size = check_positive_int("batch_size", batch_size)
-    eta = check_positive_float("eta", eta)
-    lmbda = check_nonnegative_float("lmbda", lmbda)
-    opt = resolve_optimizer(optimizer)
-    sched = resolve_schedule(schedule)
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise ConfigurationError(f"shuffle must be True or False, got {shuffle!r}")
-    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Integral) or verbose not in (0, 1, 2):
-        raise ConfigurationError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    shuffle, verbose = bool(shuffle), int(verbose)
+    settings = _Settings(
+        epochs=check_positive_int("epochs", epochs),
+        batch_size=check_positive_int("batch_size", batch_size),
+        eta=check_positive_float("eta", eta),
+        lmbda=check_nonnegative_float("lmbda", lmbda),
+        optimizer=resolve_optimizer(optimizer),
+        schedule=resolve_schedule(schedule),
+        shuffle=_check_flag("shuffle", shuffle),
+        verbose=_check_verbose(verbose),
+    )
     data = _validate_data(net, X, Y, validation_data)
     listeners = _check_callbacks(callbacks, data.val is not None)
-    return _Trainer(net, data, batch_size, opt, sched, eta, lmbda, shuffle, listeners, verbose).run(epochs)
+    return _Trainer(net, data, settings, listeners).run()
+
+
+def _check_flag(name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigurationError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _check_verbose(verbose: object) -> int:
+    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Integral) or verbose not in (0, 1, 2):
+        raise ConfigurationError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+@contextmanager
+def _graceful_interrupts(control: np.ndarray) -> Iterator[None]:
+    """While training runs in the main thread, the first Ctrl-C asks the engine to stop after the current
+    mini-batch (``control[0] = 1``); a second one raises at once, as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        if control[0]:
+            raise KeyboardInterrupt
+        control[0] = 1
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # e.g. a signal handler cannot be set here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Trainer:
-    """One call of fit: its data, optimizer, events and history."""
+    """One call of fit: its data, settings, events and history."""
 
-    def __init__(
-        self,
-        net: Network,
-        data: _Data,
-        batch_size: int,
-        opt: Any,
-        sched: Any,
-        eta: float,
-        lmbda: float,
-        shuffle: bool,
-        listeners: list[object],
-        verbose: int,
-    ) -> None:
+    def __init__(self, net: Network, data: _Data, settings: _Settings, listeners: list[object]) -> None:
         from .plugins import get_registry
 
-        self.net, self.data, self.opt, self.sched = net, data, opt, sched
-        self.eta, self.lmbda, self.shuffle = eta, lmbda, shuffle
+        self.net, self.data, self.s = net, data, settings
         self.n = data.x.shape[0]
-        self.batch_size = min(batch_size, self.n)
+        self.batch_size = min(settings.batch_size, self.n)
         self.num_batches = -(-self.n // self.batch_size)
         self.batch_sizes = np.full(self.num_batches, self.batch_size, dtype=np.float64)
         self.batch_sizes[-1] = self.n - self.batch_size * (self.num_batches - 1)
         plugins: list[tuple[object, str]] = [(obj, prov.describe()) for obj, prov in get_registry().plugin_objects]
         plugins += [(cb, f"callback {type(cb).__name__}") for cb in listeners]
-        display = progress_plugin(verbose)
+        display = progress_plugin(settings.verbose)
         if display is not None:
             plugins.append((display, "bpframe progress display"))
         self.events = EventBus(plugins)
-        self.state = _optimizer_state(net, opt)
-        self.history = History()
+        self.state = _optimizer_state(net, settings.optimizer)
+        self.control = np.zeros(1, np.int64)
+        self.fingerprint = _fingerprint(settings, data)
+        cursor = net._run
+        self.resume = cursor if cursor is not None and cursor.fingerprint == self.fingerprint else None
+        self.history = History() if self.resume is None else self.resume.history
+        self.update = net.program.update_block(settings.optimizer.spec)
 
     def settings(self) -> dict[str, Any]:
         """What fit_start hooks receive."""
+        s, resume = self.s, self.resume
         return {
-            "epochs": self.epochs, "batch_size": self.batch_size, "eta": self.eta, "lmbda": self.lmbda,
-            "optimizer": self.opt.config(), "schedule": None if self.sched is None else self.sched.config(),
+            "epochs": s.epochs, "batch_size": self.batch_size, "eta": s.eta, "lmbda": s.lmbda,
+            "optimizer": s.optimizer.config(), "schedule": None if s.schedule is None else s.schedule.config(),
             "n_samples": self.n, "num_batches": self.num_batches, "validation": self.data.val is not None,
+            "resumed": None if resume is None else {"epoch": resume.epoch, "batch": resume.next_batch},
         }  # fmt: skip
 
-    def run(self, epochs: int) -> History:
-        self.epochs = epochs
-        net = self.net
-        first_epoch = (net.history.epoch[-1] if len(net.history) else 0) + 1
+    def run(self) -> History:
+        net, first = self.net, 1 if self.resume is None else self.resume.epoch
+        net._run = None
         self.events.emit("bpframe_fit_start", net=net, settings=self.settings())
         reason = "completed"
         try:
-            for i in range(epochs):
-                eta = self.eta if self.sched is None else self.sched.learning_rate(self.eta, i + 1)
-                self.events.emit("bpframe_epoch_start", net=net, epoch=i + 1, epochs=epochs, eta=eta)
-                logs = self._epoch(i + 1, first_epoch + i, eta)
-                stop = self.events.emit("bpframe_epoch_end", net=net, epoch=i + 1, epochs=epochs, logs=logs)
-                if any(result is True for result in stop):
-                    reason = "stopped"
-                    break
+            with _graceful_interrupts(self.control):
+                for epoch in range(first, self.s.epochs + 1):
+                    logs = self._epoch(epoch)
+                    stop = self.events.emit("bpframe_epoch_end", net=net, epoch=epoch, epochs=self.s.epochs, logs=logs)
+                    if any(result is True for result in stop):
+                        reason = "stopped"
+                        break
+        except TrainingInterrupted:
+            self.events.emit("bpframe_fit_end", net=net, history=self.history, reason="interrupted")
+            raise
         except DivergenceError:
             self.events.emit("bpframe_fit_end", net=net, history=self.history, reason="diverged")
+            raise
+        except Exception:
+            self.events.emit("bpframe_fit_end", net=net, history=self.history, reason="failed")
             raise
         self.events.emit("bpframe_fit_end", net=net, history=self.history, reason=reason)
         return self.history
 
-    def _epoch(self, epoch: int, global_epoch: int, eta: float) -> dict[str, float]:
-        """Train one epoch in as few compiled calls as the listeners allow; record and return its logs."""
-        net, started = self.net, time.perf_counter()
-        order = net._shuffle_rng.permutation(self.n) if self.shuffle else np.arange(self.n)
-        costs = np.zeros(self.num_batches, dtype=np.float64)
-        correct = np.zeros(self.num_batches, dtype=np.int64)
-        hyper = self.opt.hyper(eta, self.lmbda / self.n, net.dtype)
-        counter = np.array([self.state.step], dtype=np.int64)
+    def _eta(self, epoch: int) -> float:
+        return self.s.eta if self.s.schedule is None else self.s.schedule.learning_rate(self.s.eta, epoch)
+
+    def _epoch(self, epoch: int) -> dict[str, float]:
+        """Train one epoch (or the rest of a resumed one) in as few compiled calls as the listeners allow."""
+        net, started, eta = self.net, time.perf_counter(), self._eta(epoch)
+        resume, self.resume = self.resume, None
+        self.events.emit("bpframe_epoch_start", net=net, epoch=epoch, epochs=self.s.epochs, eta=eta)
+        if resume is not None and resume.epoch == epoch:
+            order, first = resume.order, resume.next_batch
+            costs, correct, started = resume.costs, resume.correct, started - resume.seconds
+        else:
+            order = net._shuffle_rng.permutation(self.n) if self.s.shuffle else np.arange(self.n)
+            first, costs, correct = 0, np.zeros(self.num_batches), np.zeros(self.num_batches, np.int64)
+        t = self._training(order, eta, costs, correct)
         listening = self.events.listens("bpframe_batches_end")
         chunk = -(-self.num_batches // _MAX_EVENTS_PER_EPOCH) if listening else self.num_batches
-        for first in range(0, self.num_batches, chunk):
+        while first < self.num_batches:
             stop = min(first + chunk, self.num_batches)
-            arrays = (net._theta, net._sizes_array, self.data.x, self.data.y, self.data.x_max, order, self.batch_size)
-            rest = (hyper, net._n_weights, self.state.state, counter, costs, correct)
-            bad = net.engine.call(TRAIN_EPOCH[self.opt.code], *arrays, first, stop, *rest)
-            if bad <= NEEDS_CHECKED_STEP:  # SGD in place could not be proved safe from this batch on
-                bad = net.engine.call(SGD_CHECKED, *arrays, NEEDS_CHECKED_STEP - bad, stop, *rest)
-            self.state.step = int(counter[0])
+            net.program.train(t, first, stop, (self.s.epochs - epoch) * self.num_batches + self.num_batches - first)
+            self.state.step = int(t.counter[0])
             net._optimizer_state = self.state
-            if bad >= 0:
-                raise self._diverged(epoch, int(bad), float(costs[bad]), eta, order)
+            done = int(t.status[engine.BATCH])
+            if t.status[engine.OUTCOME] != engine.DONE or self.control[0]:
+                self._stopped(t, epoch, order, done, started)
+            first = stop
             if listening:
                 seen = self.batch_sizes[:stop].sum()
                 self.events.emit(
@@ -249,27 +312,90 @@ class _Trainer:
                     cost=float(costs[:stop] @ self.batch_sizes[:stop]) / seen,
                     accuracy=float(correct[:stop].sum()) / seen,
                 )  # fmt: skip
+        return self._log(epoch, costs, correct, started)
+
+    def _training(self, order: np.ndarray, eta: float, costs: np.ndarray, correct: np.ndarray) -> engine.Training:
+        """The engine's arguments for one epoch."""
+        _net, opt, theta = self.net, self.s.optimizer, self.net._theta
+        fused = opt.fused(eta, self.s.lmbda / self.n)
+        return engine.Training(
+            x=self.data.x, y=self.data.y, order=np.ascontiguousarray(order, dtype=np.int64),
+            batch_size=self.batch_size, x_max=self.data.x_max, theta=theta, spare=np.empty_like(theta),
+            grad=np.empty_like(theta), state=self.state.state, state_spare=np.empty_like(self.state.state),
+            hyper=opt.hyper(eta, self.s.lmbda / self.n), update=self.update.address,
+            fused=np.array(fused if fused is not None else (math.nan,) * 3, dtype=np.float64),
+            counter=np.array([self.state.step], dtype=np.int64), costs=costs, correct=correct,
+            status=np.zeros(engine.STATUS_FIELDS, np.int64), control=self.control,
+        )  # fmt: skip
+
+    def _log(self, epoch: int, costs: np.ndarray, correct: np.ndarray, started: float) -> dict[str, float]:
         logs = {"cost": float(costs @ self.batch_sizes) / self.n, "accuracy": float(correct.sum()) / self.n}
         if self.data.val is not None:
-            val_cost, val_correct = net._evaluate(*self.data.val)
+            val_cost, val_correct = self.net._evaluate(*self.data.val)
             logs.update(val_cost=val_cost, val_accuracy=val_correct / self.data.val[0].shape[0])
         logs["seconds"] = time.perf_counter() - started
-        for record in (self.history, net.history):
-            record.append(global_epoch if record is net.history else epoch, logs)
+        net_history = self.net.history
+        global_epoch = (net_history.epoch[-1] if len(net_history) else 0) + 1
+        self.history.append(epoch, logs)
+        net_history.append(global_epoch, logs)
         return logs
 
-    def _diverged(self, epoch: int, batch: int, cost: float, eta: float, order: np.ndarray) -> DivergenceError:
+    def _stopped(self, t: engine.Training, epoch: int, order: np.ndarray, done: int, started: float) -> None:
+        """The engine stopped before the end of the chunk: keep the run's place, then raise what stopped it."""
+        net = self.net
+        net._run = RunCursor(
+            fingerprint=self.fingerprint, epoch=epoch, order=order, next_batch=done, costs=t.costs.copy(),
+            correct=t.correct.copy(), seconds=time.perf_counter() - started, history=self.history,
+        )  # fmt: skip
+        outcome, where = int(t.status[engine.OUTCOME]), f"epoch {epoch}, batch {done + 1} of {self.num_batches}"
+        rows = order[done * self.batch_size : (done + 1) * self.batch_size]
+        if outcome == engine.FAILED_PLUGIN:
+            raise self._plugin_failed(t, where, rows)
+        if outcome in (engine.NONFINITE_COST, engine.NONFINITE_UPDATE):
+            raise self._diverged(where, float(t.costs[done]), rows)
+        error = TrainingInterrupted(
+            f"training interrupted in {where} ({done} of {self.num_batches} batches of that epoch trained); the "
+            "network holds the parameters, optimizer state and history after the last completed batch. Call fit "
+            "again with the same arguments to continue exactly where it stopped."
+        )
+        error.history, error.epoch, error.batch = self.history, epoch, done
+        raise error
+
+    def _plugin_failed(self, t: engine.Training, where: str, rows: np.ndarray) -> Exception:
+        from .diagnose import plugin_raised
+        from .errors import PluginError
+        from .specs import describe
+
+        if t.status[engine.ROLE] == engine.UPDATE_ROLE:
+            cause = self.net.program.caught.raised[0] if self.net.program.caught.raised else None
+            spec = self.s.optimizer.spec
+            error = PluginError(
+                f"training stopped in {where}: {describe(spec)}: its update "
+                f"{spec.update.__module__}.{spec.update.__qualname__} raised "
+                f"{type(cause).__name__ if cause else 'an exception'}: {cause}; the network keeps the parameters "
+                "and optimizer state from before that batch"
+            )
+            error.__cause__ = cause
+        else:
+            found = plugin_raised(self.net, t.status, self.data.x[rows], self.data.y[rows])
+            assert found is not None
+            error = PluginError(f"training stopped in {where}: {found}")
+            error.__cause__ = found.__cause__
+        error.history = self.history  # type: ignore[attr-defined]
+        return error
+
+    def _diverged(self, where: str, cost: float, rows: np.ndarray) -> DivergenceError:
         from .diagnose import find_plugin_fault
 
-        rows = order[batch * self.batch_size : (batch + 1) * self.batch_size]
         fault = find_plugin_fault(self.net, self.data.x[rows], self.data.y[rows])
-        where = f"training diverged at epoch {epoch}, batch {batch + 1} of {self.num_batches}"
         keeps = "The network keeps the parameters it had before that batch."
+        eta = self.s.eta
         hint = f"Hint: lower the learning rate (eta={eta:g}), or check the inputs' scale."
         if fault is not None:
-            message = f"{where}: {fault}. {keeps} If that input is huge, the parameters are diverging: {hint}"
+            cause = f"{fault}. {keeps} If that input is huge, the parameters are diverging"
         else:
-            message = f"{where}: the cost or gradient became non-finite (batch cost {cost!r}). {keeps} {hint}"
+            cause = f"the cost or gradient became non-finite (batch cost {cost!r}). {keeps}"
+        message = f"training diverged at {where}: {cause}{':' if fault is not None else ''} {hint}"
         error = DivergenceError(message)
         error.history = self.history  # type: ignore[attr-defined]
         return error

@@ -106,9 +106,16 @@ def test_gradcheck_passes_and_fails(capsys):
 
 
 def test_cache_info_and_clear(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("BPFRAME_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("BPFRAME_CACHE_DIR", str(folder))
     status, out, _ = run(capsys, "cache", "info")
-    assert status == 0 and str(tmp_path / "cache") in out
-    (tmp_path / "cache").mkdir()
+    assert status == 0 and out == f"kernel cache: {folder} (0 compiled kernels, 0.0 MiB)\n"
+    ours = folder / "bpframe-0.0.0" / "numba-0.0-py3.0" / "block-activation-x-0123.bpk"
+    ours.parent.mkdir(parents=True)
+    ours.write_bytes(b"x" * 1000)
+    (folder / "notes.txt").write_text("not bpframe's")
+    status, out, _ = run(capsys, "cache", "info")
+    assert status == 0 and out == f"kernel cache: {folder} (1 compiled kernels, 0.0 MiB)\n"
     status, out, _ = run(capsys, "cache", "clear")
-    assert status == 0 and not (tmp_path / "cache").exists()
+    assert status == 0 and out == f"removed 1 kernel cache files (0.0 MiB) from {folder}\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # our empty folders go, the foreign file stays

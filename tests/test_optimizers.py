@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from bpframe.errors import ConfigurationError, UnknownNameError
-from bpframe.kernels.optimizers import OPTIMIZER_CODES
 from bpframe.optimizers import (
+    HYPER_SLOTS,
     SGD,
     Adam,
     ExponentialDecay,
@@ -77,42 +77,62 @@ def test_objects_are_frozen():
 
 
 @pytest.mark.parametrize(("name", "rows"), [("sgd", 0), ("momentum", 1), ("nesterov", 1), ("adam", 2)])
-def test_names_codes_and_state_rows(name, rows):
+def test_names_and_state_rows(name, rows):
     opt = resolve_optimizer(name)
     assert opt.name == name
-    assert opt.code == OPTIMIZER_CODES[name]
     assert opt.state_rows == rows
     state = opt.initial_state(5, "float32")
     assert state.shape == (rows, 5) and state.dtype == np.float32 and not state.any()
 
 
-def test_every_engine_optimizer_has_a_class():
-    assert {type(resolve_optimizer(name)).name for name in OPTIMIZER_CODES} == set(OPTIMIZER_CODES)
+def test_every_registered_optimizer_resolves_to_its_named_class():
+    from bpframe.plugins import get_registry
+
+    names = get_registry().optimizers.names()
+    assert names == ["adam", "momentum", "nesterov", "sgd"]
+    assert {type(resolve_optimizer(name)).__name__ for name in names} == {"Adam", "Momentum", "Nesterov", "SGD"}
 
 
 @pytest.mark.parametrize(
     ("opt", "values"),
     [
-        (SGD(), [0.5, 0.01, 0.0, 0.0, 0.0]),
-        (Momentum(mu=0.8), [0.5, 0.01, 0.8, 0.0, 0.0]),
-        (Nesterov(mu=0.7), [0.5, 0.01, 0.7, 0.0, 0.0]),
+        (SGD(), [0.5, 0.01]),
+        (Momentum(mu=0.8), [0.5, 0.01, 0.8]),
+        (Nesterov(mu=0.7), [0.5, 0.01, 0.7]),
         (Adam(beta1=0.8, beta2=0.99, epsilon=1e-7), [0.5, 0.01, 0.8, 0.99, 1e-7]),
     ],
 )
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_hyper(opt, values, dtype):
-    hyper = opt.hyper(0.5, 0.01, dtype)
-    assert hyper.dtype == np.dtype(dtype) and hyper.shape == (5,)
-    np.testing.assert_array_equal(hyper, np.array(values, dtype))
+def test_hyper(opt, values):
+    hyper = opt.hyper(0.5, 0.01)
+    assert hyper.dtype == np.float64 and hyper.shape == (HYPER_SLOTS,)
+    np.testing.assert_array_equal(hyper, values + [0.0] * (HYPER_SLOTS - len(values)))
 
 
 def test_hyper_rejects_bad_arguments():
-    with pytest.raises(ConfigurationError, match=r"dtype must be 'float32' or 'float64', got 'float16'"):
-        Adam().hyper(0.1, 0.0, "float16")
     with pytest.raises(ConfigurationError, match=r"decay must be >= 0, got -1.0"):
         SGD().hyper(0.1, -1.0)
     with pytest.raises(ConfigurationError, match=r"eta must be a number, got str '0.1'"):
         SGD().hyper("0.1", 0.0)
+
+
+def test_the_fused_form_is_sgd_only():
+    assert SGD().fused(0.5, 0.1) == (0.95, 1.0, 0.5)
+    assert Momentum().fused(0.5, 0.1) is None and Adam().fused(0.5, 0.1) is None
+
+
+def test_generic_optimizer_objects_and_their_errors():
+    assert Optimizer("momentum", 0.5) == Momentum(mu=0.5)
+    assert Optimizer("adam", epsilon=1e-6).epsilon == 1e-6
+    with pytest.raises(ConfigurationError, match=r"Momentum has no hyper-parameter 'rho'; its hyper-parameters are mu"):
+        Momentum(rho=0.5)
+    with pytest.raises(ConfigurationError, match=r"Adam takes at most 3 hyper-parameter\(s\)"):
+        Adam(0.9, 0.99, 1e-8, 4.0)
+    with pytest.raises(ConfigurationError, match=r"Momentum: mu given twice"):
+        Momentum(0.5, mu=0.6)
+    with pytest.raises(UnknownNameError, match=r"unknown optimizer 'rmsprop'"):
+        Optimizer("rmsprop")
+    with pytest.raises(AttributeError, match=r"Momentum has no attribute 'beta1'"):
+        Momentum().beta1
 
 
 def test_resolve_optimizer_names_and_instances():
@@ -132,7 +152,7 @@ def test_resolve_optimizer_errors():
     assert isinstance(info.value, LookupError)
     with pytest.raises(ConfigurationError, match=r"optimizer must be an instance, got the class Adam; write Adam\(\)"):
         resolve_optimizer(Adam)  # type: ignore[arg-type]
-    for bad in (None, 3, Optimizer()):
+    for bad in (None, 3, StepDecay(step=1, factor=0.5)):
         with pytest.raises(ConfigurationError) as info:
             resolve_optimizer(bad)  # type: ignore[arg-type]
         assert "optimizer must be one of the names 'sgd', 'momentum', 'nesterov', 'adam'" in str(info.value)
@@ -182,7 +202,7 @@ def test_missing_optimizer_parameters_take_defaults():
         (optimizer_from_config, {"name": "rmsprop"}, UnknownNameError,
          "unknown optimizer 'rmsprop'; available: adam, momentum, nesterov, sgd"),
         (optimizer_from_config, "adam", ConfigurationError,
-         "the optimizer config must be a dict such as {'name': 'sgd'}, got str 'adam'"),
+         "the optimizer config must be a dict such as {'name': 'momentum', 'mu': 0.9}, got str 'adam'"),
         (optimizer_from_config, {"mu": 0.9}, ConfigurationError, "the optimizer config needs a 'name' key"),
         (optimizer_from_config, {"name": "momentum", "beta1": 0.9}, ConfigurationError,
          "Momentum config has unknown key(s) 'beta1'; allowed: mu"),

@@ -1,81 +1,110 @@
-"""Build (or fetch from cache) the compiled engine for one configuration of activations and loss."""
+"""Compile (or load from the disk cache) the blocks of plugin functions and the engine's entry points.
+
+A block is compiled once per plugin function (pair) and dtype, and shared by every network that uses it; the
+engine once per dtype. Both go through :class:`~bpframe.kernels.cache.KernelCache`, keyed by what the compiled
+code depends on. A plugin function that numba cannot compile is reported with its plugin's name: the functions
+of the failing block are compiled alone, one by one, to find it.
+"""
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from ..activation import Activation
+import numpy as np
+from numba import config
+
 from ..errors import KernelError, PluginError
-from ..loss import Loss
-from . import cache, codegen
+from . import blocks, cache, engine
+from .abi import SIGNATURES
+from .options import BLOCK_OPTIONS, PLUGIN_OPTIONS
+from .store import KernelCache
 
-__all__ = ["Engine", "get_engine"]
+__all__ = ["Block", "block", "compiled_engine", "jit_enabled", "load_cached"]
 
-_INLINED_MODULES = ("equations.py", "memory.py", "optimizers.py", "metrics.py", "options.py")
-_lock = threading.Lock()
-_engines: dict[tuple[Any, ...], Engine] = {}
+_lock = threading.RLock()
+_blocks: dict[tuple[Any, ...], Block] = {}
+_engine_ready: set[str] = set()
 
 
-@dataclass
-class Engine:
-    """The compiled kernels of one configuration, and what is needed to explain their failures."""
+def jit_enabled() -> bool:
+    """False under ``NUMBA_DISABLE_JIT=1``, where every kernel and block runs as plain Python."""
+    return not config.DISABLE_JIT  # type: ignore[attr-defined]
 
-    module: ModuleType
-    plan: codegen.KernelPlan
-    roles: dict[int, tuple[str, str]]  # id(fn) -> (role, owner description)
-    cached: bool
 
-    @property
-    def source(self) -> str:
-        """The generated Python source of the kernels."""
-        return str(self.module.__dict__["__bpframe_source__"])
+@dataclass(frozen=True)
+class Block:
+    """A compiled block: its address for the engine, a ctypes function for the NumPy tier, what it was made of."""
 
-    def call(self, name: str, *args: Any) -> Any:
-        """Call kernel ``name``; a compile failure is attributed to the plugin function that causes it."""
-        from ..threads import blas_threads
+    kind: str  # "activation", "vector_activation", "loss", "output_error", "update"
+    address: Any  # int (or the Python function itself without the JIT)
+    ctypes: Callable[..., int] | None
+    functions: tuple[Callable[..., Any], ...]
+    cached: bool  # True when the block is stored on disk
 
-        try:
-            with blas_threads():
-                return getattr(self.module, name)(*args)
-        except Exception as exc:
-            if not _from_numba(exc):
-                raise
-            raise self._diagnose(exc, args[0].dtype) from None
 
-    def _diagnose(self, exc: Exception, dtype: Any) -> Exception:
-        """Compile each plugin function alone to find the one numba rejects."""
-        from numba import njit, types
+_TEMPLATES: dict[str, tuple[Callable[..., Any], str, tuple[str, ...]]] = {
+    # kind: (template, C signature, roles of the functions in order)
+    "activation": (blocks.activation_block, "layer", ("sigma", "sigma_prime")),
+    "vector_activation": (blocks.vector_activation_block, "layer", ("forward", "vjp")),
+    "loss": (blocks.loss_block, "layer", ("cost", "nabla_a")),
+    "output_error": (blocks.output_error_block, "layer", ("output_error",)),
+    "update": (blocks.update_block, "update", ("update",)),
+}
 
-        from .options import PLUGIN_OPTIONS
 
-        scalar = types.float32 if dtype.itemsize == 4 else types.float64
-        vector = types.Array(scalar, 1, "C")
-        arity = {"sigma": 1, "sigma_prime": 1, "cost": 2, "nabla_a": 2, "output_error": 3}
-        for fn in self.plan.functions:
-            role, owner = self.roles[id(fn)]
-            if role in arity:
-                sig: tuple[Any, ...] = (scalar,) * arity[role]
-            else:
-                sig = (vector,) * (2 if role == "forward" else 4)
-            try:
-                njit(**PLUGIN_OPTIONS)(fn).compile(sig)
-            except Exception as inner:
-                if not _from_numba(inner):
-                    raise
-                first = str(inner).strip().splitlines()
-                detail = "\n".join(first[:12])
-                return PluginError(
-                    f"{owner}: its {role} function {fn.__module__}.{fn.__qualname__} cannot be compiled by numba "
-                    f"for {scalar} inputs. Plugin functions must use only numba's supported subset (math, "
-                    f"scalar numpy, arithmetic, if/for) and call no plain Python functions.\n{detail}"
-                )
-        return KernelError(f"the compiled engine failed for {self.plan.title}: {exc}")
+def block(kind: str, functions: Sequence[Callable[..., Any]], dtype: np.dtype, owner: str) -> Block:
+    """The block of ``kind`` for these plugin functions and dtype, compiled on first use (or loaded from disk).
+
+    ``owner`` describes the plugin for error messages (``activation 'relu' (from bpframe 0.1.0 ...)``).
+    """
+    key = (kind, np.dtype(dtype).name, *(id(fn) for fn in functions))
+    with _lock:
+        found = _blocks.get(key)
+        if found is None or found.functions != tuple(functions):
+            found = _build_block(kind, tuple(functions), np.dtype(dtype), owner)
+            _blocks[key] = found
+    return found
+
+
+def _build_block(kind: str, functions: tuple[Callable[..., Any], ...], dtype: np.dtype, owner: str) -> Block:
+    template, signature, roles = _TEMPLATES[kind]
+    if not jit_enabled():
+        return Block(kind, template(*functions, dtype.type), None, functions, cached=False)
+    from numba import njit
+
+    jitted = [njit(**PLUGIN_OPTIONS)(fn) for fn in functions]
+    digests = [cache.function_digest(fn) for fn in functions]
+    folder = cache.cache_dir() if all(digests) else None
+    key = cache.digest(kind, dtype.name, cache.kernels_digest(), *[d or "" for d in digests])
+    name = f"block-{kind}-{_label(functions[0])}"
+    try:
+        cfunc = _compile_cfunc(template(*jitted, dtype.type), SIGNATURES[signature], KernelCache(folder, name, key))
+    except Exception as exc:
+        if not _from_numba(exc):
+            raise
+        raise _diagnose(functions, roles, dtype, owner, exc) from None
+    return Block(kind, cfunc.address, cfunc.ctypes, functions, cached=folder is not None)
+
+
+def _label(fn: Callable[..., Any]) -> str:
+    """A file-name-safe label for a function (only letters, digits and underscores survive)."""
+    text = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
+    return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text)[-60:]
+
+
+def _compile_cfunc(pyfunc: Callable[..., Any], signature: Any, kernel_cache: KernelCache) -> Any:
+    """numba's ``cfunc(signature)(pyfunc)``, with bpframe's cache in place of numba's."""
+    from numba.core import sigutils
+    from numba.core.ccallback import CFunc
+
+    normalized = sigutils.normalize_signature(signature)  # type: ignore[no-untyped-call]
+    compiled = CFunc(pyfunc, normalized, locals={}, options=dict(BLOCK_OPTIONS))
+    compiled._cache = kernel_cache  # type: ignore[attr-defined]  # numba reads its cache from this attribute
+    compiled.compile()
+    return compiled
 
 
 def _from_numba(exc: BaseException) -> bool:
@@ -83,73 +112,74 @@ def _from_numba(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] == "numba"
 
 
-def _roles(activations: Sequence[Activation], loss: Loss, owners: Callable[[Any], str]) -> dict[int, tuple[str, str]]:
-    roles: dict[int, tuple[str, str]] = {}
-    for act in activations:
-        for role in ("sigma", "sigma_prime", "forward", "vjp"):
-            fn = getattr(act, role)
-            if fn is not None:
-                roles.setdefault(id(fn), (role, owners(act)))
-    for role in ("cost", "nabla_a"):
-        roles.setdefault(id(getattr(loss, role)), (role, owners(loss)))
-    for fn in loss.output_errors.values():
-        roles.setdefault(id(fn), ("output_error", owners(loss)))
-    return roles
+_ARITY = {"sigma": 1, "sigma_prime": 1, "cost": 2, "nabla_a": 2, "output_error": 3}
 
 
-def _import_line(index: int, fn: Callable[..., Any]) -> tuple[str, bytes] | None:
-    """``from module import name as _f{index}`` and the module's source, if ``fn`` is importable by name."""
-    module_name = getattr(fn, "__module__", None)
-    name = getattr(fn, "__name__", "")
-    module = sys.modules.get(module_name or "")
-    if module is None or module_name == "__main__" or getattr(fn, "__qualname__", "") != name:
-        return None
-    if getattr(module, name, None) is not fn:
-        return None
-    file = getattr(module, "__file__", None)
-    if not file or not file.endswith(".py"):
-        return None
-    try:
-        source = Path(file).read_bytes()
-    except OSError:
-        return None
-    return f"from {module_name} import {name} as _f{index}", source
+def _diagnose(functions: Sequence[Callable[..., Any]], roles: Sequence[str], dtype: np.dtype, owner: str,
+              exc: Exception) -> Exception:  # fmt: skip
+    """Compile each function alone to find the one numba rejects; name it, its role and its plugin."""
+    from numba import njit, types
+
+    scalar = types.float32 if dtype.itemsize == 4 else types.float64
+    vector = types.Array(scalar, 1, "C")
+    for fn, role in zip(functions, roles, strict=True):
+        if role == "update":
+            continue
+        sig = (scalar,) * _ARITY[role] if role in _ARITY else (vector,) * (2 if role == "forward" else 4)
+        if role == "vjp":
+            sig = (vector, vector, types.Array(types.float64, 1, "C"), vector)
+        try:
+            njit(**PLUGIN_OPTIONS)(fn).compile(sig)
+        except Exception as inner:
+            if not _from_numba(inner):
+                raise
+            return _plugin_error(owner, role, fn, scalar, inner)
+    detail = "\n".join(str(exc).strip().splitlines()[:12])
+    return KernelError(f"bpframe's block for {owner} failed to compile although each plugin function compiles "
+                       f"alone; this is a bug in bpframe, please report it:\n{detail}")  # fmt: skip
 
 
-def get_engine(
-    activations: Sequence[Activation], loss: Loss, owners: Callable[[Any], str], versions: Sequence[str]
-) -> Engine:
-    """Return the engine for this configuration, generating and importing its kernels on first use.
+def _plugin_error(owner: str, role: str, fn: Callable[..., Any], scalar: Any, exc: Exception) -> PluginError:
+    detail = "\n".join(str(exc).strip().splitlines()[:12])
+    where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
+    return PluginError(
+        f"{owner}: its {role} function {where} cannot be compiled by numba for {scalar} inputs. Plugin functions "
+        f"must use only numba's supported subset (math, scalar numpy, arithmetic, if/for) and call no plain "
+        f"Python functions.\n{detail}"
+    )
 
-    ``owners(spec)`` describes a spec for error messages; ``versions`` are the plugin distributions' versions,
-    part of the cache key.
-    """
-    plan = codegen.plan(activations, loss)
-    key = (*tuple(id(fn) for fn in plan.functions), plan.output_error, plan.layers)
+
+def compiled_engine() -> dict[str, Any]:
+    """The engine's entry points, with bpframe's disk cache attached (numba compiles each per dtype on first
+    call, or loads it from the cache)."""
+    points = engine.entry_points()
+    if not jit_enabled():
+        return points
     with _lock:
-        engine = _engines.get(key)
-        if engine is None:
-            engine = _build(plan, _roles(activations, loss, owners), versions)
-            _engines[key] = engine
-    return engine
+        digest = cache.kernels_digest()
+        folder = cache.cache_dir()
+        for name, dispatcher in points.items():
+            if name not in _engine_ready:
+                dispatcher._cache = KernelCache(folder, f"engine-{name}", digest)
+                _engine_ready.add(name)
+    return points
 
 
-def _build(plan: codegen.KernelPlan, roles: dict[int, tuple[str, str]], versions: Sequence[str]) -> Engine:
-    imports = [_import_line(i, fn) for i, fn in enumerate(plan.functions)]
-    folder = cache.cache_dir() if all(imports) else None
-    here = Path(__file__).parent
-    inlined = [(here / name).read_bytes() for name in _INLINED_MODULES]
-    if folder is not None:
-        lines = [item[0] for item in imports if item]
-        source = codegen.render(plan, lines, cache=True)
-        key = cache.digest(source, *[item[1] for item in imports if item], *inlined, *versions)
-        module = cache.load_module(folder, key, source)
-        cached = True
-    else:
-        source = codegen.render(plan, None, cache=False)
-        key = cache.digest(source, *inlined, *versions)
-        namespace: dict[str, object] = {f"_f{i}": fn for i, fn in enumerate(plan.functions)}
-        module = cache.exec_module(key, source, namespace)
-        cached = False
-    module.__dict__["__bpframe_source__"] = source
-    return Engine(module=module, plan=plan, roles=roles, cached=cached)
+def load_cached(dispatcher: Any, args: tuple[Any, ...]) -> bool:
+    """True when ``dispatcher`` has code for these arguments' types, loading it from the disk cache if it is
+    there; never compiles. (Mirrors the cache step of numba's ``Dispatcher.compile``.)"""
+    if not jit_enabled():
+        return True
+    from numba import typeof
+    from numba.core.typing.typeof import Purpose
+
+    sig = tuple(typeof(arg, Purpose.argument) for arg in args)  # type: ignore[no-untyped-call]
+    if dispatcher.overloads.get(sig) is not None:
+        return True
+    with _lock:
+        cres = dispatcher._cache.load_overload(sig, dispatcher.targetctx)
+        if cres is None:
+            return False
+        dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        dispatcher.add_overload(cres)
+    return True

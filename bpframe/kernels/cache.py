@@ -1,31 +1,101 @@
-"""Where generated kernel modules live, and how they are written and imported.
+"""The on-disk cache of compiled kernels: where it lives, what its keys cover, and how files are read and written.
 
-Layout: ``<root>/bpframe-<version>/numba-<version>/py<major>.<minor>/k_<hash>.py`` with numba's own cache
-files in ``__pycache__`` beside each module. The hash covers the generated source, the source of every module
-the kernel inlines (the plugin modules and bpframe's equation modules) and the plugin distributions'
-versions: numba notices changes to the kernel's own file only, so any change elsewhere must give a new file.
+Layout: ``<base>/bpframe-<version>/numba-<version>-py<major>.<minor>/<name>-<digest>.bpk``, one compiled function
+per file. ``<base>`` is ``BPFRAME_CACHE_DIR`` or the user cache folder. A file holds a header line, the SHA-256 of
+its payload, and the payload: numba's own serialised compile result (object code and type information).
+
+The key of a file covers everything the compiled code depends on, because numba itself only checks the date of
+the file that *defines* a function and freezes the globals it reads:
+
+- every module of :mod:`bpframe.kernels` (found by a glob, not a list), numba's and llvmlite's versions, and the
+  CPU numba compiles for (its "magic tuple");
+- for a plugin function, every module file it reaches through its globals and the values of the scalar globals
+  it reads (see :func:`function_digest`).
+
+Reading is defensive: a truncated, garbled or foreign file is removed and the kernel recompiled, with one
+warning. Writing goes through a temporary file in the same folder and :func:`os.replace`, so concurrent
+processes compiling the same kernel never see half a file, and every one of them gets a correct result.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import importlib.util
 import os
-import shutil
 import sys
 import tempfile
 import threading
+import types
 import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 from .._version import __version__
 from ..config import env_flag, env_path
 from ..errors import BpframeWarning
 
-__all__ = ["cache_base", "cache_dir", "clear_cache", "digest", "exec_module", "load_module"]
+__all__ = [
+    "FILE_SUFFIX",
+    "CacheStats",
+    "ClearReport",
+    "cache_base",
+    "cache_dir",
+    "cache_files",
+    "clear_cache",
+    "decode",
+    "digest",
+    "encode",
+    "function_digest",
+    "kernels_digest",
+    "stats",
+    "warn_once",
+    "write_atomically",
+]
 
-_warned = threading.Event()
+#: Every file bpframe writes into the cache ends with this suffix (temporary files with ``.bpk.tmp``).
+FILE_SUFFIX = ".bpk"
+_HEADER = b"bpframe-kernel-cache 2\n"
+_KERNELS = Path(__file__).resolve().parent
+
+_lock = threading.Lock()
+_warned: set[str] = set()
+
+
+@dataclass
+class CacheStats:
+    """What the kernel cache did in this process: files loaded, functions compiled, files removed as corrupt."""
+
+    loaded: list[str] = field(default_factory=list)
+    compiled: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def reset(self) -> None:
+        """Forget every record (tests count compilations from here)."""
+        self.loaded.clear()
+        self.compiled.clear()
+        self.removed.clear()
+
+
+_STATS = CacheStats()
+
+
+def stats() -> CacheStats:
+    """The process-wide record of cache loads and compilations (see :class:`CacheStats`)."""
+    return _STATS
+
+
+def warn_once(kind: str, message: str) -> None:
+    """Warn about ``kind`` once per process: a broken cache is worth one line, not one per kernel."""
+    with _lock:
+        if kind in _warned:
+            return
+        _warned.add(kind)
+    warnings.warn(message, BpframeWarning, stacklevel=5)
+
+
+# ------------------------------------------------------------------------------------------------- locations
 
 
 def _user_cache_home() -> Path:
@@ -46,87 +116,219 @@ def cache_base() -> Path:
     return Path(configured) if configured else _user_cache_home() / "bpframe"
 
 
+def _versioned(base: Path) -> Path:
+    """The folder of this bpframe, numba and Python inside ``base``."""
+    import numba
+
+    python = f"py{sys.version_info[0]}.{sys.version_info[1]}"
+    return base / f"bpframe-{__version__}" / f"numba-{numba.__version__}-{python}"
+
+
 def cache_dir() -> Path | None:
     """The writable folder for this bpframe, numba and Python, or ``None`` (with one warning) if there is none."""
     if env_flag("BPFRAME_NO_KERNEL_CACHE"):
         return None
-    import numba
-
-    path = cache_base() / f"bpframe-{__version__}" / f"numba-{numba.__version__}"
-    path = path / f"py{sys.version_info[0]}.{sys.version_info[1]}"
+    path = _versioned(cache_base())
     try:
         path.mkdir(parents=True, exist_ok=True)
-        tempfile.NamedTemporaryFile(dir=path, prefix=".probe-").close()  # can we create files here?
+        tempfile.NamedTemporaryFile(dir=path, prefix=".probe-", suffix=FILE_SUFFIX + ".tmp").close()
     except OSError as exc:
-        if not _warned.is_set():
-            _warned.set()
-            warnings.warn(
-                f"bpframe cannot write its kernel cache in {path} ({exc.strerror or exc}); kernels are compiled "
-                "in memory and recompiled in every process. Set BPFRAME_CACHE_DIR to a writable folder.",
-                BpframeWarning,
-                stacklevel=4,
-            )
+        warn_once(
+            "unwritable",
+            f"bpframe cannot write its kernel cache in {path} ({exc.strerror or exc}); kernels are compiled in "
+            "memory and recompiled in every process. Set BPFRAME_CACHE_DIR to a writable folder.",
+        )
         return None
     return path
 
 
-def clear_cache() -> Path:
-    """Delete every cached kernel of every bpframe version; return the folder that was removed."""
-    base = cache_base()
-    if base.exists():
-        shutil.rmtree(base)
-    return base
+# ------------------------------------------------------------------------------------------------------ keys
 
 
 def digest(*parts: str | bytes) -> str:
-    """A short hex digest of the parts, in order."""
+    """A short hex digest of the parts, in order (each part's length is hashed too, so parts cannot run together)."""
     h = hashlib.sha256()
     for part in parts:
         data = part.encode() if isinstance(part, str) else part
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
-    return h.hexdigest()[:24]
+    return h.hexdigest()[:32]
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+_kernels_digest: list[str] = []
+
+
+def kernels_digest() -> str:
+    """The digest of every ``bpframe/kernels/*.py`` file (by glob: a new module is covered without a list) and of
+    the numba and llvmlite versions; memoised for the process."""
+    if not _kernels_digest:
+        import llvmlite
+        import numba
+
+        parts: list[str | bytes] = [numba.__version__, llvmlite.__version__]
+        for path in sorted(_KERNELS.glob("*.py")):
+            parts += [path.name, path.read_bytes()]
+        _kernels_digest.append(digest(*parts))
+    return _kernels_digest[0]
+
+
+_SCALARS = (bool, int, float, complex, str, bytes, type(None))
+
+
+def _module_file(module: types.ModuleType) -> Path | None:
+    file = getattr(module, "__file__", None)
+    return Path(file) if file and file.endswith(".py") else None
+
+
+def _reached(fn: Callable[..., Any], files: dict[Path, bytes], values: list[str], seen: set[int]) -> None:
+    """Collect the module files and scalar global values that compiled ``fn`` depends on, following the functions
+    and modules its globals name (helpers in other modules, ``numba.njit`` dispatchers, constants)."""
+    fn = getattr(fn, "py_func", fn)  # a numba dispatcher: follow its Python function
+    code = getattr(fn, "__code__", None)
+    if code is None or id(fn) in seen:
+        return
+    seen.add(id(fn))
+    module = sys.modules.get(getattr(fn, "__module__", "") or "")
+    if module is not None and (path := _module_file(module)) is not None and path not in files:
+        with contextlib.suppress(OSError):
+            files[path] = path.read_bytes()
+    names = set(code.co_names)
+    for const in code.co_consts:  # nested functions and lambdas
+        if isinstance(const, types.CodeType):
+            names |= set(const.co_names)
+    scope = getattr(fn, "__globals__", {})
+    for name in sorted(names):
+        if name not in scope:
+            continue
+        value = scope[name]
+        if isinstance(value, _SCALARS):
+            values.append(f"{name}={value!r}")
+        elif isinstance(value, types.ModuleType):
+            if (path := _module_file(value)) is not None and path not in files:
+                with contextlib.suppress(OSError):
+                    files[path] = path.read_bytes()
+        elif callable(value):
+            _reached(value, files, values, seen)
+    for cell in getattr(fn, "__closure__", None) or ():
+        with contextlib.suppress(ValueError):
+            if callable(cell.cell_contents):
+                _reached(cell.cell_contents, files, values, seen)
+
+
+def function_digest(fn: Callable[..., Any]) -> str | None:
+    """The digest of everything a plugin function's compiled code depends on, or ``None`` when it cannot be
+    cached (defined in ``__main__``, a notebook or an interactive session, or its source is not a file).
+
+    It covers the function's identity (module and qualified name), the source of every module it reaches through
+    its globals (a helper imported from a second module, a ``numba.njit`` helper, a module used as ``m.f``), and
+    the values of the scalar globals it reads, which numba freezes into the compiled code.
+    """
+    module_name = getattr(fn, "__module__", None) or ""
+    if module_name == "__main__" or module_name not in sys.modules:
+        return None
+    if _module_file(sys.modules[module_name]) is None:
+        return None
+    files: dict[Path, bytes] = {}
+    values: list[str] = []
+    _reached(fn, files, values, set())
+    parts: list[str | bytes] = [module_name, getattr(fn, "__qualname__", "")]
+    for path in sorted(files):
+        parts += [str(path), files[path]]
+    return digest(*parts, *values)
+
+
+# ------------------------------------------------------------------------------------------------ the files
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=FILE_SUFFIX + ".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
 
 
-def load_module(folder: Path, key: str, source: str) -> ModuleType:
-    """Import the module ``k_<key>`` from ``folder``, writing it first if it is not there yet."""
-    name = f"bpframe_kernel_{key}"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = folder / f"k_{key}.py"
-    if not path.exists() or path.read_text(encoding="utf-8") != source:
-        _write_atomically(path, source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
+def encode(payload: bytes) -> bytes:
+    """A cache file's bytes: the header, the payload's checksum, the payload."""
+    return _HEADER + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
 
 
-def exec_module(key: str, source: str, namespace: dict[str, object]) -> ModuleType:
-    """Build the module in memory (no disk cache), with ``namespace`` providing the plugin functions."""
-    module = ModuleType(f"bpframe_kernel_mem_{key}")
-    module.__dict__.update(namespace)
-    code = compile(source, f"<bpframe kernel {key}>", "exec")
-    exec(code, module.__dict__)
-    return module
+def decode(data: bytes) -> bytes:
+    """The payload of a cache file; ValueError if the header or the checksum does not match."""
+    if not data.startswith(_HEADER):
+        raise ValueError("not a bpframe kernel cache file")
+    checksum, newline, payload = data[len(_HEADER) :].partition(b"\n")
+    if not newline or hashlib.sha256(payload).hexdigest().encode() != checksum:
+        raise ValueError("checksum mismatch (truncated or damaged)")
+    return payload
+
+
+# ------------------------------------------------------------------------------------------------- clearing
+
+
+@dataclass(frozen=True)
+class ClearReport:
+    """What :func:`clear_cache` removed."""
+
+    folder: Path
+    files: int
+    bytes: int
+
+
+def _ours(path: Path) -> bool:
+    """Files bpframe writes: cache files, their temporary files, and v0.1's generated modules and numba files."""
+    name = path.name
+    if name.endswith(FILE_SUFFIX) or (FILE_SUFFIX + ".tmp") in name or name.startswith(".probe-"):
+        return True
+    if name.startswith("k_") and name.endswith(".py"):  # bpframe 0.1's generated kernel modules ...
+        return True
+    return path.parent.name == "__pycache__" and name.startswith("k_") and name.endswith((".nbi", ".nbc", ".pyc"))
+
+
+def _walk(base: Path) -> Iterator[Path]:
+    """The files under ``base``, deepest folders first."""
+    for root, _dirs, files in os.walk(base, topdown=False):
+        for name in files:
+            yield Path(root) / name
+
+
+def cache_files(base: Path) -> Iterator[Path]:
+    """The compiled kernels bpframe stored under ``base`` (every version)."""
+    if base.is_dir():
+        yield from (path for path in _walk(base) if path.name.endswith(FILE_SUFFIX))
+
+
+def clear_cache() -> ClearReport:
+    """Delete every file bpframe wrote into the kernel cache (all versions), and folders left empty by it.
+
+    Files that bpframe did not write (e.g. when ``BPFRAME_CACHE_DIR`` points at a folder that holds other things)
+    are never touched, nor are the folders that hold them.
+    """
+    base = cache_base()
+    count = size = 0
+    if base.is_dir():
+        for path in _walk(base):
+            if _ours(path):
+                with contextlib.suppress(OSError):
+                    size += path.stat().st_size
+                    path.unlink()
+                    count += 1
+        for root, _dirs, _files in os.walk(base, topdown=False):
+            folder = Path(root)
+            if folder != base and _is_our_folder(folder, base):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only succeeds when empty
+    return ClearReport(folder=base, files=count, bytes=size)
+
+
+def _is_our_folder(folder: Path, base: Path) -> bool:
+    """Folders bpframe creates under the base: ``bpframe-*``, ``numba-*``, ``py*`` and ``__pycache__`` inside them."""
+    relative = folder.relative_to(base).parts
+    return bool(relative) and relative[0].startswith("bpframe-")

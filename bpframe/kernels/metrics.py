@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from numba import njit
-
-from .options import SHARED_OPTIONS
+from .helpers import helper
 
 __all__ = ["count_correct"]
 
 
-@njit(**SHARED_OPTIONS)
+@helper
 def count_correct(a, y):
     """Count rows whose prediction matches the target.
 

@@ -1,5 +1,6 @@
-"""The in-place SGD step: BP3 and BP4 fused with the update, taken only when a bound proves no parameter can
-overflow; otherwise the two-buffer path, which keeps the last good parameters when an update does overflow."""
+"""The in-place step (SGD's fused form): BP3 and BP4 fused with the update, taken only when a bound proves no
+parameter can overflow; otherwise the two-buffer path, which keeps the last good parameters when an update does
+overflow."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import numpy as np
 import pytest
 
 import bpframe as bp
-from bpframe.kernels.equations import bp3_bp4_sgd_in_place
-from bpframe.kernels.optimizers import max_abs, sgd_step_bound
+from bpframe.kernels import engine
+from bpframe.kernels.bounds import max_abs, step_bound
+from bpframe.kernels.equations import bp3_bp4_step_in_place
 
 DTYPES = [np.float32, np.float64]
 
@@ -42,13 +44,13 @@ def test_max_abs_edge_values(dtype):
 
 
 # -- the bound ---------------------------------------------------------------------------------------------------
-def test_sgd_step_bound_by_hand():
-    # max(|1 - 0.1 * 0|, 1) * 1 + 0.1 * 2 * max(3, 1) = 1.6
-    assert sgd_step_bound(1.0, 2.0, 3.0, 10, 0.1, 0.0, 1e30) == pytest.approx(1.6)
+def test_step_bound_by_hand():
+    # max(|keep|, 1) * 1 + 0.1 * 2 * max(3, 1) = 1.6 (keep = 1 - eta * decay = 1)
+    assert step_bound(1.0, 2.0, 3.0, 10, 0.1, 1.0, 1e30) == pytest.approx(1.6)
     # inputs below 1 in size: the bias term (a = 1) dominates: 1 + 0.1 * 2 * 1
-    assert sgd_step_bound(1.0, 2.0, 0.25, 10, 0.1, 0.0, 1e30) == pytest.approx(1.2)
-    # eta * decay = 3: each step multiplies w by -2 before the gradient: 2 * 1 + 0.1 * 2 * 3
-    assert sgd_step_bound(1.0, 2.0, 3.0, 10, 0.1, 30.0, 1e30) == pytest.approx(2.6)
+    assert step_bound(1.0, 2.0, 0.25, 10, 0.1, 1.0, 1e30) == pytest.approx(1.2)
+    # eta * decay = 3: each step multiplies w by keep = -2 before the gradient: 2 * 1 + 0.1 * 2 * 3
+    assert step_bound(1.0, 2.0, 3.0, 10, 0.1, -2.0, 1e30) == pytest.approx(2.6)
 
 
 @pytest.mark.parametrize(
@@ -61,25 +63,25 @@ def test_sgd_step_bound_by_hand():
         (np.inf, 1.0, 1.0, 1, 1.0),
     ],
 )
-def test_sgd_step_bound_refuses(bound, delta_max, a_max, n, eta):
-    assert sgd_step_bound(bound, delta_max, a_max, n, eta, 0.0, 1e30) == np.inf
+def test_step_bound_refuses(bound, delta_max, a_max, n, eta):
+    assert step_bound(bound, delta_max, a_max, n, eta, 1.0, 1e30) == np.inf
 
 
-def test_sgd_step_bound_accepts_up_to_the_limit():
-    assert sgd_step_bound(9.9e29, 1e28, 1.0, 1, 1.0, 0.0, 1e30) == pytest.approx(1e30)
-    assert sgd_step_bound(1.0, 1e14, 1e14, 10**2, 1e-10, 0.0, 1e30) == pytest.approx(1e18)
+def test_step_bound_accepts_up_to_the_limit():
+    assert step_bound(9.9e29, 1e28, 1.0, 1, 1.0, 1.0, 1e30) == pytest.approx(1e30)
+    assert step_bound(1.0, 1e14, 1e14, 10**2, 1e-10, 1.0, 1e30) == pytest.approx(1e18)
 
 
 # -- the fused step ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_bp3_bp4_sgd_in_place_is_the_sgd_step(dtype):
+def test_bp3_bp4_step_in_place_is_the_sgd_step(dtype):
     rng = np.random.default_rng(5)
     delta, a_prev = rng.normal(size=(7, 4)).astype(dtype), rng.normal(size=(7, 3)).astype(dtype)
     theta = rng.normal(size=4 * 3 + 4 + 5).astype(dtype)  # w (4x3), b (4), then entries that must stay as they are
     w, b = theta[:12].reshape(4, 3), theta[12:16]
     w0, b0, rest = w.astype(np.float64), b.astype(np.float64), theta[16:].copy()
     eta, decay = 0.3, 0.2
-    bp3_bp4_sgd_in_place(delta, a_prev, w, b, dtype(eta), dtype(decay), np.empty(8))
+    bp3_bp4_step_in_place(delta, a_prev, w, b, 1.0 - eta * decay, 1.0, eta, np.empty(8))
     d64, a64 = delta.astype(np.float64), a_prev.astype(np.float64)
     expected_w = (1 - eta * decay) * w0 - eta * (d64.T @ a64) / 7
     expected_b = b0 - eta * d64.mean(axis=0)
@@ -90,27 +92,29 @@ def test_bp3_bp4_sgd_in_place_is_the_sgd_step(dtype):
 
 
 def _one_batch(dtype):
-    """A network, the kernels' buffers after forward, BP1 and BP2 on one batch, and the batch itself."""
+    """A network, the engine's buffers after forward, BP1 and BP2 on one batch, and the batch itself."""
     rng = np.random.default_rng(11)
     net = bp.Network([5, 4, 3], ["sigmoid", "softmax"], "cross_entropy", dtype=dtype, seed=4)
     x = rng.normal(size=(6, 5)).astype(dtype)
     y = np.eye(3, dtype=dtype)[rng.integers(0, 3, 6)]
-    module = net.engine.module
-    zs, acts, deltas = module._layers(net._sizes_array, x)
-    work = np.empty(8)
-    module._errors(net._theta, net._sizes_array, zs, acts, deltas, y, work)  # forward, BP1, BP2
-    return net, module, x, y, acts, deltas, work
+    layout = net.program.layout
+    zs, acts, deltas = (np.empty(6 * 12, dtype) for _ in range(3))
+    acts[:30] = x.ravel()
+    work, status = np.empty(8), np.zeros(4, np.int64)
+    assert engine.forward(net._theta, layout, zs, acts, 6) == 0
+    assert engine.errors(net._theta, layout, zs, acts, deltas, y, 6, work, status)  # BP1, BP2
+    return net, layout, x, y, acts, deltas, work
 
 
 @pytest.mark.jit
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_the_guard_takes_the_in_place_step_when_it_is_safe(dtype):
-    net, module, x, y, acts, deltas, work = _one_batch(dtype)
+    net, layout, x, y, acts, deltas, work = _one_batch(dtype)
     expected = twin(net)
     reference = expected.backprop(x, y)
-    hyper = np.array([0.5, 0.0, 0, 0, 0], dtype)
+    fused = np.array([1.0, 1.0, 0.5])  # keep_w, keep_b, step: SGD with eta = 0.5 and no decay
     bound = np.array([max_abs(net._theta)])
-    taken = module._sgd_in_place(net._theta, net._sizes_array, acts, deltas, max_abs(x), hyper, bound, 1e30, work)
+    taken = engine.fused_step(net._theta, layout, acts, deltas, 6, fused, max_abs(x), bound, 1e30, work)
     assert taken
     tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-13}
     for l in (1, 2):
@@ -123,12 +127,12 @@ def test_the_guard_takes_the_in_place_step_when_it_is_safe(dtype):
 @pytest.mark.jit
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_the_guard_leaves_everything_as_it_was_when_it_refuses(dtype):
-    net, module, x, _, acts, deltas, work = _one_batch(dtype)
+    net, layout, x, _, acts, deltas, work = _one_batch(dtype)
     before = net._theta.copy()
-    hyper = np.array([0.5, 0.0, 0, 0, 0], dtype)
+    fused = np.array([1.0, 1.0, 0.5])
     bound = np.array([1e6])  # a loose bound: the guard recomputes it exactly before it gives up
     limit = 1e-3  # below the parameters themselves: no step can be proved safe
-    taken = module._sgd_in_place(net._theta, net._sizes_array, acts, deltas, max_abs(x), hyper, bound, limit, work)
+    taken = engine.fused_step(net._theta, layout, acts, deltas, 6, fused, max_abs(x), bound, limit, work)
     assert not taken
     np.testing.assert_array_equal(net._theta, before)
     assert bound[0] == np.abs(net._theta).max()

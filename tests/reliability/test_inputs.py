@@ -41,12 +41,12 @@ class Snapshot:
 
     @classmethod
     def of(cls, net: bp.Network) -> Snapshot:
-        return cls(net.parameters().tobytes(), net.history.as_dict(), net._engine, net._optimizer_state)
+        return cls(net.parameters().tobytes(), net.history.as_dict(), net._program, net._optimizer_state)
 
     def assert_unchanged(self, net: bp.Network) -> None:
         assert net.parameters().tobytes() == self.theta, "parameters changed"
         assert net.history.as_dict() == self.history, "history changed"
-        assert net._engine is self.engine, "a kernel was built"
+        assert net._program is self.engine, "a kernel was built"
         assert net._optimizer_state is self.optimizer_state, "optimizer state changed"
 
 

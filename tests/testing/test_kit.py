@@ -112,7 +112,7 @@ def test_every_builtin_passes_and_the_report_says_so():
     for name in ("quadratic", "binary_cross_entropy", "cross_entropy"):
         assert f"  PASS  loss {name} " in text
     assert f"bpframe {bp.__version__} (plugin 'bpframe.default_plugins.losses')" in text
-    assert text.rstrip().endswith("all passed") and "10 objects from 2 plugins" in text
+    assert text.rstrip().endswith("all passed") and "10 objects from 3 plugins" in text
 
 
 def test_check_activation_and_check_loss_return_none_on_conforming_objects():
@@ -331,7 +331,7 @@ def test_check_registry_reports_per_plugin_and_fails_on_any_problem():
         for line in blocks[f"bpframe {bp.__version__} (plugin 'bpframe.default_plugins.losses')"]
     )
     summary = out.getvalue().rstrip().splitlines()[-1]
-    assert re.fullmatch(r"13 objects from 7 plugins checked in \d+\.\d s: 4 failed, in 4 plugins", summary), summary
+    assert re.fullmatch(r"13 objects from 8 plugins checked in \d+\.\d s: 4 failed, in 4 plugins", summary), summary
 
 
 def _blocks(text):

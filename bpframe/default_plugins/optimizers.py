@@ -1,0 +1,140 @@
+r"""Built-in optimizers: SGD, momentum, Nesterov momentum and Adam, registered like any plugin's.
+
+Each update is plain Python in numba's subset, over the flat parameter vector: ``theta`` holds every weight
+(the first ``n_weights`` entries), then every bias. ``hyper`` is ``[eta, decay, <hyper-parameters>]`` in
+float64, where ``decay`` is λ/n as in the book's network2; the L2 decay applies to the weights only:
+
+.. math::
+    g_i = \frac{\partial C}{\partial \theta_i} + \frac{\lambda}{n} \theta_i \quad (\theta_i \text{ a weight}),
+    \qquad g_i = \frac{\partial C}{\partial \theta_i} \quad (\theta_i \text{ a bias}).
+
+An update writes the new parameters to ``theta_out`` and the new state to ``state_out`` and returns whether
+every new parameter is finite; the engine commits them only then, so a diverging step leaves the last good
+parameters and state untouched. The hyper-parameters are rounded to the parameters' dtype once, so that a
+float32 network computes in float32 (as fast as it can).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from bpframe import Hyper, OptimizerSpec, hookimpl
+
+
+def sgd_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step):
+    r""":math:`\theta \leftarrow \theta - \eta \, g`."""
+    cast = theta.dtype.type
+    eta, decay = cast(hyper[0]), cast(hyper[1])
+    check = cast(0.0)
+    for i in range(n_weights):
+        new = theta[i] - eta * (grad[i] + decay * theta[i])
+        theta_out[i] = new
+        check += new * cast(0.0)
+    for i in range(n_weights, theta.shape[0]):
+        new = theta[i] - eta * grad[i]
+        theta_out[i] = new
+        check += new * cast(0.0)
+    return check == 0.0
+
+
+def sgd_fused(eta: float, decay: float, values: tuple[float, ...]) -> tuple[float, float, float]:
+    r"""SGD as :math:`\theta \leftarrow k\theta - s\,\partial C/\partial\theta`: :math:`k = 1 - \eta\lambda/n` on
+    the weights, 1 on the biases, :math:`s = \eta`."""
+    return 1.0 - eta * decay, 1.0, eta
+
+
+def momentum_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step):
+    r""":math:`v \leftarrow \mu v + g, \quad \theta \leftarrow \theta - \eta \, v`."""
+    cast = theta.dtype.type
+    eta, decay, mu = cast(hyper[0]), cast(hyper[1]), cast(hyper[2])
+    check = cast(0.0)
+    for i in range(theta.shape[0]):
+        g = grad[i] + decay * theta[i] if i < n_weights else grad[i]
+        v = mu * state[0, i] + g
+        state_out[0, i] = v
+        new = theta[i] - eta * v
+        theta_out[i] = new
+        check += new * cast(0.0)
+    return check == 0.0
+
+
+def nesterov_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step):
+    r""":math:`v \leftarrow \mu v + g, \quad \theta \leftarrow \theta - \eta \, (g + \mu v)` (the gradient is taken
+    at the current parameters)."""
+    cast = theta.dtype.type
+    eta, decay, mu = cast(hyper[0]), cast(hyper[1]), cast(hyper[2])
+    check = cast(0.0)
+    for i in range(theta.shape[0]):
+        g = grad[i] + decay * theta[i] if i < n_weights else grad[i]
+        v = mu * state[0, i] + g
+        state_out[0, i] = v
+        new = theta[i] - eta * (g + mu * v)
+        theta_out[i] = new
+        check += new * cast(0.0)
+    return check == 0.0
+
+
+def adam_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step):
+    r"""Adam with the L2 decay added to the gradient (not AdamW's decoupled decay); ``state`` rows are m and v.
+
+    .. math::
+        m \leftarrow \beta_1 m + (1 - \beta_1) g, \qquad
+        v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \qquad
+        \theta \leftarrow \theta - \eta \, \frac{m / (1 - \beta_1^t)}{\sqrt{v / (1 - \beta_2^t)} + \epsilon}
+
+    The bias corrections are computed once per call in float64, where :math:`1 - \beta_2^t` loses less to
+    cancellation, then rounded to theta's dtype so the loop runs in that dtype.
+    """
+    cast = theta.dtype.type
+    beta1, beta2 = hyper[2], hyper[3]
+    decay, epsilon = cast(hyper[1]), cast(hyper[4])
+    one_minus_beta1, one_minus_beta2 = cast(1.0 - beta1), cast(1.0 - beta2)
+    b1, b2 = cast(beta1), cast(beta2)
+    alpha = cast(hyper[0] / (1.0 - beta1**step))  # eta / (1 - beta1^t)
+    inv_sqrt_bc2 = cast(1.0 / np.sqrt(1.0 - beta2**step))  # 1 / sqrt(1 - beta2^t)
+    check = cast(0.0)
+    for i in range(theta.shape[0]):
+        g = grad[i] + decay * theta[i] if i < n_weights else grad[i]
+        mi = b1 * state[0, i] + one_minus_beta1 * g
+        vi = b2 * state[1, i] + one_minus_beta2 * (g * g)
+        state_out[0, i] = mi
+        state_out[1, i] = vi
+        new = theta[i] - alpha * mi / (np.sqrt(vi) * inv_sqrt_bc2 + epsilon)
+        theta_out[i] = new
+        check += new * cast(0.0)
+    return check == 0.0
+
+
+@hookimpl
+def bpframe_register_optimizers(register: Callable[[OptimizerSpec], None]) -> None:
+    mu = Hyper("mu", 0.9, low=0.0, high=1.0, help="momentum coefficient; 0 gives plain SGD")
+    register(
+        OptimizerSpec(
+            "sgd", sgd_update, fused=sgd_fused, title="SGD", description="stochastic gradient descent (the book's)"
+        )
+    )
+    register(
+        OptimizerSpec(
+            "momentum", momentum_update, (mu,), state_rows=1, title="Momentum",
+            description="classical momentum, as PyTorch's SGD(momentum=mu)",
+        )
+    )  # fmt: skip
+    register(
+        OptimizerSpec(
+            "nesterov", nesterov_update, (mu,), state_rows=1, title="Nesterov",
+            description="Nesterov momentum, as PyTorch's SGD(momentum=mu, nesterov=True)",
+        )
+    )  # fmt: skip
+    adam_hyper = (
+        Hyper("beta1", 0.9, low=0.0, high=1.0, help="decay of the running mean of the gradient"),
+        Hyper("beta2", 0.999, low=0.0, high=1.0, help="decay of the running mean of the squared gradient"),
+        Hyper("epsilon", 1e-8, low=0.0, low_inclusive=False, help="keeps the step finite where the gradient is 0"),
+    )
+    register(
+        OptimizerSpec(
+            "adam", adam_update, adam_hyper, state_rows=2, title="Adam",
+            description="Adam (Kingma & Ba) with L2 decay added to the gradient",
+        )
+    )  # fmt: skip

@@ -1,0 +1,128 @@
+"""The C interface between the engine and the *blocks*: compiled loops specialised on one plugin function.
+
+A block applies one plugin's functions to a whole layer (or a whole parameter vector), so the engine calls it
+once per layer and mini-batch through a plain function pointer: the call costs nothing measurable, the plugin
+function is inlined *inside* the block where it vectorises, and the engine itself never names a plugin
+function. That is what lets the engine be compiled once per dtype, whatever the activations, the depth or the
+sizes, and a new activation compile only its own block.
+
+Every block has one C signature per kind (:data:`SIGNATURES`); array arguments are data pointers, sizes are
+64-bit integers. A block returns :data:`OK` when it finished; numba's C wrapper returns 0 instead when the plugin
+function raised, and hands the exception to ``sys.unraisablehook`` (see :mod:`bpframe.kernels.runner`).
+
+Modes of the layer blocks (``mode`` is their first argument):
+
+====================  ========================================================================================
+activation, FORWARD   ``p0`` = z (in: w a + ..., out: + b), ``p1`` = b, ``p2`` = a = σ(z)
+activation, BACKWARD  ``p0`` = z, ``p1`` = a, ``p2`` = x (in place: x ⊙ σ′(z), or Jᵀx per row), ``p3`` = float64
+                      work of at least ``cols`` entries
+activation, OUTPUT    ``p0`` = z, ``p1`` = a, ``p2`` = δ (out), ``p3`` = ∇ₐC in float64: δ = ∇ₐC ⊙ σ′(z) (or Jᵀ∇ₐC)
+loss, COST            ``p0`` = a, ``p1`` = y, ``p2`` = float64[1] receiving Σ c(a, y) over the whole batch
+loss, NABLA           ``p0`` = a, ``p1`` = y, ``p2`` = ∇ₐC in float64 (BP1 multiplies before rounding to the dtype)
+output error          ``p0`` = z, ``p1`` = a, ``p2`` = y, ``p3`` = δᴸ (the combined output error)
+====================  ========================================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numba import config, types
+from numba.extending import intrinsic
+from numba.np.numpy_support import carray
+
+__all__ = [
+    "BACKWARD",
+    "COST",
+    "FAILED",
+    "FORWARD",
+    "NABLA",
+    "NONFINITE",
+    "OK",
+    "OUTPUT",
+    "SIGNATURES",
+    "call_block",
+    "view",
+]
+
+FORWARD = 0
+BACKWARD = 1
+OUTPUT = 2
+COST = 0
+NABLA = 1
+
+#: What a block returns when it finished; an update block returns :data:`NONFINITE` when a new value is not
+#: finite (nothing is committed then); numba's wrapper returns :data:`FAILED` when the plugin function raised.
+OK = 1
+NONFINITE = 2
+FAILED = 0
+
+_P = types.voidptr
+_I = types.int64
+
+#: The C signature of each kind of block.
+SIGNATURES = {
+    # mode, p0, p1, p2, p3, rows, cols
+    "layer": types.int64(_I, _P, _P, _P, _P, _I, _I),
+    # theta, grad, state, theta_out, state_out, hyper (float64), n, n_weights, state rows, step
+    "update": types.int64(_P, _P, _P, _P, _P, _P, _I, _I, _I, _I),
+}
+
+
+@intrinsic
+def _call_block(typingctx: Any, address: Any, args: Any) -> Any:
+    """Call the C function at ``address`` with ``args`` (arrays as data pointers, integers as int64, floats as
+    double); return its int64 result."""
+    if not isinstance(address, types.Integer) or not isinstance(args, types.BaseTuple):
+        return None
+    for ty in args:  # type: ignore[attr-defined]  # numba's tuple types are iterable
+        if not isinstance(ty, (types.Array, types.Integer, types.Float)):
+            return None
+    signature = types.int64(address, args)
+
+    def codegen(context: Any, builder: Any, sig: Any, llargs: Any) -> Any:
+        from llvmlite import ir
+
+        i64, byte_pointer = ir.IntType(64), ir.IntType(8).as_pointer()
+        values, kinds = [], []
+        for i, ty in enumerate(sig.args[1]):
+            value = builder.extract_value(llargs[1], i)
+            if isinstance(ty, types.Array):
+                data = context.make_array(ty)(context, builder, value).data
+                values.append(builder.bitcast(data, byte_pointer))
+                kinds.append(byte_pointer)
+            elif isinstance(ty, types.Integer):
+                values.append(context.cast(builder, value, ty, types.int64))
+                kinds.append(i64)
+            else:
+                values.append(context.cast(builder, value, ty, types.float64))
+                kinds.append(ir.DoubleType())
+        function_type = ir.FunctionType(i64, kinds)
+        address_value = context.cast(builder, llargs[0], sig.args[0], types.int64)
+        function = builder.inttoptr(address_value, function_type.as_pointer())
+        return builder.call(function, values)
+
+    return signature, codegen
+
+
+def _call_block_nojit(address: Any, args: Any) -> int:
+    """Without the compiler, ``address`` is the block's Python function itself."""
+    return int(address(*args))
+
+
+#: ``call_block(address, (arg, ...))``: call the block at ``address``; see the module docstring for the arguments.
+call_block: Callable[..., int] = _call_block_nojit if config.DISABLE_JIT else _call_block  # type: ignore[attr-defined]
+
+
+def _view_nojit(pointer: Any, shape: Any, dtype: Any) -> np.ndarray:
+    """Without the compiler a block receives the arrays themselves: reshape, never copy."""
+    array = np.asarray(pointer)
+    assert array.dtype == np.dtype(dtype) and array.flags.c_contiguous
+    view: np.ndarray = array.reshape(shape)
+    return view
+
+
+#: ``view(pointer, shape, dtype)``: the C-contiguous array of ``shape`` at a block argument's data pointer.
+view: Callable[..., Any] = _view_nojit if config.DISABLE_JIT else carray  # type: ignore[attr-defined]

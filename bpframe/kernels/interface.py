@@ -1,0 +1,82 @@
+"""The boundary between Python and the compiled engine: its arguments and the status it reports.
+
+The engine takes two small structs (named tuples, which numba passes as one typed argument): a
+:class:`Layout` (the network's shape as data and the addresses of its blocks) and, for training, a
+:class:`Training` (data, parameters, optimizer, outputs). It reports what happened in a ``status`` array of
+:data:`STATUS_FIELDS` integers: ``status[OUTCOME]`` is one of :data:`DONE`, :data:`NONFINITE_COST`,
+:data:`NONFINITE_UPDATE`, :data:`FAILED_PLUGIN`, :data:`INTERRUPTED`; ``status[BATCH]`` the batch where it
+stopped (or the end); ``status[LAYER]`` and ``status[ROLE]`` which block failed. This module imports no numba.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "BATCH",
+    "DONE",
+    "FAILED_PLUGIN",
+    "INTERRUPTED",
+    "LAYER",
+    "NONFINITE_COST",
+    "NONFINITE_UPDATE",
+    "OUTCOME",
+    "ROLE",
+    "ROLES",
+    "STATUS_FIELDS",
+    "Layout",
+    "Training",
+]
+
+# status[OUTCOME], and what the other fields mean for each outcome
+OUTCOME, BATCH, LAYER, ROLE = 0, 1, 2, 3
+#: Length of the status array: outcome, batch, layer, role.
+STATUS_FIELDS = 4
+DONE = 0  # every batch of [first, stop) trained
+NONFINITE_COST = 1  # the cost of batch status[BATCH] is not finite; that batch is not trained
+NONFINITE_UPDATE = 2  # the update of batch status[BATCH] would make a parameter non-finite; not taken
+FAILED_PLUGIN = 3  # a plugin function raised in batch status[BATCH], layer status[LAYER], role status[ROLE]
+INTERRUPTED = 4  # control[0] was set: batches before status[BATCH] are trained, the others are not
+
+#: What status[ROLE] names when a plugin function raised.
+ROLES = ("forward", "backward", "cost", "nabla_a", "output_error", "update")
+FORWARD_ROLE, BACKWARD_ROLE, COST_ROLE, NABLA_ROLE, OUTPUT_ERROR_ROLE, UPDATE_ROLE = range(6)
+
+
+class Layout(NamedTuple):
+    """Where everything of a network lives: its shape as data, and the blocks of its functions."""
+
+    sizes: np.ndarray  # int64 (L + 1,): neurons per layer, input first
+    w_off: np.ndarray  # int64 (L + 1,): w[l] is theta[w_off[l] : w_off[l] + sizes[l] * sizes[l-1]]
+    b_off: np.ndarray  # int64 (L + 1,): b[l] is theta[b_off[l] : b_off[l] + sizes[l]]
+    units: np.ndarray  # int64 (L + 2,): neurons before layer l (units[L + 1] is the total)
+    blocks: np.ndarray  # int64 (L + 1,): the activation block of layer l (index 0 unused)
+    loss: int  # the loss block
+    output_error: int  # the combined output error block for the output activation, or 0
+    n_weights: int  # weights come first in theta, then the biases
+    widest: int  # max(sizes)
+
+
+class Training(NamedTuple):
+    """One call of :func:`train_batches`: the data, the parameters and their spare buffers, the optimizer."""
+
+    x: np.ndarray  # (n, sizes[0]) inputs
+    y: np.ndarray  # (n, sizes[-1]) targets
+    order: np.ndarray  # int64 (n,): this epoch's order of the rows
+    batch_size: int
+    x_max: float  # >= every |x|: bounds how far one in-place step can move a first-layer weight
+    theta: np.ndarray  # the parameters, updated in place
+    spare: np.ndarray  # a second parameter buffer (two-buffer updates)
+    grad: np.ndarray  # the mean gradient of a batch
+    state: np.ndarray  # (rows, theta.size) optimizer state, updated in place
+    state_spare: np.ndarray  # its second buffer
+    hyper: np.ndarray  # float64 (HYPER_SLOTS,): eta, decay, hyper-parameters
+    update: int  # the optimizer's update block
+    fused: np.ndarray  # float64 (3,): keep_w, keep_b, step of the in-place form; NaN when there is none
+    counter: np.ndarray  # int64 (1,): updates made so far (Adam's t is counter + 1)
+    costs: np.ndarray  # float64 (num_batches,): mean cost of each batch
+    correct: np.ndarray  # int64 (num_batches,): correct predictions of each batch
+    status: np.ndarray  # int64 (STATUS_FIELDS,)
+    control: np.ndarray  # int64 (1,): set to 1 by another thread to stop after the current batch

@@ -1,0 +1,99 @@
+"""Run an engine call the way a user expects: Ctrl-C within one mini-batch, plugin exceptions caught and kept.
+
+Two things stand between a compiled loop and a well-behaved Python call:
+
+- **Interruption.** Python handles a signal only between bytecodes, never inside compiled code. So a call made
+  from the main thread runs in a worker thread (the engine releases the GIL) while the main thread waits; a
+  ``KeyboardInterrupt`` there sets the engine's ``control[0]``, the engine stops after the mini-batch it is in,
+  and the caller raises the interrupt again once the parameters are consistent.
+- **Exceptions inside plugin functions.** A block is a C function: when the plugin function raises, numba's
+  wrapper returns 0 and hands the exception to ``sys.unraisablehook``. While an engine call runs, a hook
+  collects those exceptions for the calling thread (others go to the previous hook), so the error raised to the
+  user carries the plugin's own exception.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["PluginExceptions", "run"]
+
+_hook_lock = threading.Lock()
+_collectors: dict[int, list[BaseException]] = {}
+_previous: list[Callable[[Any], Any]] = []
+
+
+def _hook(unraisable: Any) -> None:
+    """Keep exceptions that numba's C wrappers report for a thread that is collecting; pass on the rest."""
+    collector = _collectors.get(threading.get_ident())
+    source = unraisable.object
+    if collector is not None and isinstance(source, str) and source.startswith("<numba."):
+        collector.append(unraisable.exc_value)
+        return
+    (_previous[-1] if _previous else sys.__unraisablehook__)(unraisable)
+
+
+@contextmanager
+def _collecting(thread_id: int) -> Iterator[list[BaseException]]:
+    """Collect the plugin exceptions raised in ``thread_id`` while the block runs."""
+    collected: list[BaseException] = []
+    with _hook_lock:
+        if not _collectors:
+            _previous.append(sys.unraisablehook)
+            sys.unraisablehook = _hook
+        _collectors[thread_id] = collected
+    try:
+        yield collected
+    finally:
+        with _hook_lock:
+            del _collectors[thread_id]
+            if not _collectors:
+                sys.unraisablehook = _previous.pop()
+
+
+class PluginExceptions:
+    """The exceptions plugin functions raised during the last :func:`run` (empty when none did)."""
+
+    def __init__(self) -> None:
+        self.raised: list[BaseException] = []
+
+
+def run(call: Callable[[], Any], control: Any | None, caught: PluginExceptions) -> Any:
+    """Run ``call()`` (an engine call) and return its result.
+
+    From the main thread, with a ``control`` array, the call runs in a worker thread so that Ctrl-C can ask it to
+    stop after the current mini-batch: it sets ``control[0] = 1``, and the caller, seeing it, raises
+    ``KeyboardInterrupt`` once parameters, optimizer state and history agree. Exceptions raised by plugin
+    functions inside blocks are stored in ``caught.raised``.
+    """
+    if control is None or threading.current_thread() is not threading.main_thread():
+        with _collecting(threading.get_ident()) as collected:
+            try:
+                return call()
+            finally:
+                caught.raised = list(collected)
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        with _collecting(threading.get_ident()) as collected:
+            try:
+                outcome["result"] = call()
+            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below
+                outcome["error"] = exc
+            finally:
+                caught.raised = list(collected)
+
+    worker = threading.Thread(target=work, name="bpframe-engine", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        try:
+            worker.join(0.05)
+        except KeyboardInterrupt:
+            control[0] = 1  # the engine stops after this mini-batch; the caller raises once all is consistent
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("result")

@@ -1,0 +1,94 @@
+"""The numba side of the kernel cache: a ``Cache`` that numba's dispatchers and C callbacks use in place of their own.
+
+See :mod:`bpframe.kernels.cache` for where files live, what their keys cover, and how they are written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+from pathlib import Path
+from typing import Any
+
+from numba.core.caching import _Cache
+
+from .cache import FILE_SUFFIX, decode, digest, encode, stats, warn_once, write_atomically
+
+__all__ = ["KernelCache"]
+
+
+class KernelCache(_Cache):
+    """A numba cache for one compiled function, stored by bpframe under a key bpframe computes.
+
+    Set as a dispatcher's or ``CFunc``'s ``_cache``: numba then asks it for a compiled result before compiling
+    and hands it every new result. ``folder=None`` means compile in memory only.
+    """
+
+    def __init__(self, folder: Path | None, name: str, key: str) -> None:
+        self._folder, self._name, self._key = folder, name, key
+
+    @property
+    def cache_path(self) -> str:
+        return str(self._folder or "")
+
+    def enable(self) -> None:
+        """Always enabled (numba's interface)."""
+
+    def disable(self) -> None:
+        """Not supported: bpframe decides per kernel whether to cache (numba's interface)."""
+
+    def flush(self) -> None:
+        """Nothing is buffered (numba's interface)."""
+
+    def _path(self, sig: Any, codegen: Any) -> Path:
+        assert self._folder is not None
+        key = digest(self._key, str(sig), repr(codegen.magic_tuple()))
+        return self._folder / f"{self._name}-{key}{FILE_SUFFIX}"
+
+    def load_overload(self, sig: Any, target_context: Any) -> Any:
+        """The compiled result for ``sig`` if a sound file has it, else ``None`` (a broken file is removed)."""
+        if self._folder is None:
+            return None
+        target_context.refresh()
+        path = self._path(sig, target_context.codegen())
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            warn_once("unreadable", f"bpframe cannot read its kernel cache file {path} ({exc}); recompiling")
+            return None
+        try:
+            key, reduced = pickle.loads(decode(data))
+            if key != self._key:
+                raise ValueError("the file belongs to another kernel")
+            from numba.core.compiler import CompileResult
+
+            result = CompileResult._rebuild(target_context, *reduced)  # type: ignore[no-untyped-call]
+        except Exception as exc:  # noqa: BLE001 - anything wrong with the file means: compile again
+            self._discard(path, exc)
+            return None
+        stats().loaded.append(self._name)
+        return result
+
+    def _discard(self, path: Path, exc: Exception) -> None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        stats().removed.append(str(path))
+        warn_once(
+            "corrupt",
+            f"bpframe removed a damaged kernel cache file {path} ({type(exc).__name__}: {exc}) and recompiles it; "
+            "other damaged files are removed without another warning",
+        )
+
+    def save_overload(self, sig: Any, cres: Any) -> None:
+        """Store a new compiled result (a numba compile that cannot be cached is only counted)."""
+        stats().compiled.append(self._name)
+        if self._folder is None or cres.library.has_dynamic_globals or any(not x.can_cache for x in cres.lifted):
+            return
+        payload = pickle.dumps((self._key, cres._reduce()), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            write_atomically(self._path(sig, cres.library.codegen), encode(payload))
+        except OSError as exc:
+            warn_once("unwritable-file", f"bpframe could not write a kernel cache file in {self._folder}: {exc}")
