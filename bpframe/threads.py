@@ -59,7 +59,6 @@ def set_num_threads(threads: int | None) -> None:
 
 def _controller() -> Any:
     if _state["controller"] is None:
-        import scipy.linalg.cython_blas  # noqa: F401 - load the BLAS numba calls before looking for it
         from threadpoolctl import ThreadpoolController
 
         _state["controller"] = ThreadpoolController()

@@ -19,6 +19,7 @@ from numba import config
 from ..errors import KernelError, PluginError
 from . import blocks, cache, engine
 from .abi import SIGNATURES
+from .blas import blas
 from .options import BLOCK_OPTIONS, PLUGIN_OPTIONS
 from .store import KernelCache
 
@@ -156,7 +157,7 @@ def compiled_engine() -> dict[str, Any]:
     if not jit_enabled():
         return points
     with _lock:
-        digest = cache.kernels_digest()
+        digest = cache.digest(cache.kernels_digest(), blas().name)  # also registers the BLAS symbols for linking
         folder = cache.cache_dir()
         for name, dispatcher in points.items():
             if name not in _engine_ready:

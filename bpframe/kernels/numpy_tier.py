@@ -23,6 +23,7 @@ import numpy as np
 
 from ..validation import max_abs
 from .abi import BACKWARD, COST, FORWARD, NABLA, OK, OUTPUT
+from .blas import blas
 from .build import jit_enabled
 from .interface import (
     BACKWARD_ROLE,
@@ -50,11 +51,7 @@ _LAYER_BLOCK = ctypes.CFUNCTYPE(
     ctypes.c_int64, *(ctypes.c_int64, *[ctypes.c_void_p] * 4, ctypes.c_int64, ctypes.c_int64)
 )
 _UPDATE_BLOCK = ctypes.CFUNCTYPE(ctypes.c_int64, *([ctypes.c_void_p] * 6 + [ctypes.c_int64] * 4))
-_XXGEMM = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.c_char, ctypes.c_char, ctypes.c_char, ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_ssize_t,
-    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_void_p,
-    ctypes.c_void_p, ctypes.c_ssize_t,
-)  # fmt: skip
+_GEMM = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)
 
 
 @cache
@@ -80,13 +77,9 @@ def _call_layer(address: Any, mode: int, p0: np.ndarray, p1: np.ndarray, p2: np.
 
 
 @cache
-def _xxgemm() -> Callable[..., int]:
-    """numba's BLAS helper, the function the compiled :func:`~bpframe.kernels.blas.gemm` calls."""
-    from numba import _helperlib
-    from numba.np.linalg import ensure_blas
-
-    ensure_blas()  # type: ignore[no-untyped-call]
-    return _XXGEMM(_helperlib.c_helpers["xxgemm"])  # type: ignore[attr-defined]
+def _gemm_function(kind: str) -> Callable[..., None]:
+    """The BLAS ``?gemm`` the compiled :func:`~bpframe.kernels.blas.gemm` calls, as a ctypes function."""
+    return _GEMM(blas().address(kind))
 
 
 def gemm(a: np.ndarray, trans_a: bool, b: np.ndarray, trans_b: bool, c: np.ndarray, alpha: float, beta: float) -> None:
@@ -95,15 +88,16 @@ def gemm(a: np.ndarray, trans_a: bool, b: np.ndarray, trans_b: bool, c: np.ndarr
         product = alpha * ((a.T if trans_a else a) @ (b.T if trans_b else b))
         c[...] = product if beta == 0 else product + beta * c
         return
+    integer = ctypes.c_int64 if blas().int_bytes == 8 else ctypes.c_int32
     scalar = ctypes.c_float if c.dtype == np.float32 else ctypes.c_double
-    kind = b"s" if c.dtype == np.float32 else b"d"
     k = a.shape[0] if trans_a else a.shape[1]
-    alpha_c, beta_c = scalar(c.dtype.type(alpha)), scalar(c.dtype.type(beta))
-    status = _xxgemm()(kind, b"t" if trans_b else b"n", b"t" if trans_a else b"n", c.shape[1], c.shape[0], k,
-                       ctypes.addressof(alpha_c), _pointer(b), b.shape[1], _pointer(a), a.shape[1],
-                       ctypes.addressof(beta_c), _pointer(c), c.shape[1])  # fmt: skip
-    if status != 0:
-        raise RuntimeError(f"BLAS gemm failed with status {status}")
+    values = [ctypes.c_char(b"T" if trans_b else b"N"), ctypes.c_char(b"T" if trans_a else b"N"),
+              integer(c.shape[1]), integer(c.shape[0]), integer(k), scalar(c.dtype.type(alpha))]  # fmt: skip
+    tail = [integer(b.shape[1]), integer(a.shape[1]), scalar(c.dtype.type(beta)), integer(c.shape[1])]
+    refs = [ctypes.addressof(v) for v in values + tail]
+    _gemm_function("s" if c.dtype == np.float32 else "d")(
+        *refs[:6], _pointer(b), refs[6], _pointer(a), refs[7], refs[8], _pointer(c), refs[9]
+    )
 
 
 # ---------------------------------------------------------------------------------------------- the kernels

@@ -10,6 +10,8 @@ Two things stand between a compiled loop and a well-behaved Python call:
   wrapper returns 0 and hands the exception to ``sys.unraisablehook``. While an engine call runs, a hook
   collects those exceptions for the calling thread (others go to the previous hook), so the error raised to the
   user carries the plugin's own exception.
+
+Every call also runs under bpframe's BLAS thread limit (:mod:`bpframe.threads`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from ..threads import blas_threads
 
 __all__ = ["PluginExceptions", "run"]
 
@@ -71,7 +75,7 @@ def run(call: Callable[[], Any], control: Any | None, caught: PluginExceptions) 
     functions inside blocks are stored in ``caught.raised``.
     """
     if control is None or threading.current_thread() is not threading.main_thread():
-        with _collecting(threading.get_ident()) as collected:
+        with _collecting(threading.get_ident()) as collected, blas_threads():
             try:
                 return call()
             finally:
@@ -79,7 +83,7 @@ def run(call: Callable[[], Any], control: Any | None, caught: PluginExceptions) 
     outcome: dict[str, Any] = {}
 
     def work() -> None:
-        with _collecting(threading.get_ident()) as collected:
+        with _collecting(threading.get_ident()) as collected, blas_threads():
             try:
                 outcome["result"] = call()
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below
