@@ -76,7 +76,8 @@ def _build_block(kind: str, functions: tuple[Callable[..., Any], ...], dtype: np
         return Block(kind, template(*functions, dtype.type), None, functions, cached=False)
     from numba import njit
 
-    jitted = [njit(**PLUGIN_OPTIONS)(fn) for fn in functions]
+    inner = {**PLUGIN_OPTIONS, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}  # called from the block only
+    jitted = [njit(**inner)(fn) for fn in functions]
     digests = [cache.function_digest(fn) for fn in functions]
     folder = cache.cache_dir() if all(digests) else None
     key = cache.digest(kind, dtype.name, cache.kernels_digest(), *[d or "" for d in digests])
