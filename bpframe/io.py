@@ -68,7 +68,6 @@ import os
 import re
 import secrets
 import stat
-import warnings
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -95,6 +94,7 @@ from .plugins import get_registry
 from .registry import Provenance
 from .results import History
 from .validation import check_sizes
+from .warn import warn
 
 if TYPE_CHECKING:
     from .network import Network
@@ -475,7 +475,7 @@ def load_network(
     ]
     loss = _resolve(where, "loss", "the loss", model.loss, custom, messages)
     for message in messages:
-        warnings.warn(message, PluginWarning, stacklevel=2)
+        warn(message, PluginWarning)
     return _build(where, model, activations, loss)
 
 
