@@ -65,6 +65,17 @@ def use_registry(monkeypatch):
 
 
 @pytest.fixture
+def saved_with_everything(tmp_path):
+    """A saved model with every member: trained history and optimizer state."""
+    net = bp.Network([2, 3, 1], ["tanh", "sigmoid"], "quadratic", seed=3)
+    net.history = bp.History(epoch=[1, 2], cost=[0.5, 0.25], accuracy=[0.5, 1.0], seconds=[0.1, 0.1])
+    net._optimizer_state = OptimizerState({"name": "momentum", "mu": 0.9}, np.ones((1, 13)), 8)
+    path = save_network(net, tmp_path / "model.npz", include_optimizer=True)
+    assert sorted(read_members(path)) == ["history.npy", "metadata.npy", "optimizer_state.npy", "theta.npy"]
+    return net, path
+
+
+@pytest.fixture
 def saved(tmp_path):
     """A small saved float64 model, its network, and its path."""
     net = bp.Network([2, 3, 1], ["tanh", "sigmoid"], "quadratic", seed=3)
@@ -146,7 +157,7 @@ def test_optimizer_state_is_duck_typed_and_saved_only_when_asked(tmp_path):
     assert load_network(without)._optimizer_state is None
     with_state = save_network(net, tmp_path / "with.npz", include_optimizer=True)
     assert list(read_members(with_state)) == ["metadata.npy", "theta.npy", "optimizer_state.npy"]
-    assert read_metadata(with_state)["optimizer"] == {"config": {"name": "momentum", "mu": 0.9}, "step": 4}
+    assert read_metadata(with_state)["optimizer"] == {"config": {"name": "momentum", "mu": 0.9}, "step": 4, "rows": 1}
     assert load_network(with_state)._optimizer_state.state.tolist() == [[1.0] * 6]
 
 
@@ -169,7 +180,7 @@ def test_file_layout_is_plain_json_and_arrays(saved):
     builtin = {"plugin": "bpframe.default_plugins.activations", "distribution": "bpframe", "version": bp.__version__}
     assert metadata == {
         "format": "bpframe-model",
-        "format_version": 1,
+        "format_version": 2,
         "bpframe_version": bp.__version__,
         "sizes": [2, 3, 1],
         "dtype": "float64",
@@ -179,7 +190,7 @@ def test_file_layout_is_plain_json_and_arrays(saved):
         ],
         "loss": {"name": "quadratic", **builtin, "plugin": "bpframe.default_plugins.losses", "user-defined": False},
         "seed": 3,
-        "history": {"epoch": [], "cost": [], "accuracy": [], "val_cost": [], "val_accuracy": [], "seconds": []},
+        "history": {"epochs": 0, "columns": []},
         "optimizer": None,
     }
     with zipfile.ZipFile(path) as archive:
@@ -520,10 +531,10 @@ def test_json_that_is_not_an_object(saved):
 
 def test_newer_format_version_asks_for_an_upgrade(saved):
     _, path = saved
-    edit_metadata(path, lambda m: m.update(format_version=2, bpframe_version="9.1.0"))
+    edit_metadata(path, lambda m: m.update(format_version=3, bpframe_version="9.1.0"))
     assert load_error(path) == (
-        f"{path}: the model was saved by a newer bpframe 9.1.0 in model format version 2; this bpframe "
-        f"{bp.__version__} reads format version 1 only. Upgrade bpframe to load it: "
+        f"{path}: the model was saved by a newer bpframe 9.1.0 in model format version 3; this bpframe "
+        f"{bp.__version__} reads format versions 1 to 2 only. Upgrade bpframe to load it: "
         'pip install --upgrade "bpframe>=9.1.0"'
     )
 
@@ -540,7 +551,7 @@ def test_newer_format_version_never_echoes_a_crafted_version_into_the_command(sa
 def test_unknown_format_version(saved, version):
     _, path = saved
     edit_metadata(path, lambda m: m.update(format_version=version))
-    assert f"{path}: unknown format_version {version!r} in the metadata; this bpframe reads format version 1" == (
+    assert f"{path}: unknown format_version {version!r} in the metadata; this bpframe reads format versions 1 to 2" == (
         load_error(path)
     )
 
@@ -641,12 +652,21 @@ def test_activation_count_that_does_not_match_sizes(saved):
             lambda m: m["activations"][1].update({"user-defined": "yes"}),
             "invalid activations[1] in the metadata: 'user-defined' must be true or false, got 'yes'",
         ),
-        (lambda m: m.update(history=[]), "invalid history in the metadata: expected an object, got []"),
-        (lambda m: m["history"].update(epoch=[1.5]), "invalid history in the metadata: 'epoch' must be a list of ints"),
-        (lambda m: m["history"].update(lr=[]), "invalid history in the metadata: unknown columns ['lr']"),
         (
-            lambda m: m["history"].update(epoch=[1, 2], cost=[0.5]),
-            "invalid history in the metadata: 'cost' has 1 values for 2 epochs",
+            lambda m: m.update(history=[]),
+            "invalid history in the metadata: expected {'epochs': int >= 0, 'columns': [distinct names from "
+            "['epoch', 'cost', 'accuracy', 'val_cost', 'val_accuracy', 'seconds']]}, got []",
+        ),
+        (lambda m: m["history"].update(epochs=1.5), "invalid history in the metadata: expected {'epochs': int >= 0"),
+        (lambda m: m["history"].update(columns=["lr"]), "'columns': [distinct names from ['epoch', 'cost', "),
+        (lambda m: m["history"].update(columns=["cost", "cost"]), "got {'epochs': 0, 'columns': ['cost', 'cost']}"),
+        (
+            lambda m: m["history"].update(epochs=2, columns=["cost"]),
+            "invalid history in the metadata: 2 epochs but no 'epoch' column",
+        ),
+        (
+            lambda m: m["history"].update(epochs=2, columns=["epoch", "cost"]),
+            "the file is damaged: its metadata records 2 epochs of history but there is no 'history' entry",
         ),
         (
             lambda m: m.update(optimizer={"config": {}, "step": 0}),
@@ -665,21 +685,27 @@ def test_optimizer_state_without_its_record_or_of_the_wrong_shape(tmp_path):
     net._optimizer_state = OptimizerState({"name": "adam"}, np.zeros((2, 6)), 3)
     path = save_network(net, tmp_path / "m.npz", include_optimizer=True)
     replace_member(path, "optimizer_state.npy", npy_bytes(np.zeros((2, 5))))
-    assert "optimizer_state has dtype float64 and shape (2, 5), expected float64 and (rows, 6)" in load_error(path)
+    assert "optimizer_state has dtype float64 and shape (2, 5), expected float64 and (2, 6)" in load_error(path)
     replace_member(path, "optimizer_state.npy", npy_bytes(np.full((1, 6), np.nan)))
-    assert "optimizer_state contains 6 non-finite value(s) (NaN or inf), the first at index (0, 0)" in load_error(path)
+    assert "optimizer_state has dtype float64 and shape (1, 6), expected float64 and (2, 6)" in load_error(path)
     edit_metadata(path, lambda m: m.update(optimizer=None))
     assert "it has an 'optimizer_state' entry but its metadata has no optimizer record" in load_error(path)
-    edit_metadata(path, lambda m: m.update(optimizer={"config": {}, "step": -2}))
-    assert "invalid optimizer in the metadata: expected {'config': {...}, 'step': int >= 0}" in load_error(path)
+    edit_metadata(path, lambda m: m.update(optimizer={"config": {}, "step": -2, "rows": 2}))
+    assert "invalid optimizer in the metadata: expected {'config': {...}, 'step': int >= 0, 'rows': int >= 0}" in (
+        load_error(path)
+    )
+    edit_metadata(path, lambda m: m.update(optimizer={"config": {}, "step": 3}))
+    assert "'step': int >= 0, 'rows': int >= 0}, got {'config': {}, 'step': 3}" in load_error(path)
+    edit_metadata(path, lambda m: m.update(optimizer={"config": {}, "step": 3, "rows": 1}))
+    assert "optimizer_state contains 6 non-finite value(s) (NaN or inf), the first at index (0, 0)" in load_error(path)
 
 
 # -- loading never runs code from the file ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("member", ["theta.npy", "metadata.npy", "optimizer_state.npy", "extra.npy"])
-def test_pickled_object_is_refused_without_being_unpickled(saved, tmp_path, member):
-    _, path = saved
+@pytest.mark.parametrize("member", ["theta.npy", "metadata.npy", "optimizer_state.npy", "history.npy", "extra.npy"])
+def test_pickled_object_is_refused_without_being_unpickled(saved_with_everything, tmp_path, member):
+    _, path = saved_with_everything
     marker = tmp_path / "pwned"
     payload = npy_bytes(np.array([MarkerOnUnpickle(marker)], dtype=object), allow_pickle=True)
     # the payload is live: NumPy would run it if asked to unpickle
@@ -874,7 +900,7 @@ def test_describe_model_summarises_a_checked_file(tmp_path):
     net._optimizer_state = OptimizerState({"name": "adam"}, np.zeros((2, n_params([4, 5, 3]))), 10)
     path = save_network(net, tmp_path / "m.npz", include_optimizer=True)
     lines = describe_model(path).splitlines()
-    assert lines[0].startswith(f"{path}: bpframe model, format 1, saved by bpframe {bp.__version__} at 20")
+    assert lines[0].startswith(f"{path}: bpframe model, format 2, saved by bpframe {bp.__version__} at 20")
     assert lines[1:] == [
         "  sizes      [4, 5, 3] (43 parameters, float64)",
         f"  layer 1    relu (bpframe {bp.__version__} (plugin 'bpframe.default_plugins.activations'))",
