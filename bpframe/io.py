@@ -68,8 +68,9 @@ Saving is atomic: the file is written under a temporary name in the target's fol
 then renamed onto the target with :func:`os.replace`. A reader, or a crash at any moment, sees either the old
 complete file or the new complete file; on an error the temporary file is removed and the old file is left as
 it was. The new file gets the permissions of the file it replaces, or the default ones (umask) for a new file.
-A process killed during a save can leave its hidden temporary file (``.model.npz.<random>.tmp``) behind; it
-is safe to delete.
+A process killed during a save leaves its hidden temporary file behind (``.model.npz.<12 hex
+digits>.bpframe-save.tmp``); the next successful save into the same folder deletes every such file of the
+current user that has not changed for :data:`STALE_TEMPORARY_SECONDS`, and nothing else.
 """
 
 from __future__ import annotations
@@ -78,8 +79,10 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import secrets
 import stat
+import time
 import zipfile
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -114,13 +117,23 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "STALE_TEMPORARY_SECONDS",
     "OptimizerState",
     "describe_model",
     "load_network",
     "save_network",
 ]
 
+#: A temporary file left by an interrupted save is deleted by a later save once it is this old (seconds since
+#: it last changed): a save still writing changes its file all the time.
+STALE_TEMPORARY_SECONDS = 3600
+
 _HISTORY_COLUMNS = tuple(field.name for field in dataclasses.fields(History))
+#: The temporary files of saves: this bpframe's, and those of format-1 bpframe (recognised by their contents).
+_TEMPORARY = re.compile(r"\..{1,100}\.[0-9a-f]{12}\.bpframe-save\.tmp")
+_OLD_TEMPORARY = re.compile(r"\..{1,100}\.[0-9a-f]{12}\.tmp")
+_OLD_TEMPORARY_START = b"PK\x03\x04"
+_OLD_TEMPORARY_FIRST_MEMBER = b"metadata.npy"  # at offset 30, after the local header's fixed part
 
 
 # -- saving -------------------------------------------------------------------------------------------------
@@ -339,6 +352,7 @@ def _write_atomically(target: Path, arrays: dict[str, np.ndarray]) -> None:
             ) from exc
         raise
     _fsync_folder(target.parent)
+    _remove_stale_temporaries(target.parent)
 
 
 def _create_temporary(target: Path) -> tuple[int, Path]:
@@ -349,7 +363,7 @@ def _create_temporary(target: Path) -> tuple[int, Path]:
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        temporary = target.with_name(f".{target.name[:100]}.{secrets.token_hex(6)}.tmp")
+        temporary = target.with_name(f".{target.name[:100]}.{secrets.token_hex(6)}.bpframe-save.tmp")
         try:
             fd = os.open(temporary, flags, 0o666)
         except FileExistsError:
@@ -382,6 +396,39 @@ def _remove_quietly(path: Path) -> None:
     """Delete ``path`` if it exists."""
     with contextlib.suppress(OSError):
         os.unlink(path)
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Delete the temporary files that interrupted saves left in ``folder`` (best effort).
+
+    Only regular files of the current user, named as a save names them, unchanged for
+    :data:`STALE_TEMPORARY_SECONDS` (a save in progress keeps writing its own); a name of the format-1 bpframe,
+    which did not mark its temporary files, also needs contents that start as that bpframe wrote them.
+    """
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if _is_stale_temporary(entry, cutoff):
+                    os.unlink(entry.path)
+
+
+def _is_stale_temporary(entry: os.DirEntry[str], cutoff: float) -> bool:
+    """True for a file of this user named and written like a save's temporary file, unchanged since ``cutoff``."""
+    new, old = _TEMPORARY.fullmatch(entry.name), _OLD_TEMPORARY.fullmatch(entry.name)
+    if not (new or old) or not entry.is_file(follow_symlinks=False):
+        return False
+    info = entry.stat(follow_symlinks=False)
+    if info.st_mtime > cutoff or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+        return False
+    return bool(new) or _starts_like_a_save(entry.path)
+
+
+def _starts_like_a_save(path: str) -> bool:
+    """True when the file begins as every save wrote it: a ZIP local header for the ``metadata.npy`` member."""
+    with open(path, "rb") as file:
+        head = file.read(30 + len(_OLD_TEMPORARY_FIRST_MEMBER))
+    return head.startswith(_OLD_TEMPORARY_START) and head[30:] == _OLD_TEMPORARY_FIRST_MEMBER
 
 
 def _fsync_folder(folder: Path) -> None:

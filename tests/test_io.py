@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import stat
 import subprocess
@@ -399,6 +400,94 @@ def test_writer_killed_at_random_moments_always_leaves_a_complete_model(tmp_path
         last_reported = int(([first, *rest.split()])[-1])
         # the last completed save, or the one after it if the kill came between its rename and its print
         assert _model_number(path) in (last_reported, last_reported + 1)
+
+
+# -- temporary files of interrupted saves ----------------------------------------------------------------------------
+
+TEMPORARY = re.compile(r"\.m\.npz\.[0-9a-f]{12}\.bpframe-save\.tmp")
+LONG_AGO = time.time() - bio.STALE_TEMPORARY_SECONDS - 60
+
+
+def age(path, when=LONG_AGO):
+    os.utime(path, (when, when), follow_symlinks=False)
+    return path
+
+
+@needs_sigkill
+def test_a_killed_save_leaves_a_recognisable_file_that_a_later_save_removes_once_stale(tmp_path):
+    path = tmp_path / "m.npz"
+    child = subprocess.run(
+        [sys.executable, "-c", SELF_KILLING_SAVER, str(path), "half", "2", "atomic"],
+        env=_child_env(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    (leftover,) = list(tmp_path.iterdir())
+    assert TEMPORARY.fullmatch(leftover.name), leftover.name
+    save_network(bp.Network([2, 2], "sigmoid", seed=0), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.npz", leftover.name])  # recent: it may be live
+    save_network(bp.Network([2, 2], "sigmoid", seed=0), age(leftover).with_name("other.npz"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "other.npz"]
+
+
+def test_only_stale_temporary_files_that_bpframe_wrote_are_removed(saved, tmp_path):
+    _, model = saved
+    head = model.read_bytes()[:64]  # a save's first bytes: the ZIP header of metadata.npy
+    assert head.startswith(b"PK\x03\x04") and head[30:42] == b"metadata.npy"
+    stale = {
+        ".m.npz.0123456789ab.bpframe-save.tmp": b"anything: the name says bpframe wrote it",
+        ".old.npz.0123456789ab.tmp": head,  # format-1 bpframe's name, and a save's contents
+    }
+    kept = {
+        ".m.npz.fedcba987654.bpframe-save.tmp": None,  # recent: a save may still be writing it
+        ".notes.txt.0123456789ab.tmp": b"an editor's backup",  # format-1 name, contents that are not a save's
+        ".empty.npz.0123456789ab.tmp": b"",  # format-1 name, nothing written yet: cannot be told apart
+        ".m.npz.0123456789ab.bpframe-save.tmp.keep": b"another name",
+        "m.npz.0123456789ab.bpframe-save.tmp": b"not hidden: not a name bpframe gives",
+    }
+    for name, data in {**stale, **kept}.items():
+        (tmp_path / name).write_bytes(b"x" if data is None else data)
+        if data is not None:
+            age(tmp_path / name)
+    folder = tmp_path / ".d.npz.0123456789ab.bpframe-save.tmp"
+    folder.mkdir()
+    age(folder)
+    target = tmp_path / "elsewhere.npz"
+    target.write_bytes(b"a file a stale-looking link points to")
+    link = tmp_path / ".l.npz.0123456789ab.bpframe-save.tmp"
+    link.symlink_to(target)
+    age(link)
+    save_network(bp.Network([2, 2], "sigmoid", seed=0), tmp_path / "new.npz")
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([*kept, folder.name, link.name, target.name, "model.npz", "new.npz"])
+    assert target.read_bytes() == b"a file a stale-looking link points to"
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners")
+def test_another_users_temporary_files_are_left_alone(tmp_path, monkeypatch):
+    leftover = tmp_path / ".m.npz.0123456789ab.bpframe-save.tmp"
+    leftover.write_bytes(b"")
+    age(leftover)
+    monkeypatch.setattr(os, "getuid", lambda: leftover.stat().st_uid + 1)
+    save_network(bp.Network([2, 2], "sigmoid", seed=0), tmp_path / "m.npz")
+    assert leftover.exists()
+    monkeypatch.undo()
+    save_network(bp.Network([2, 2], "sigmoid", seed=0), tmp_path / "m.npz")
+    assert not leftover.exists()
+
+
+def test_a_failed_save_removes_nothing_but_its_own_temporary(saved, monkeypatch):
+    _, path = saved
+    leftover = path.parent / ".m.npz.0123456789ab.bpframe-save.tmp"
+    leftover.touch()
+    age(leftover)
+
+    def refuse(src, dst):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(bp.ModelFileError):
+        save_network(bp.Network([2, 2], "sigmoid"), path)
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([leftover.name, "model.npz"])
 
 
 # -- loading: files that are not models ------------------------------------------------------------------------
