@@ -1,6 +1,6 @@
 """JSON text parsed within bounds: how many values, how deeply nested, how long a number (:mod:`bpframe.limits`).
 
-:func:`json.loads` builds a Python object for every value (a 16 MiB array of empty objects takes 370 MB),
+``json.loads`` builds a Python object for every value (a 16 MiB array of empty objects takes 370 MB),
 recurses once per nesting level (100,000 brackets end in a ``RecursionError``, or overflow the C stack under a
 raised recursion limit), and converts integers of any length (past 4,300 digits it raises a bare ``ValueError``;
 with the limit lifted, conversion time grows quadratically). So the text's skeleton is measured first, in
@@ -33,7 +33,7 @@ class JSONLimitError(ValueError):
 
 
 def loads(text: str) -> Any:
-    """Parse ``text`` as :func:`json.loads` does (``NaN`` and ``Infinity`` included), within the bounds.
+    """Parse ``text`` as ``json.loads`` does (``NaN`` and ``Infinity`` included), within the bounds.
 
     Raises
     ------

@@ -2,7 +2,7 @@
 
 bpframe writes a model as a handful of ``.npy`` members stored uncompressed in a ZIP archive, and reads back only
 that: the archive's directory is refused when it lists more than :data:`~bpframe.limits.MAX_ARCHIVE_ENTRIES`
-entries (before :mod:`zipfile` builds an object per entry); every member must be stored (a compressed member is
+entries (before ``zipfile`` builds an object per entry); every member must be stored (a compressed member is
 refused, so nothing is ever expanded), unencrypted and inside the file; and a member's ``.npy`` header (its dtype
 and shape) is checked by the caller before any byte of its data is read, then its data must be exactly that many
 bytes. Reading a member therefore allocates what the file holds, never what a header claims.
@@ -176,9 +176,9 @@ def _guess_kind(head: bytes) -> str:
 def _check_directory(path: str, size: int) -> None:
     """Refuse an archive whose directory lists more entries, or more bytes, than a model file ever has.
 
-    Read from the end records as :mod:`zipfile` reads them (the ZIP64 record when there is one), before
-    :mod:`zipfile` parses the directory into one object per entry. An archive without end records is left to
-    :mod:`zipfile`, which reports it damaged.
+    Read from the end records as ``zipfile`` reads them (the ZIP64 record when there is one), before
+    ``zipfile`` parses the directory into one object per entry. An archive without end records is left to
+    ``zipfile``, which reports it damaged.
     """
     with open(path, "rb") as file:
         tail_size = min(size, 22 + 0xFFFF + 20 + _END64_SIZE)
