@@ -87,7 +87,11 @@ class ModelArchive:
                 f"missing or unreadable ({exc}); it may be an incomplete copy or download"
             ) from None
         self.size = size
-        self.members = _members(path, self._zip)
+        try:
+            self.members = _members(path, self._zip)
+        except ModelFileError:
+            self._zip.close()
+            raise
 
     def __enter__(self) -> ModelArchive:
         return self

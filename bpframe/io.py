@@ -721,5 +721,7 @@ def _describe_optimizer(optimizer: OptimizerState | None) -> str:
 
 
 def _printable(value: object) -> str:
-    """A string from the file as is if it is plain printable text, else its repr (no terminal escapes)."""
-    return value if isinstance(value, str) and value.isprintable() else repr(value)
+    """A string from the file as is if it is plain printable text, else its repr (no terminal escapes); a
+    hundred characters at most."""
+    text = value if isinstance(value, str) and value.isprintable() else repr(value)
+    return text if len(text) <= 100 else f"{text[:100]}..."

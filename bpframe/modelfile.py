@@ -39,6 +39,10 @@ _DTYPES = ("float32", "float64")
 _MEMBERS = {1: ("metadata", "theta", "optimizer_state"), 2: ("metadata", "theta", "optimizer_state", "history")}
 _HISTORY_COLUMNS = ("epoch", "cost", "accuracy", "val_cost", "val_accuracy", "seconds")  # History's fields
 _HISTORY_INT_COLUMNS = ("epoch",)
+#: The longest a value from the file, or a message about it, is quoted: a crafted file must not turn an error
+#: message into megabytes of text (the metadata is bounded, so making the full repr first is bounded too).
+_QUOTED = 200
+_LONGEST_MESSAGE_PART = 1000
 #: What a file may hold as names (as ``check_name`` allows) and distributions (PEP 508).
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
 _DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
@@ -120,6 +124,16 @@ def _check_members(path: str, archive: ModelArchive, version: int) -> None:
         )
 
 
+def _shown(value: object) -> str:
+    """``repr(value)`` for a value read from the file, cut short when it is long."""
+    return _clipped(repr(value), _QUOTED)
+
+
+def _clipped(text: str, limit: int = _LONGEST_MESSAGE_PART) -> str:
+    """``text``, cut to ``limit`` characters."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 # -- the metadata -----------------------------------------------------------------------------------------------
 
 
@@ -157,7 +171,7 @@ def _check_metadata_header(path: str, header: NpyHeader) -> None:
 def _check_format(path: str, metadata: dict[str, Any]) -> None:
     """The ``format`` and ``format_version`` fields."""
     if metadata.get("format") != FORMAT:
-        found = repr(metadata["format"]) if "format" in metadata else "no 'format' field"
+        found = _shown(metadata["format"]) if "format" in metadata else "no 'format' field"
         raise ModelFileError(f"{path}: not a bpframe model: its metadata has {found}, expected format {FORMAT!r}")
     version = metadata.get("format_version")
     if type(version) is int and version > FORMAT_VERSION:
@@ -170,8 +184,8 @@ def _check_format(path: str, metadata: dict[str, Any]) -> None:
         )
     if type(version) is not int or version < 1:
         raise ModelFileError(
-            f"{path}: unknown format_version {version!r} in the metadata; this bpframe reads format versions 1 to "
-            f"{FORMAT_VERSION}"
+            f"{path}: unknown format_version {_shown(version)} in the metadata; this bpframe reads format versions "
+            f"1 to {FORMAT_VERSION}"
         )
 
 
@@ -212,11 +226,11 @@ def _field(path: str, metadata: dict[str, Any], key: str) -> Any:
 def _sizes(path: str, value: object) -> tuple[int, ...]:
     """Layer sizes, checked as the Network constructor checks them."""
     if not isinstance(value, list):
-        raise ModelFileError(f"{path}: invalid sizes in the metadata: expected a list of ints, got {value!r}")
+        raise ModelFileError(f"{path}: invalid sizes in the metadata: expected a list of ints, got {_shown(value)}")
     try:
         return check_sizes(value)
     except ConfigurationError as exc:
-        raise ModelFileError(f"{path}: invalid sizes in the metadata: {exc}") from None
+        raise ModelFileError(f"{path}: invalid sizes in the metadata: {_clipped(str(exc))}") from None
 
 
 def _network_size(path: str, sizes: tuple[int, ...], dtype: np.dtype) -> int:
@@ -231,7 +245,7 @@ def _dtype(path: str, value: object) -> np.dtype:
     """``float32`` or ``float64``."""
     if value not in _DTYPES:
         raise ModelFileError(
-            f"{path}: invalid dtype {value!r} in the metadata; a bpframe model is 'float32' or 'float64'"
+            f"{path}: invalid dtype {_shown(value)} in the metadata; a bpframe model is 'float32' or 'float64'"
         )
     return np.dtype(str(value))
 
@@ -240,7 +254,7 @@ def _spec(path: str, where: str, record: object) -> dict[str, Any]:
     """An activation or loss record: a valid name, and provenance strings or nulls."""
     if not isinstance(record, dict) or not isinstance(record.get("name"), str):
         raise ModelFileError(
-            f"{path}: invalid {where} in the metadata: expected an object with a 'name', got {record!r}"
+            f"{path}: invalid {where} in the metadata: expected an object with a 'name', got {_shown(record)}"
         )
     problem = _record_problem("loss" if where == "loss" else "activation", record)
     if problem is not None:
@@ -255,15 +269,15 @@ def _record_problem(kind: str, record: dict[str, Any]) -> str | None:
     hold well-formed ones: a crafted file cannot put a shell command into a ``pip install`` hint.
     """
     if not _NAME.fullmatch(record["name"]):
-        return f"{record['name']!r} is not a valid {kind} name (a lower-case identifier such as 'leaky_relu')"
+        return f"{_shown(record['name'])} is not a valid {kind} name (a lower-case identifier such as 'leaky_relu')"
     for key, pattern in (("plugin", None), ("distribution", _DISTRIBUTION), ("version", VERSION_PATTERN)):
         value = record.get(key)
         if not isinstance(value, (str, type(None))):
-            return f"{key!r} must be a string or null, got {value!r}"
+            return f"{key!r} must be a string or null, got {_shown(value)}"
         if pattern is not None and value is not None and not pattern.fullmatch(value):
-            return f"{key!r} is not a valid {key}: {value!r}"
+            return f"{key!r} is not a valid {key}: {_shown(value)}"
     if not isinstance(record.get("user-defined", False), bool):
-        return f"'user-defined' must be true or false, got {record['user-defined']!r}"
+        return f"'user-defined' must be true or false, got {_shown(record['user-defined'])}"
     return None
 
 
@@ -271,7 +285,7 @@ def _seed(path: str, value: object) -> int | None:
     """``None`` or an int >= 0."""
     if value is None or (type(value) is int and value >= 0):
         return value
-    raise ModelFileError(f"{path}: invalid seed {value!r} in the metadata; expected null or an int >= 0")
+    raise ModelFileError(f"{path}: invalid seed {_shown(value)} in the metadata; expected null or an int >= 0")
 
 
 # -- the arrays ---------------------------------------------------------------------------------------------------
@@ -342,7 +356,8 @@ def _optimizer_record(path: str, version: int, record: object) -> tuple[dict[str
     ):
         expected = ", ".join(f"{key!r}: int >= 0" for key in keys)
         raise ModelFileError(
-            f"{path}: invalid optimizer in the metadata: expected {{'config': {{...}}, {expected}}}, got {record!r}"
+            f"{path}: invalid optimizer in the metadata: expected {{'config': {{...}}, {expected}}}, "
+            f"got {_shown(record)}"
         )
     return record["config"], record["step"], record.get("rows") if version > 1 else None
 
@@ -393,7 +408,7 @@ def _history_record(path: str, record: object) -> tuple[int, list[str]]:
     if not (type(epochs) is int and epochs >= 0 and isinstance(columns, list) and _distinct_columns(columns)):
         raise ModelFileError(
             f"{path}: invalid history in the metadata: expected {{'epochs': int >= 0, 'columns': [distinct names "
-            f"from {list(_HISTORY_COLUMNS)}]}}, got {record!r}"
+            f"from {list(_HISTORY_COLUMNS)}]}}, got {_shown(record)}"
         )
     if epochs and "epoch" not in columns:
         raise ModelFileError(f"{path}: invalid history in the metadata: {epochs} epochs but no 'epoch' column")
@@ -408,7 +423,7 @@ def _distinct_columns(columns: list[Any]) -> bool:
 def _history_v1(path: str, value: object) -> History:
     """Format 1's history: known columns as JSON lists of numbers, each empty or as long as ``epoch``."""
     if not isinstance(value, dict):
-        raise ModelFileError(f"{path}: invalid history in the metadata: expected an object, got {value!r}")
+        raise ModelFileError(f"{path}: invalid history in the metadata: expected an object, got {_shown(value)}")
     unknown = sorted(set(value) - set(_HISTORY_COLUMNS))
     if unknown:
         raise ModelFileError(f"{path}: invalid history in the metadata: unknown columns {unknown}")

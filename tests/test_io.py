@@ -1010,6 +1010,13 @@ def test_describe_model_flags_missing_plugins_and_escapes_text(cube_model, use_r
     assert "\x1b" not in text and "at '\\x1b[2Jnow'" in text
 
 
+def test_describe_model_shows_at_most_a_hundred_characters_of_a_text_field(saved):
+    _, path = saved
+    edit_metadata(path, lambda m: m.update(created="2025-" + "9" * 10**6))
+    head = describe_model(path).splitlines()[0]
+    assert head.endswith(f" at 2025-{'9' * 95}...")
+
+
 def test_describe_model_checks_the_file(saved):
     _, path = saved
     edit_metadata(path, lambda m: m.update(sizes=[2, 4, 1]))

@@ -166,6 +166,10 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str | Callable[[Path], str]]] =
         "allows at most 16,777,216 in one layer (bpframe.limits.MAX_WIDTH); layer 1's 2 x 4611686018427387904 "
         "weights alone would need 73,786,976,294,838,206,464 bytes, 64.0 EiB as float64",
     ),
+    "a-megabyte-where-sizes-go": (
+        with_metadata(json.dumps(metadata(sizes="x" * 10**6))),
+        f"invalid sizes in the metadata: expected a list of ints, got '{'x' * 199}... (1,000,002 characters)",
+    ),
     "theta-header-claims-80GB": (
         lambda path: model_with(path, theta=stored("theta.npy", npy_header("<f8", (10_001_100_010,)) + bytes(104))),
         "the file is damaged: theta has shape (10001100010,) but sizes [2, 3, 1] need a vector of 13 parameters",
