@@ -1,6 +1,9 @@
 """Build the hostile model files of issue 13 and report what loading each costs: error, peak memory, time.
 
-Usage: python tools/hostile_files_report.py [--only NAME ...] [--how load|describe|info|evaluate]
+Usage: python tools/hostile_files_report.py [--only NAME ...] [--how load|describe|info|evaluate] [--code DIR]
+
+``--code DIR`` loads with another source tree of bpframe instead of this one, e.g. the code before a change:
+``mkdir /tmp/old && git archive 9409583 bpframe | tar -x -C /tmp/old``, then ``--code /tmp/old``.
 
 Each file is loaded in a fresh interpreter (``tests/helpers/hostile_files.py``'s LOADER), whose peak resident
 memory (VmHWM) is compared with the same process loading a valid [2, 3, 1] model. Building the 4 GiB bzip2 bomb
@@ -107,6 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", choices=list(CASES), help="the cases to run (default: all)")
     parser.add_argument("--how", choices=("load", "describe", "info", "evaluate"), default="load")
+    parser.add_argument("--code", metavar="DIR", help="load with the bpframe source tree in DIR")
     args = parser.parse_args()
     names = ["valid", *[name for name in args.only or CASES if name != "valid"]]
     with tempfile.TemporaryDirectory() as folder:
@@ -114,10 +118,12 @@ def main() -> None:
         for name in names:
             path = CASES[name](Path(folder) / f"{name}.npz")
             started = time.perf_counter()
-            result = measure(path, args.how, timeout=600)
+            result = measure(path, args.how, timeout=600, code=args.code)
             seconds = time.perf_counter() - started
             peak = result["peak_kib"] / 1024
-            base = peak if base is None else base
+            if base is None:
+                base = peak
+                print(f"bpframe from {result['bpframe']}", flush=True)
             message = (result["message"] or "")[:150].replace("\n", " ")
             print(f"{name:<26} {path.stat().st_size:>11,} B  peak {peak:8.0f} MiB ({peak - base:+8.0f})  "
                   f"{seconds:5.1f} s  {result['error']}: {message}", flush=True)  # fmt: skip

@@ -16,6 +16,8 @@ import os
 import struct
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -162,7 +164,7 @@ def model_with(
 # -- measuring a load in a child process -------------------------------------------------------------------------
 
 #: Loads argv[2] with bp.load, describe_model, `bpframe info` or `bpframe evaluate` (argv[1]) and prints one JSON
-#: line: the error's type and message (or None) and the peak resident memory of the process in KiB.
+#: line: the error's type and message (or None), the peak resident memory of the process in KiB, and which bpframe.
 LOADER = """
 import contextlib, io, json, os, resource, sys
 
@@ -192,17 +194,25 @@ try:
             message = err.getvalue().strip() or None
 except BaseException as exc:
     error, message = type(exc).__name__, str(exc)[:2000]
-print(json.dumps({"error": error, "message": message, "peak_kib": peak_kib()}))
+print(json.dumps({"error": error, "message": message, "peak_kib": peak_kib(), "bpframe": bp.__file__}))
 """
 
 
-def measure(path: Path, how: str = "load", timeout: float = 300) -> dict[str, Any]:
-    """Run :data:`LOADER` on ``path`` in a fresh interpreter; its JSON result (``error``, ``message``, ``peak_kib``)."""
+def measure(path: Path, how: str = "load", timeout: float = 300, code: str | None = None) -> dict[str, Any]:
+    """Run :data:`LOADER` on ``path`` in a fresh interpreter; its JSON result (``error``, ``message``, ``peak_kib``).
+
+    ``code`` is another source tree of bpframe to load with instead (an export of an older commit, to measure
+    what a change did): the child then starts without ``site`` (``-S``), so that an editable install of this
+    tree cannot take its place, with that tree and this environment's packages on its path.
+    """
     repo = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join([repo, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    child = subprocess.run([sys.executable, "-c", LOADER, how, str(path)], env=env, capture_output=True, text=True,
-                           timeout=timeout, check=False)  # fmt: skip
+    paths, flags = [repo, env.get("PYTHONPATH", "")], []
+    if code is not None:
+        paths, flags = [code, sysconfig.get_paths()["purelib"]], ["-S"]
+    env["PYTHONPATH"] = os.pathsep.join(paths).rstrip(os.pathsep)
+    child = subprocess.run([sys.executable, *flags, "-c", LOADER, how, str(path)], env=env, capture_output=True,
+                           text=True, timeout=timeout, check=False, cwd=tempfile.gettempdir())  # fmt: skip
     lines = child.stdout.strip().splitlines()
     if child.returncode != 0 or not lines:
         raise AssertionError(f"the loader died with status {child.returncode}: {child.stderr[-3000:]}")
