@@ -14,8 +14,9 @@ writes, so ``numpy.load(path, allow_pickle=False)`` can inspect it too:
     A 2-D array of the network's dtype, shape ``(rows, theta.size)``: the optimizer's per-parameter state
     (0 rows for SGD, 1 for momentum, 2 for Adam's m and v).
 ``history.npy`` (only for a network trained at least one epoch)
-    A 2-D ``float64`` array, shape ``(epochs, len(columns))``: one row per epoch, one column per history
-    column the metadata lists (the epoch numbers are whole numbers stored exactly).
+    A 1-D ``float64`` array: the history's columns one after the other, as long as the metadata's
+    ``lengths`` say (the epoch numbers are whole numbers, stored exactly). A column may be shorter than
+    ``epoch``: ``val_cost`` only has the epochs of the ``fit`` calls given validation data.
 
 The metadata is one JSON object::
 
@@ -31,8 +32,8 @@ The metadata is one JSON object::
          "distribution": "bpframe", "version": "0.1.0", "user-defined": false}, ...],
       "loss": {"name": "cross_entropy", ...same keys...},
       "seed": 0,                          # or null
-      "history": {"epochs": 30,           # the rows of history.npy (0: no such member)
-                  "columns": ["epoch", "cost", "accuracy", "val_cost", "val_accuracy", "seconds"]},
+      "history": {"columns": ["epoch", "cost", "accuracy", "val_cost", "val_accuracy", "seconds"],
+                  "lengths": [30, 30, 30, 20, 20, 30]},   # the non-empty columns ([] and [] untrained)
       "optimizer": {"config": {"name": "adam", ...}, "step": 120, "rows": 2}   # or null
     }
 
@@ -235,18 +236,18 @@ def _arrays_to_save(net: Network, include_optimizer: bool) -> dict[str, np.ndarr
         )
     optimizer = getattr(net, "_optimizer_state", None) if include_optimizer else None
     state = None if optimizer is None else _optimizer_array(optimizer.state, theta)
-    columns, table = _history_table(getattr(net, "history", None) or History())
-    metadata = _metadata(net, optimizer, state, columns, table.shape[0])
+    columns, lengths, values = _history_columns(getattr(net, "history", None) or History())
+    metadata = _metadata(net, optimizer, state, columns, lengths)
     arrays = {"metadata": np.frombuffer(_metadata_text(metadata), dtype=np.uint8), "theta": theta}
     if state is not None:
         arrays["optimizer_state"] = state
-    if table.shape[0]:
-        arrays["history"] = table
+    if values.size:
+        arrays["history"] = values
     return arrays
 
 
 def _metadata(
-    net: Network, optimizer: Any, state: np.ndarray | None, columns: list[str], epochs: int
+    net: Network, optimizer: Any, state: np.ndarray | None, columns: list[str], lengths: list[int]
 ) -> dict[str, Any]:
     """The JSON object described in the module docstring."""
     return {
@@ -259,7 +260,7 @@ def _metadata(
         "activations": [_spec_record(act) for act in net.activations],
         "loss": _spec_record(net.loss),
         "seed": None if net.seed is None else int(net.seed),
-        "history": {"epochs": epochs, "columns": columns},
+        "history": {"columns": columns, "lengths": lengths},
         "optimizer": None if state is None else _optimizer_record(optimizer, state.shape[0]),
     }
 
@@ -294,22 +295,22 @@ def _spec_record(spec: Activation | Loss) -> dict[str, Any]:
     }
 
 
-def _history_table(history: History) -> tuple[list[str], np.ndarray]:
-    """The names of the history's non-empty columns, and their values as an (epochs, columns) float64 array."""
+def _history_columns(history: History) -> tuple[list[str], list[int], np.ndarray]:
+    """The names and lengths of the history's non-empty columns, and their values one after the other."""
     values = history.as_dict()
     columns = [key for key in _HISTORY_COLUMNS if values[key]]
     epochs = len(values["epoch"])
     for key in columns:
-        if len(values[key]) != epochs:
+        if len(values[key]) > epochs:
             raise DataError(
                 f"cannot save the network: its history has {len(values[key])} values of {key!r} for {epochs} "
-                "epochs; every column must be empty or have one value per epoch"
+                "epochs; no column can have more values than there are epochs"
             )
     try:
-        table = np.array([values[key] for key in columns], dtype=np.float64).T.reshape(epochs, len(columns))
+        joined = np.array([v for key in columns for v in values[key]], dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise DataError(f"cannot save the network: its history holds values that are not numbers ({exc})") from None
-    return columns, np.ascontiguousarray(table)
+    return columns, [len(values[key]) for key in columns], joined
 
 
 def _optimizer_record(optimizer: Any, rows: int) -> dict[str, Any]:

@@ -210,7 +210,7 @@ def _parse(path: str, metadata: dict[str, Any], archive: ModelArchive, version: 
     if version == 1:
         history = _history_v1(path, metadata.get("history", {}))
     else:
-        history = _history(path, metadata.get("history", {"epochs": 0, "columns": []}), archive)
+        history = _history(path, metadata.get("history", {"columns": [], "lengths": []}), archive)
     theta = _theta(path, archive, dtype, n_params, sizes)
     optimizer = _optimizer(path, version, metadata.get("optimizer"), archive, dtype, n_params)
     return ModelContents(version, sizes, dtype, records, loss, seed, history, theta, optimizer)
@@ -378,19 +378,19 @@ def _expect_state(path: str, dtype: np.dtype, rows: int | None, n_params: int) -
 
 
 def _history(path: str, record: object, archive: ModelArchive) -> History:
-    """Format 2's history: the columns the metadata names, read from ``history.npy`` (absent for 0 epochs)."""
-    epochs, columns = _history_record(path, record)
-    present = "history" in archive.members
-    if present != (epochs > 0):
+    """Format 2's history: the columns the metadata names, their values one after the other in ``history.npy``."""
+    columns, lengths = _history_record(path, record)
+    total, present = sum(lengths), "history" in archive.members
+    if present != (total > 0):
         raise ModelFileError(
-            f"{path}: the file is damaged: its metadata records {epochs} epochs of history but "
+            f"{path}: the file is damaged: its metadata records {total} history values but "
             f"{'there is' if present else 'there is no'} 'history' entry"
         )
-    if not epochs:
+    if not total:
         return History()
-    why = f"the metadata records {epochs} epochs of {len(columns)} columns"
-    table = archive.read_array("history", _expect(path, "history", np.dtype(np.float64), (epochs, len(columns)), why))
-    values = dict(zip(columns, table.T, strict=True))
+    why = f"the metadata records {total} history values in the columns {columns}"
+    joined = archive.read_array("history", _expect(path, "history", np.dtype(np.float64), (total,), why))
+    values = dict(zip(columns, np.split(joined, np.cumsum(lengths)[:-1]), strict=True))
     epoch = values["epoch"]
     if not (np.isfinite(epoch).all() and np.array_equal(epoch, np.round(epoch))):
         raise ModelFileError(f"{path}: the file is damaged: the history's epoch numbers are not all whole numbers")
@@ -401,18 +401,27 @@ def _history(path: str, record: object, archive: ModelArchive) -> History:
     return history
 
 
-def _history_record(path: str, record: object) -> tuple[int, list[str]]:
-    """``epochs`` and ``columns`` of format 2's history record."""
-    epochs = record.get("epochs") if isinstance(record, dict) else None
+def _history_record(path: str, record: object) -> tuple[list[str], list[int]]:
+    """``columns`` and ``lengths`` of format 2's history record: no column longer than ``epoch``."""
     columns = record.get("columns") if isinstance(record, dict) else None
-    if not (type(epochs) is int and epochs >= 0 and isinstance(columns, list) and _distinct_columns(columns)):
+    lengths = record.get("lengths") if isinstance(record, dict) else None
+    if not (
+        isinstance(columns, list)
+        and _distinct_columns(columns)
+        and isinstance(lengths, list)
+        and len(lengths) == len(columns)
+        and all(type(n) is int and n >= 1 for n in lengths)
+    ):
         raise ModelFileError(
-            f"{path}: invalid history in the metadata: expected {{'epochs': int >= 0, 'columns': [distinct names "
-            f"from {list(_HISTORY_COLUMNS)}]}}, got {_shown(record)}"
+            f"{path}: invalid history in the metadata: expected {{'columns': [distinct names from "
+            f"{list(_HISTORY_COLUMNS)}], 'lengths': [an int >= 1 for each]}}, got {_shown(record)}"
         )
-    if epochs and "epoch" not in columns:
-        raise ModelFileError(f"{path}: invalid history in the metadata: {epochs} epochs but no 'epoch' column")
-    return epochs, columns
+    epochs = dict(zip(columns, lengths, strict=True)).get("epoch", 0)
+    if any(n > epochs for n in lengths):
+        raise ModelFileError(
+            f"{path}: invalid history in the metadata: columns of {max(lengths)} values for {epochs} epochs"
+        )
+    return columns, lengths
 
 
 def _distinct_columns(columns: list[Any]) -> bool:
@@ -421,7 +430,11 @@ def _distinct_columns(columns: list[Any]) -> bool:
 
 
 def _history_v1(path: str, value: object) -> History:
-    """Format 1's history: known columns as JSON lists of numbers, each empty or as long as ``epoch``."""
+    """Format 1's history: known columns as JSON lists of numbers, none longer than ``epoch``.
+
+    A column may be shorter: bpframe 0.1.0 saved ``val_cost`` shorter than ``epoch`` after a ``fit`` without
+    validation data followed one with it (and could not read such a file back).
+    """
     if not isinstance(value, dict):
         raise ModelFileError(f"{path}: invalid history in the metadata: expected an object, got {_shown(value)}")
     unknown = sorted(set(value) - set(_HISTORY_COLUMNS))
@@ -430,7 +443,7 @@ def _history_v1(path: str, value: object) -> History:
     columns = {key: _history_column(path, key, value.get(key, [])) for key in _HISTORY_COLUMNS}
     length = len(columns["epoch"])
     for key, column in columns.items():
-        if len(column) not in (0, length):
+        if len(column) > length:
             raise ModelFileError(
                 f"{path}: invalid history in the metadata: {key!r} has {len(column)} values for {length} epochs"
             )

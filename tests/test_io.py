@@ -143,6 +143,34 @@ def test_history_and_optimizer_state_round_trip(tmp_path):
     assert restored.state.flags.writeable and restored.state.flags.c_contiguous
 
 
+def test_a_history_whose_validation_columns_are_shorter_round_trips(tmp_path):
+    """fit without validation_data after a fit with it leaves val_cost shorter than epoch; format 1 saved such a
+    history and then refused to load it."""
+    net = bp.Network([2, 2], "sigmoid", seed=0)
+    net.history = bp.History(epoch=[1, 2, 3], cost=[0.5, 0.25, 0.125], accuracy=[0.5, 0.75, 1.0],
+                             val_cost=[0.6, 0.3], val_accuracy=[0.5, 0.5], seconds=[0.1, 0.1, 0.1])  # fmt: skip
+    path = save_network(net, tmp_path / "m.npz")
+    assert read_metadata(path)["history"] == {
+        "columns": ["epoch", "cost", "accuracy", "val_cost", "val_accuracy", "seconds"],
+        "lengths": [3, 3, 3, 2, 2, 3],
+    }
+    with np.load(path, allow_pickle=False) as npz:
+        assert npz["history"].tolist() == [1, 2, 3, 0.5, 0.25, 0.125, 0.5, 0.75, 1.0, 0.6, 0.3, 0.5, 0.5, 0.1, 0.1, 0.1]
+    assert load_network(path).history == net.history
+
+
+def test_a_history_column_longer_than_the_epochs_is_not_saved(tmp_path):
+    net = bp.Network([2, 2], "sigmoid", seed=0)
+    net.history = bp.History(epoch=[1], cost=[0.5, 0.25])
+    with pytest.raises(bp.DataError) as info:
+        save_network(net, tmp_path / "m.npz")
+    assert str(info.value) == (
+        "cannot save the network: its history has 2 values of 'cost' for 1 epochs; no column can have more values "
+        "than there are epochs"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_optimizer_state_is_duck_typed_and_saved_only_when_asked(tmp_path):
     net = bp.Network([2, 2], "sigmoid", seed=0)
 
@@ -191,7 +219,7 @@ def test_file_layout_is_plain_json_and_arrays(saved):
         ],
         "loss": {"name": "quadratic", **builtin, "plugin": "bpframe.default_plugins.losses", "user-defined": False},
         "seed": 3,
-        "history": {"epochs": 0, "columns": []},
+        "history": {"columns": [], "lengths": []},
         "optimizer": None,
     }
     with zipfile.ZipFile(path) as archive:
@@ -743,19 +771,30 @@ def test_activation_count_that_does_not_match_sizes(saved):
         ),
         (
             lambda m: m.update(history=[]),
-            "invalid history in the metadata: expected {'epochs': int >= 0, 'columns': [distinct names from "
-            "['epoch', 'cost', 'accuracy', 'val_cost', 'val_accuracy', 'seconds']]}, got []",
-        ),
-        (lambda m: m["history"].update(epochs=1.5), "invalid history in the metadata: expected {'epochs': int >= 0"),
-        (lambda m: m["history"].update(columns=["lr"]), "'columns': [distinct names from ['epoch', 'cost', "),
-        (lambda m: m["history"].update(columns=["cost", "cost"]), "got {'epochs': 0, 'columns': ['cost', 'cost']}"),
-        (
-            lambda m: m["history"].update(epochs=2, columns=["cost"]),
-            "invalid history in the metadata: 2 epochs but no 'epoch' column",
+            "invalid history in the metadata: expected {'columns': [distinct names from ['epoch', 'cost', "
+            "'accuracy', 'val_cost', 'val_accuracy', 'seconds']], 'lengths': [an int >= 1 for each]}, got []",
         ),
         (
-            lambda m: m["history"].update(epochs=2, columns=["epoch", "cost"]),
-            "the file is damaged: its metadata records 2 epochs of history but there is no 'history' entry",
+            lambda m: m["history"].update(columns=["epoch"], lengths=[1.5]),
+            "got {'columns': ['epoch'], 'lengths': [1.5]}",
+        ),
+        (lambda m: m["history"].update(columns=["epoch"], lengths=[]), "'lengths': [an int >= 1 for each]}, got "),
+        (lambda m: m["history"].update(columns=["lr"], lengths=[1]), "'columns': [distinct names from ['epoch', "),
+        (
+            lambda m: m["history"].update(columns=["cost", "cost"], lengths=[1, 1]),
+            "got {'columns': ['cost', 'cost'], 'lengths': [1, 1]}",
+        ),
+        (
+            lambda m: m["history"].update(columns=["cost"], lengths=[2]),
+            "invalid history in the metadata: columns of 2 values for 0 epochs",
+        ),
+        (
+            lambda m: m["history"].update(columns=["epoch", "cost"], lengths=[2, 3]),
+            "invalid history in the metadata: columns of 3 values for 2 epochs",
+        ),
+        (
+            lambda m: m["history"].update(columns=["epoch", "cost"], lengths=[2, 2]),
+            "the file is damaged: its metadata records 4 history values but there is no 'history' entry",
         ),
         (
             lambda m: m.update(optimizer={"config": {}, "step": 0}),

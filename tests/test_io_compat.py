@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from io_fixtures import read_members, read_metadata
+from io_fixtures import edit_metadata, read_members, read_metadata
 
 import bpframe as bp
 from bpframe.datasets import xor
@@ -85,7 +85,7 @@ def test_format_1_saved_again_is_format_2_with_the_same_contents(tmp_path, name)
     again = save_network(loaded, tmp_path / "again.npz", include_optimizer=True)
     metadata = read_metadata(again)
     assert metadata["format_version"] == 2
-    assert metadata["history"]["epochs"] == len(EXPECTED[name][5])
+    assert metadata["history"]["lengths"][0] == len(EXPECTED[name][5])
     assert "history.npy" in read_members(again)
     reloaded = load_network(again)
     assert reloaded.history == loaded.history
@@ -127,3 +127,15 @@ def test_format_1_resumes_training_with_its_optimizer_state(tmp_path, name, opti
     assert resumed.parameters().tobytes() != fresh.parameters().tobytes()  # the saved state was used
     assert resumed._optimizer_state.step == saved_step + 2 == fresh._optimizer_state.step + saved_step
     assert resumed.history.epoch == [*EXPECTED[name][5], len(EXPECTED[name][5]) + 1]
+
+
+def test_a_format_1_history_with_shorter_validation_columns_loads(tmp_path):
+    """bpframe 0.1.0 wrote such files (a fit without validation data after one with it) but refused to read them."""
+    path = shutil.copy(SAMPLES / "v1_sgd_no_optimizer.npz", tmp_path / "m.npz")
+    edit_metadata(path, lambda m: m["history"].update(val_cost=[0.75], val_accuracy=[0.5]))
+    history = load_network(path).history
+    assert (history.epoch, history.val_cost, history.val_accuracy) == ([1, 2], [0.75], [0.5])
+    edit_metadata(path, lambda m: m["history"].update(val_cost=[0.75, 0.5, 0.25]))
+    with pytest.raises(bp.ModelFileError) as info:
+        load_network(path)
+    assert str(info.value) == f"{path}: invalid history in the metadata: 'val_cost' has 3 values for 2 epochs"
