@@ -73,9 +73,28 @@ def _optimizer(args: argparse.Namespace) -> Any:
     return SGD()
 
 
+def _check_hidden(hidden: list[int], dtype: str) -> None:
+    """Refuse hidden layers beyond bpframe's limits before any data is loaded (the network checks all again)."""
+    from .errors import ConfigurationError
+    from .limits import check_network_size
+
+    if any(width < 1 for width in hidden):
+        return  # the network's own check names it, among the real sizes
+    try:
+        check_network_size([1, *hidden, 1], np.dtype(dtype))
+    except ConfigurationError as exc:
+        text = ",".join(str(width) for width in hidden[:6]) + (
+            f",... ({len(hidden)} layers)" if len(hidden) > 6 else ""
+        )
+        raise ConfigurationError(
+            f"--hidden {text} is too large, even counting a 1-wide input and output: {exc}"
+        ) from None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import bpframe as bp
 
+    _check_hidden(args.hidden, args.dtype)
     X, y = load_dataset(args.dataset, "train", args.dtype, args.data_dir)
     Xt, yt = load_dataset(args.dataset, "test", args.dtype, args.data_dir)
     classes = int(max(y.max(), yt.max())) + 1
@@ -256,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except (BpframeError, OSError) as exc:
         print(f"bpframe: error: {exc}", file=sys.stderr)
+        return 1
+    except MemoryError as exc:  # the limits keep bpframe's own allocations in check; this is for the rest
+        print(f"bpframe: error: out of memory{f' ({exc})' if str(exc) else ''}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("bpframe: interrupted", file=sys.stderr)

@@ -7,7 +7,6 @@ plugin, and skipped for the rest of the fit; with ``BPFRAME_STRICT_PLUGINS=1`` i
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +15,7 @@ import pluggy
 from . import hookspecs
 from .config import env_flag
 from .errors import PluginError, PluginWarning
+from .warn import warn
 
 __all__ = ["EventBus"]
 
@@ -59,4 +59,4 @@ class EventBus:
         if self._strict:
             raise PluginError(message) from exc
         self._disabled.add(id(plugin))
-        warnings.warn(message, PluginWarning, stacklevel=4)
+        warn(message, PluginWarning)

@@ -1,6 +1,6 @@
-r"""Saving and loading networks: one ``.npz`` file, no pickles, written atomically.
+r"""Saving and loading networks: one ``.npz`` file, no pickles, written atomically, read within fixed bounds.
 
-The file format (``format_version`` 1)
+The file format (``format_version`` 2)
 --------------------------------------
 A model file is an *uncompressed* ZIP archive of NumPy ``.npy`` members, the layout :func:`numpy.savez`
 writes, so ``numpy.load(path, allow_pickle=False)`` can inspect it too:
@@ -13,12 +13,16 @@ writes, so ``numpy.load(path, allow_pickle=False)`` can inspect it too:
 ``optimizer_state.npy`` (only when saved with ``include_optimizer=True`` and the network has a state)
     A 2-D array of the network's dtype, shape ``(rows, theta.size)``: the optimizer's per-parameter state
     (0 rows for SGD, 1 for momentum, 2 for Adam's m and v).
+``history.npy`` (only for a network trained at least one epoch)
+    A 1-D ``float64`` array: the history's columns one after the other, as long as the metadata's
+    ``lengths`` say (the epoch numbers are whole numbers, stored exactly). A column may be shorter than
+    ``epoch``: ``val_cost`` only has the epochs of the ``fit`` calls given validation data.
 
 The metadata is one JSON object::
 
     {
       "format": "bpframe-model",          # what the file is
-      "format_version": 1,                # bumped on any incompatible change
+      "format_version": 2,                # bumped on any incompatible change
       "bpframe_version": "0.1.0",         # the bpframe that wrote it
       "created": "2025-01-31T12:00:00+00:00",
       "sizes": [784, 30, 10],
@@ -28,16 +32,21 @@ The metadata is one JSON object::
          "distribution": "bpframe", "version": "0.1.0", "user-defined": false}, ...],
       "loss": {"name": "cross_entropy", ...same keys...},
       "seed": 0,                          # or null
-      "history": {"epoch": [...], "cost": [...], "accuracy": [...],
-                  "val_cost": [...], "val_accuracy": [...], "seconds": [...]},
-      "optimizer": {"config": {"name": "adam", ...}, "step": 120}   # or null
+      "history": {"columns": ["epoch", "cost", "accuracy", "val_cost", "val_accuracy", "seconds"],
+                  "lengths": [30, 30, 30, 20, 20, 30]},   # the non-empty columns ([] and [] untrained)
+      "optimizer": {"config": {"name": "adam", ...}, "step": 120, "rows": 2}   # or null
     }
 
 An activation or loss that no plugin registered (an object built in user code) is recorded with
-``"user-defined": true`` and ``plugin``, ``distribution`` and ``version`` null. History values that are not
-finite are written as Python's ``json`` writes them (``NaN``, ``Infinity``). ``sizes``, ``dtype``,
+``"user-defined": true`` and ``plugin``, ``distribution`` and ``version`` null. ``sizes``, ``dtype``,
 ``activations`` and ``loss`` are required; a reader ignores top-level fields it does not know, so a new optional
 field needs no new ``format_version``, while any change an older reader would misread must bump it.
+
+Format version 1 (bpframe 0.1.0) is read too. It differs in two fields: ``history`` holds the columns
+themselves as JSON lists (``{"epoch": [1, 2], "cost": [0.5, 0.25], ...}``, with ``NaN`` and ``Infinity`` as
+Python's ``json`` writes them) and there is no ``history.npy``; the optimizer record has no ``rows``.
+Version 2 moved the history into an array because it grows with every epoch trained, and the metadata must
+stay small enough to be read whole before anything else.
 
 Members are stored uncompressed: trained weights are floating-point numbers whose low mantissa bits are
 close to random, so deflate shrinks them by only a few percent while costing time on every save and load;
@@ -50,12 +59,19 @@ object dtype is refused before any byte of it is interpreted), the metadata is p
 loss names are looked up only in the plugin registry or in the ``custom_objects`` the caller passes. Every
 problem with a file raises :class:`~bpframe.errors.ModelFileError`, whose message starts with the file's path.
 
+Loading never allocates more than the file really holds (:mod:`bpframe.container`): the ZIP directory may list
+at most a few entries, a compressed or encrypted member is refused without being expanded, the metadata is at
+most :data:`~bpframe.limits.MAX_METADATA_BYTES` of JSON within the bounds of :mod:`bpframe.boundedjson`, the
+network it describes must fit the limits of :mod:`bpframe.limits`, and each array's header must declare exactly
+the dtype and shape the metadata implies before its data is read.
+
 Saving is atomic: the file is written under a temporary name in the target's folder, flushed and fsynced,
 then renamed onto the target with :func:`os.replace`. A reader, or a crash at any moment, sees either the old
 complete file or the new complete file; on an error the temporary file is removed and the old file is left as
 it was. The new file gets the permissions of the file it replaces, or the default ones (umask) for a new file.
-A process killed during a save can leave its hidden temporary file (``.model.npz.<random>.tmp``) behind; it
-is safe to delete.
+A process killed during a save leaves its hidden temporary file behind (``.model.npz.<12 hex
+digits>.bpframe-save.tmp``); the next successful save into the same folder deletes every such file of the
+current user that has not changed for :data:`STALE_TEMPORARY_SECONDS`, and nothing else.
 """
 
 from __future__ import annotations
@@ -63,22 +79,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import re
 import secrets
 import stat
-import warnings
+import time
 import zipfile
-import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import boundedjson
 from ._version import __version__
 from .activation import Activation
 from .errors import (
@@ -90,62 +104,37 @@ from .errors import (
     PluginWarning,
     UnknownNameError,
 )
+from .limits import MAX_METADATA_BYTES
 from .loss import Loss
+from .modelfile import FORMAT, FORMAT_VERSION, ModelContents, OptimizerState, read_model
 from .plugins import get_registry
 from .registry import Provenance
 from .results import History
-from .validation import check_sizes
+from .warn import warn
 
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "OptimizerState", "describe_model", "load_network", "save_network"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "STALE_TEMPORARY_SECONDS",
+    "OptimizerState",
+    "describe_model",
+    "load_network",
+    "save_network",
+]
 
-#: The value of the metadata's ``"format"`` field.
-FORMAT = "bpframe-model"
-#: The newest model format version this bpframe reads and the one it writes.
-FORMAT_VERSION = 1
+#: A temporary file left by an interrupted save is deleted by a later save once it is this old (seconds since
+#: it last changed): a save still writing changes its file all the time.
+STALE_TEMPORARY_SECONDS = 3600
 
-_DTYPES = ("float32", "float64")
-_MEMBERS = ("metadata", "theta", "optimizer_state")
-_HISTORY_INT_COLUMNS = ("epoch",)
-#: What a file may hold as names (as ``check_name`` allows), distributions (PEP 508) and versions (PEP 440).
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
-_DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
-_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]{0,63}")
-#: What zipfile and the .npy header parser raise on a damaged archive.
-_DAMAGED_ZIP = (
-    zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
-)  # fmt: skip
-#: Leading bytes of common files that are not models, to say what a file is instead.
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"%PDF", "a PDF document"),
-    (b"\x89HDF\r\n\x1a\n", "an HDF5 file (a Keras .h5 model?)"),
-    (b"\x93NUMPY", "a single NumPy array (.npy)"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"\x80", "a Python pickle"),
-)
-
-
-@dataclass(frozen=True, eq=False)
-class OptimizerState:
-    """An optimizer's configuration and per-parameter state, as restored by :func:`load_network`.
-
-    Attributes
-    ----------
-    config : dict
-        JSON-able description of the optimizer, such as ``{"name": "adam", "beta1": 0.9, ...}``.
-    state : ndarray, shape (rows, n_params)
-        The per-parameter state in the network's dtype (0 rows for SGD, 1 for momentum, 2 for Adam).
-    step : int
-        The number of updates applied so far (Adam's bias correction needs it).
-    """
-
-    config: dict[str, Any]
-    state: np.ndarray
-    step: int
+_HISTORY_COLUMNS = tuple(field.name for field in dataclasses.fields(History))
+#: The temporary files of saves: this bpframe's, and those of format-1 bpframe (recognised by their contents).
+_TEMPORARY = re.compile(r"\..{1,100}\.[0-9a-f]{12}\.bpframe-save\.tmp")
+_OLD_TEMPORARY = re.compile(r"\..{1,100}\.[0-9a-f]{12}\.tmp")
+_OLD_TEMPORARY_START = b"PK\x03\x04"
+_OLD_TEMPORARY_FIRST_MEMBER = b"metadata.npy"  # at offset 30, after the local header's fixed part
 
 
 # -- saving -------------------------------------------------------------------------------------------------
@@ -246,17 +235,21 @@ def _arrays_to_save(net: Network, include_optimizer: bool) -> dict[str, np.ndarr
             "inf, and a model file must hold finite parameters"
         )
     optimizer = getattr(net, "_optimizer_state", None) if include_optimizer else None
-    metadata = _metadata(net, optimizer)
-    arrays = {"metadata": np.frombuffer(json.dumps(metadata, indent=1).encode("utf-8"), dtype=np.uint8)}
-    arrays["theta"] = theta
-    if optimizer is not None:
-        arrays["optimizer_state"] = _optimizer_array(optimizer.state, theta)
+    state = None if optimizer is None else _optimizer_array(optimizer.state, theta)
+    columns, lengths, values = _history_columns(getattr(net, "history", None) or History())
+    metadata = _metadata(net, optimizer, state, columns, lengths)
+    arrays = {"metadata": np.frombuffer(_metadata_text(metadata), dtype=np.uint8), "theta": theta}
+    if state is not None:
+        arrays["optimizer_state"] = state
+    if values.size:
+        arrays["history"] = values
     return arrays
 
 
-def _metadata(net: Network, optimizer: Any) -> dict[str, Any]:
+def _metadata(
+    net: Network, optimizer: Any, state: np.ndarray | None, columns: list[str], lengths: list[int]
+) -> dict[str, Any]:
     """The JSON object described in the module docstring."""
-    history = getattr(net, "history", None)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -267,9 +260,25 @@ def _metadata(net: Network, optimizer: Any) -> dict[str, Any]:
         "activations": [_spec_record(act) for act in net.activations],
         "loss": _spec_record(net.loss),
         "seed": None if net.seed is None else int(net.seed),
-        "history": _history_record(History() if history is None else history),
-        "optimizer": None if optimizer is None else _optimizer_record(optimizer),
+        "history": {"columns": columns, "lengths": lengths},
+        "optimizer": None if state is None else _optimizer_record(optimizer, state.shape[0]),
     }
+
+
+def _metadata_text(metadata: dict[str, Any]) -> bytes:
+    """The metadata as UTF-8 JSON, checked to be within the bounds every reader applies."""
+    text = json.dumps(metadata, indent=1)
+    try:
+        boundedjson.loads(text)
+    except boundedjson.JSONLimitError as exc:
+        raise ConfigurationError(f"cannot save the network: its metadata would be beyond a limit: {exc}") from None
+    data = text.encode("utf-8")
+    if len(data) > MAX_METADATA_BYTES:
+        raise ConfigurationError(
+            f"cannot save the network: its metadata would be {len(data):,} bytes of JSON, more than the "
+            f"{MAX_METADATA_BYTES:,} a model file allows (bpframe.limits.MAX_METADATA_BYTES)"
+        )
+    return data
 
 
 def _spec_record(spec: Activation | Loss) -> dict[str, Any]:
@@ -286,17 +295,27 @@ def _spec_record(spec: Activation | Loss) -> dict[str, Any]:
     }
 
 
-def _history_record(history: History) -> dict[str, list[Any]]:
-    """The history's columns as JSON-able lists (epochs as ints, the rest as floats)."""
-    columns = history.as_dict()
-    return {
-        key: [int(v) if key in _HISTORY_INT_COLUMNS else float(v) for v in values] for key, values in columns.items()
-    }
+def _history_columns(history: History) -> tuple[list[str], list[int], np.ndarray]:
+    """The names and lengths of the history's non-empty columns, and their values one after the other."""
+    values = history.as_dict()
+    columns = [key for key in _HISTORY_COLUMNS if values[key]]
+    epochs = len(values["epoch"])
+    for key in columns:
+        if len(values[key]) > epochs:
+            raise DataError(
+                f"cannot save the network: its history has {len(values[key])} values of {key!r} for {epochs} "
+                "epochs; no column can have more values than there are epochs"
+            )
+    try:
+        joined = np.array([v for key in columns for v in values[key]], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"cannot save the network: its history holds values that are not numbers ({exc})") from None
+    return columns, [len(values[key]) for key in columns], joined
 
 
-def _optimizer_record(optimizer: Any) -> dict[str, Any]:
+def _optimizer_record(optimizer: Any, rows: int) -> dict[str, Any]:
     """The optimizer's JSON part; its state array is stored as a member of its own."""
-    record = {"config": dict(optimizer.config), "step": int(optimizer.step)}
+    record = {"config": dict(optimizer.config), "step": int(optimizer.step), "rows": rows}
     try:
         json.dumps(record, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -334,6 +353,7 @@ def _write_atomically(target: Path, arrays: dict[str, np.ndarray]) -> None:
             ) from exc
         raise
     _fsync_folder(target.parent)
+    _remove_stale_temporaries(target.parent)
 
 
 def _create_temporary(target: Path) -> tuple[int, Path]:
@@ -344,7 +364,7 @@ def _create_temporary(target: Path) -> tuple[int, Path]:
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        temporary = target.with_name(f".{target.name[:100]}.{secrets.token_hex(6)}.tmp")
+        temporary = target.with_name(f".{target.name[:100]}.{secrets.token_hex(6)}.bpframe-save.tmp")
         try:
             fd = os.open(temporary, flags, 0o666)
         except FileExistsError:
@@ -377,6 +397,39 @@ def _remove_quietly(path: Path) -> None:
     """Delete ``path`` if it exists."""
     with contextlib.suppress(OSError):
         os.unlink(path)
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Delete the temporary files that interrupted saves left in ``folder`` (best effort).
+
+    Only regular files of the current user, named as a save names them, unchanged for
+    :data:`STALE_TEMPORARY_SECONDS` (a save in progress keeps writing its own); a name of the format-1 bpframe,
+    which did not mark its temporary files, also needs contents that start as that bpframe wrote them.
+    """
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if _is_stale_temporary(entry, cutoff):
+                    os.unlink(entry.path)
+
+
+def _is_stale_temporary(entry: os.DirEntry[str], cutoff: float) -> bool:
+    """True for a file of this user named and written like a save's temporary file, unchanged since ``cutoff``."""
+    new, old = _TEMPORARY.fullmatch(entry.name), _OLD_TEMPORARY.fullmatch(entry.name)
+    if not (new or old) or not entry.is_file(follow_symlinks=False):
+        return False
+    info = entry.stat(follow_symlinks=False)
+    if info.st_mtime > cutoff or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+        return False
+    return bool(new) or _starts_like_a_save(entry.path)
+
+
+def _starts_like_a_save(path: str) -> bool:
+    """True when the file begins as every save wrote it: a ZIP local header for the ``metadata.npy`` member."""
+    with open(path, "rb") as file:
+        head = file.read(30 + len(_OLD_TEMPORARY_FIRST_MEMBER))
+    return head.startswith(_OLD_TEMPORARY_START) and head[30:] == _OLD_TEMPORARY_FIRST_MEMBER
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -466,8 +519,7 @@ def load_network(
     where = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
     if not isinstance(where, str):
         raise ConfigurationError(f"path must be a str or os.PathLike, got {type(path).__name__} {path!r}")
-    contents = _read_file(where)
-    model = _parse(where, *contents)
+    _, model = read_model(where)
     messages: list[str] = []
     activations = [
         _resolve(where, "activation", f"layer {l}'s activation", record, custom, messages)
@@ -475,7 +527,7 @@ def load_network(
     ]
     loss = _resolve(where, "loss", "the loss", model.loss, custom, messages)
     for message in messages:
-        warnings.warn(message, PluginWarning, stacklevel=2)
+        warn(message, PluginWarning)
     return _build(where, model, activations, loss)
 
 
@@ -498,350 +550,6 @@ def _check_custom_objects(custom_objects: object) -> dict[str, Activation | Loss
                 f"custom_objects[{key!r}] is {value!r}; the key must be the object's name, {value.name!r}"
             )
     return dict(custom_objects)
-
-
-def _read_file(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Open the archive and return its metadata and its arrays, after the checks that need no schema."""
-    _check_is_file(path)
-    _check_signature(path)
-    try:
-        archive = zipfile.ZipFile(path)
-    except _DAMAGED_ZIP as exc:
-        raise ModelFileError(
-            f"{path}: the file is truncated or damaged: it starts like a ZIP archive (.npz) but its end is "
-            f"missing or unreadable ({exc}); it may be an incomplete copy or download"
-        ) from None
-    with archive:
-        members = _members(path, archive)
-        metadata = _read_metadata(path, archive, members)
-        _check_members(path, members)
-        arrays = {name: _read_array(path, archive, info, name) for name, info in members.items() if name != "metadata"}
-    return metadata, arrays
-
-
-def _check_is_file(path: str) -> None:
-    """Raise unless ``path`` is an existing regular file."""
-    if not os.path.exists(path):
-        raise ModelFileError(f"{path}: no such file")
-    if not os.path.isfile(path):
-        raise ModelFileError(f"{path}: is not a file (a folder or a device); give the model file's path")
-
-
-def _check_signature(path: str) -> None:
-    """Raise, saying what the file looks like, unless it starts like a ZIP archive."""
-    try:
-        with open(path, "rb") as file:
-            head = file.read(64)
-    except OSError as exc:
-        raise ModelFileError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
-    if head.startswith(b"PK\x03\x04"):
-        return
-    if not head:
-        what = "an empty file"
-    elif head.startswith(b"PK\x05\x06"):
-        what = "an empty ZIP archive"
-    else:
-        what = next((name for sig, name in _SIGNATURES if head.startswith(sig)), None) or _guess_kind(head)
-    raise ModelFileError(
-        f"{path}: not a bpframe model file: it is {what}, not an .npz (ZIP) archive (it starts with {head[:8]!r})"
-    )
-
-
-def _guess_kind(head: bytes) -> str:
-    """``'a text file'`` if the first bytes are printable UTF-8, else ``'a binary file of unknown kind'``."""
-    for cut in range(4):  # the 64 bytes read may end inside a multi-byte character
-        try:
-            text = head[: len(head) - cut].decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        if all(c.isprintable() or c.isspace() for c in text):
-            return "a text file"
-        break
-    return "a binary file of unknown kind"
-
-
-def _members(path: str, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
-    """The archive's entries by array name (``theta.npy`` -> ``theta``), refusing duplicates."""
-    members: dict[str, zipfile.ZipInfo] = {}
-    for info in archive.infolist():
-        name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-        if name in members:
-            raise ModelFileError(f"{path}: the file is damaged: it contains the entry {info.filename!r} twice")
-        members[name] = info
-    if "metadata" not in members:
-        names = [repr(n) for n in members][:5] + (["..."] if len(members) > 5 else [])
-        held = ", ".join(names) or "nothing"
-        raise ModelFileError(
-            f"{path}: not a bpframe model: the .npz archive has no 'metadata' entry (it holds {held}); "
-            "bpframe model files are written by Network.save"
-        )
-    return members
-
-
-def _check_members(path: str, members: dict[str, zipfile.ZipInfo]) -> None:
-    """Every required entry is there and there is nothing else."""
-    if "theta" not in members:
-        raise ModelFileError(f"{path}: the file is damaged: it has no 'theta' entry (the network's parameters)")
-    unexpected = [info.filename for name, info in members.items() if name not in _MEMBERS]
-    if unexpected:
-        raise ModelFileError(
-            f"{path}: the file has unexpected entries {unexpected}; a bpframe model holds only "
-            "metadata.npy, theta.npy and optionally optimizer_state.npy"
-        )
-
-
-def _read_array(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarray:
-    """Read one ``.npy`` member, refusing object arrays before reading any of their data."""
-    try:
-        with archive.open(info) as stream:
-            shape, fortran_order, dtype = _read_npy_header(stream)
-            if dtype.hasobject:
-                raise ModelFileError(
-                    f"{path}: the entry {name!r} contains a pickled object; refusing to load it "
-                    "(bpframe files never contain pickles)"
-                )
-            nbytes = math.prod(shape) * dtype.itemsize
-            data = stream.read(nbytes)
-            if len(data) != nbytes or stream.read(1):
-                raise ValueError(f"its data has a different size than its header's shape {shape} promises")
-    except ModelFileError:
-        raise
-    except _DAMAGED_ZIP as exc:
-        raise ModelFileError(f"{path}: the file is damaged: its entry {name!r} cannot be read ({exc})") from None
-    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
-    return array.astype(dtype.newbyteorder("="), order="C")  # a writable, native-endian copy
-
-
-def _read_npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """Shape, Fortran order and dtype from a ``.npy`` header (versions 1.0 and 2.0)."""
-    version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        header: tuple[tuple[int, ...], bool, np.dtype] = np.lib.format.read_array_header_1_0(stream)
-        return header
-    if version == (2, 0):
-        header = np.lib.format.read_array_header_2_0(stream)
-        return header
-    raise ValueError(f"unsupported .npy format version {version}")
-
-
-def _read_metadata(path: str, archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> dict[str, Any]:
-    """The metadata JSON object, after checking that this bpframe can read the file's format."""
-    array = _read_array(path, archive, members["metadata"], "metadata")
-    if array.dtype != np.uint8 or array.ndim != 1:
-        raise ModelFileError(
-            f"{path}: not a bpframe model: its 'metadata' entry is a {array.dtype} array of shape {array.shape}, "
-            "not JSON text stored as bytes"
-        )
-    try:
-        metadata = json.loads(array.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ModelFileError(f"{path}: the file is damaged: its metadata is not valid JSON text ({exc})") from None
-    if not isinstance(metadata, dict):
-        raise ModelFileError(f"{path}: not a bpframe model: its metadata is JSON but not an object")
-    _check_format(path, metadata)
-    return metadata
-
-
-def _check_format(path: str, metadata: dict[str, Any]) -> None:
-    """The ``format`` and ``format_version`` fields."""
-    if metadata.get("format") != FORMAT:
-        found = repr(metadata["format"]) if "format" in metadata else "no 'format' field"
-        raise ModelFileError(f"{path}: not a bpframe model: its metadata has {found}, expected format {FORMAT!r}")
-    version = metadata.get("format_version")
-    if type(version) is int and version > FORMAT_VERSION:
-        saved_by = metadata.get("bpframe_version")
-        known = isinstance(saved_by, str) and _VERSION.fullmatch(saved_by) is not None
-        raise ModelFileError(
-            f"{path}: the model was saved by a newer bpframe{f' {saved_by}' if known else ''} in model format "
-            f"version {version}; this bpframe {__version__} reads format version {FORMAT_VERSION} only. Upgrade "
-            f'bpframe to load it: pip install --upgrade "bpframe{f">={saved_by}" if known else ""}"'
-        )
-    if type(version) is not int or version < 1:
-        raise ModelFileError(
-            f"{path}: unknown format_version {version!r} in the metadata; this bpframe reads format version "
-            f"{FORMAT_VERSION}"
-        )
-
-
-@dataclass(frozen=True)
-class _Model:
-    """A checked model file, before names are resolved."""
-
-    sizes: tuple[int, ...]
-    dtype: np.dtype
-    activations: list[dict[str, Any]]
-    loss: dict[str, Any]
-    seed: int | None
-    history: History
-    theta: np.ndarray
-    optimizer: OptimizerState | None
-
-
-def _parse(path: str, metadata: dict[str, Any], arrays: dict[str, np.ndarray]) -> _Model:
-    """Check the metadata fields and the arrays against each other."""
-    sizes = _sizes(path, _field(path, metadata, "sizes"))
-    dtype = _dtype(path, _field(path, metadata, "dtype"))
-    n_params = sum(sizes[l] * sizes[l - 1] + sizes[l] for l in range(1, len(sizes)))
-    activations = _field(path, metadata, "activations")
-    if not isinstance(activations, list) or len(activations) != len(sizes) - 1:
-        count = f"{len(activations)} activations" if isinstance(activations, list) else repr(activations)
-        raise ModelFileError(
-            f"{path}: the metadata lists {count} but sizes {list(sizes)} have {len(sizes) - 1} layers after the "
-            "input; there must be one activation per layer"
-        )
-    records = [_spec(path, f"activations[{i}]", r) for i, r in enumerate(activations)]
-    loss = _spec(path, "loss", _field(path, metadata, "loss"))
-    theta = _theta(path, arrays["theta"], dtype, n_params, sizes)
-    optimizer = _optimizer(path, metadata.get("optimizer"), arrays.get("optimizer_state"), dtype, n_params)
-    return _Model(sizes, dtype, records, loss, _seed(path, metadata.get("seed")),
-                  _history(path, metadata.get("history", {})), theta, optimizer)  # fmt: skip
-
-
-def _field(path: str, metadata: dict[str, Any], key: str) -> Any:
-    """A required metadata field."""
-    if key not in metadata:
-        raise ModelFileError(f"{path}: the file is damaged: its metadata has no {key!r} field")
-    return metadata[key]
-
-
-def _sizes(path: str, value: object) -> tuple[int, ...]:
-    """Layer sizes, checked as the Network constructor checks them."""
-    if not isinstance(value, list):
-        raise ModelFileError(f"{path}: invalid sizes in the metadata: expected a list of ints, got {value!r}")
-    try:
-        return check_sizes(value)
-    except ConfigurationError as exc:
-        raise ModelFileError(f"{path}: invalid sizes in the metadata: {exc}") from None
-
-
-def _dtype(path: str, value: object) -> np.dtype:
-    """``float32`` or ``float64``."""
-    if value not in _DTYPES:
-        raise ModelFileError(
-            f"{path}: invalid dtype {value!r} in the metadata; a bpframe model is 'float32' or 'float64'"
-        )
-    return np.dtype(str(value))
-
-
-def _spec(path: str, where: str, record: object) -> dict[str, Any]:
-    """An activation or loss record: a valid name, and provenance strings or nulls."""
-    if not isinstance(record, dict) or not isinstance(record.get("name"), str):
-        raise ModelFileError(
-            f"{path}: invalid {where} in the metadata: expected an object with a 'name', got {record!r}"
-        )
-    problem = _record_problem("loss" if where == "loss" else "activation", record)
-    if problem is not None:
-        raise ModelFileError(f"{path}: invalid {where} in the metadata: {problem}")
-    return record
-
-
-def _record_problem(kind: str, record: dict[str, Any]) -> str | None:
-    """What is wrong with a record's fields, or ``None``.
-
-    Names, distributions and versions end up in the commands an error message suggests, so a file may only
-    hold well-formed ones: a crafted file cannot put a shell command into a ``pip install`` hint.
-    """
-    if not _NAME.fullmatch(record["name"]):
-        return f"{record['name']!r} is not a valid {kind} name (a lower-case identifier such as 'leaky_relu')"
-    for key, pattern in (("plugin", None), ("distribution", _DISTRIBUTION), ("version", _VERSION)):
-        value = record.get(key)
-        if not isinstance(value, (str, type(None))):
-            return f"{key!r} must be a string or null, got {value!r}"
-        if pattern is not None and value is not None and not pattern.fullmatch(value):
-            return f"{key!r} is not a valid {key}: {value!r}"
-    if not isinstance(record.get("user-defined", False), bool):
-        return f"'user-defined' must be true or false, got {record['user-defined']!r}"
-    return None
-
-
-def _seed(path: str, value: object) -> int | None:
-    """``None`` or an int >= 0."""
-    if value is None or (type(value) is int and value >= 0):
-        return value
-    raise ModelFileError(f"{path}: invalid seed {value!r} in the metadata; expected null or an int >= 0")
-
-
-def _history(path: str, value: object) -> History:
-    """The training history: known columns, numbers, each empty or as long as ``epoch``."""
-    if not isinstance(value, dict):
-        raise ModelFileError(f"{path}: invalid history in the metadata: expected an object, got {value!r}")
-    known = [f.name for f in dataclasses.fields(History)]
-    unknown = sorted(set(value) - set(known))
-    if unknown:
-        raise ModelFileError(f"{path}: invalid history in the metadata: unknown columns {unknown}")
-    columns = {key: _history_column(path, key, value.get(key, [])) for key in known}
-    length = len(columns["epoch"])
-    for key, column in columns.items():
-        if len(column) not in (0, length):
-            raise ModelFileError(
-                f"{path}: invalid history in the metadata: {key!r} has {len(column)} values for {length} epochs"
-            )
-    return History(**columns)
-
-
-def _history_column(path: str, key: str, values: object) -> list[Any]:
-    """One history column: ints for epochs, floats otherwise."""
-    integer = key in _HISTORY_INT_COLUMNS
-    kinds: tuple[type, ...] = (int,) if integer else (int, float)
-    if not isinstance(values, list) or any(isinstance(v, bool) or not isinstance(v, kinds) for v in values):
-        expected = "ints" if integer else "numbers"
-        raise ModelFileError(f"{path}: invalid history in the metadata: {key!r} must be a list of {expected}")
-    return [int(v) if integer else float(v) for v in values]
-
-
-def _theta(path: str, theta: np.ndarray, dtype: np.dtype, n_params: int, sizes: tuple[int, ...]) -> np.ndarray:
-    """The parameter vector: the metadata's dtype, the length the sizes need, all finite."""
-    if theta.dtype != dtype:
-        raise ModelFileError(
-            f"{path}: the file is damaged: theta has dtype {theta.dtype} but the metadata says {dtype}"
-        )
-    if theta.shape != (n_params,):
-        raise ModelFileError(
-            f"{path}: the file is damaged: theta has shape {theta.shape} but sizes {list(sizes)} need a vector of "
-            f"{n_params} parameters"
-        )
-    _check_finite(path, "theta", theta)
-    return theta
-
-
-def _check_finite(path: str, name: str, array: np.ndarray) -> None:
-    """Refuse NaN and inf."""
-    bad = ~np.isfinite(array)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ModelFileError(
-            f"{path}: the file is damaged: {name} contains {int(bad.sum())} non-finite value(s) (NaN or inf), the "
-            f"first at index {first[0] if len(first) == 1 else first}"
-        )
-
-
-def _optimizer(
-    path: str, record: object, state: np.ndarray | None, dtype: np.dtype, n_params: int
-) -> OptimizerState | None:
-    """The optimizer record and state array, which come together or not at all."""
-    if record is None and state is None:
-        return None
-    if record is None:
-        raise ModelFileError(
-            f"{path}: the file is damaged: it has an 'optimizer_state' entry but its metadata has no optimizer record"
-        )
-    if state is None:
-        raise ModelFileError(
-            f"{path}: the file is damaged: its metadata has an optimizer record but there is no 'optimizer_state' entry"
-        )
-    step = record.get("step") if isinstance(record, dict) else None
-    if not isinstance(record, dict) or not isinstance(record.get("config"), dict) or type(step) is not int or step < 0:
-        raise ModelFileError(
-            f"{path}: invalid optimizer in the metadata: expected {{'config': {{...}}, 'step': int >= 0}}, "
-            f"got {record!r}"
-        )
-    if state.dtype != dtype or state.ndim != 2 or state.shape[1] != n_params:
-        raise ModelFileError(
-            f"{path}: the file is damaged: optimizer_state has dtype {state.dtype} and shape {state.shape}, "
-            f"expected {dtype} and (rows, {n_params})"
-        )
-    _check_finite(path, "optimizer_state", state)
-    return OptimizerState(record["config"], state, record["step"])
 
 
 # -- names --------------------------------------------------------------------------------------------------
@@ -927,7 +635,7 @@ def _provenance_change(path: str, subject: str, record: dict[str, Any], now: Pro
     )
 
 
-def _build(path: str, model: _Model, activations: list[Any], loss: Any) -> Network:
+def _build(path: str, model: ModelContents, activations: list[Any], loss: Any) -> Network:
     """The network, its parameters, history and optimizer state."""
     from .network import Network
 
@@ -973,8 +681,7 @@ def describe_model(path: str | os.PathLike[str]) -> str:
       optimizer  not saved
     """
     where = os.fspath(path)
-    metadata, arrays = _read_file(where)
-    model = _parse(where, metadata, arrays)
+    metadata, model = read_model(where)
     rows = [("sizes", f"{list(model.sizes)} ({model.theta.size} parameters, {model.dtype.name})")]
     rows += [(f"layer {l}", _describe_record("activation", r)) for l, r in enumerate(model.activations, start=1)]
     rows += [("loss", _describe_record("loss", model.loss)), ("seed", str(model.seed))]
@@ -1015,5 +722,7 @@ def _describe_optimizer(optimizer: OptimizerState | None) -> str:
 
 
 def _printable(value: object) -> str:
-    """A string from the file as is if it is plain printable text, else its repr (no terminal escapes)."""
-    return value if isinstance(value, str) and value.isprintable() else repr(value)
+    """A string from the file as is if it is plain printable text, else its repr (no terminal escapes); a
+    hundred characters at most."""
+    text = value if isinstance(value, str) and value.isprintable() else repr(value)
+    return text if len(text) <= 100 else f"{text[:100]}..."

@@ -16,6 +16,7 @@ from .errors import ConcurrencyError, ConfigurationError, DataError, PluginError
 from .init import INITIALIZERS, initialize_layer
 from .kernels.interface import STATUS_FIELDS
 from .layers import LayerList
+from .limits import check_network_size
 from .loss import Loss
 from .results import BackpropResult, History
 from .specs import describe, resolve_activations, resolve_loss
@@ -47,7 +48,8 @@ class Network:
     Parameters
     ----------
     sizes : sequence of int
-        Neurons per layer, input first: ``[784, 30, 10]``. At least two entries, each >= 1.
+        Neurons per layer, input first: ``[784, 30, 10]``. At least two entries, each >= 1; at most 1,024 layers
+        after the input, 16,777,216 neurons per layer and 2,147,483,647 parameters (:mod:`bpframe.limits`).
     activation : str, Activation, or a sequence of them
         One for all layers after the input, or one per layer (``len(sizes) - 1`` of them).
     loss : str or Loss
@@ -63,7 +65,9 @@ class Network:
     Raises
     ------
     ConfigurationError
-        For invalid sizes, dtype, initializer, seed, or a wrong number of activations.
+        For invalid sizes, dtype, initializer, seed, or a wrong number of activations; for a network beyond the
+        limits above or larger than the machine's memory (the message names the layer and the bytes), before
+        anything is allocated.
     UnknownNameError
         For an activation or loss name that no installed plugin registers.
 
@@ -92,6 +96,7 @@ class Network:
         self._activations = resolve_activations(activation, len(self._sizes) - 1)
         self._loss = resolve_loss(loss)
         self._dtype = check_dtype(dtype)
+        check_network_size(self._sizes, self._dtype)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0):
             raise ConfigurationError(f"seed must be None or an int >= 0, got {seed!r}")
         self._seed = seed

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import threading
 import traceback
-import warnings
 from collections.abc import Callable, Iterable
 from importlib import metadata
 from typing import Any
@@ -26,6 +25,7 @@ from .errors import PluginError, PluginWarning
 from .loss import Loss
 from .optimizers import OptimizerSpec
 from .registry import PluginFailure, Provenance, Registry, Spec
+from .warn import warn
 
 __all__ = ["DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "get_registry", "load_registry", "reload_plugins"]
 
@@ -137,7 +137,7 @@ class _Loader:
         message = f"bpframe plugin {provenance.describe()} was skipped: {error}"
         if self.strict:
             raise PluginError(message)
-        warnings.warn(message, PluginWarning, stacklevel=4)
+        warn(message, PluginWarning)
 
     def _register_plugin(self, plugin: Any, provenance: Provenance) -> str | None:
         """Register ``plugin``, call its hooks, and commit what it registered; return an error or ``None``."""
@@ -185,4 +185,4 @@ class _Loader:
             if conflict is not None:
                 if self.strict:
                     raise PluginError(conflict)
-                warnings.warn(conflict, PluginWarning, stacklevel=5)
+                warn(conflict, PluginWarning)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigurationError, DataError
+from .limits import check_depth
 
 __all__ = [
     "as_inputs",
@@ -40,11 +41,17 @@ def check_dtype(dtype: object) -> np.dtype:
 
 
 def check_sizes(sizes: object) -> tuple[int, ...]:
-    """Layer sizes: a sequence of at least two positive ints (input size first)."""
+    """Layer sizes: a sequence of at least two positive ints (input size first), and at most
+    :data:`~bpframe.limits.MAX_LAYERS` layers after the input (counted before the sequence is copied)."""
     if isinstance(sizes, (str, bytes)) or (not isinstance(sizes, Sequence) and not isinstance(sizes, np.ndarray)):
         raise ConfigurationError(
             f"sizes must be a list of layer sizes such as [784, 30, 10], got {type(sizes).__name__} {sizes!r}"
         )
+    if isinstance(sizes, np.ndarray) and sizes.ndim != 1:
+        raise ConfigurationError(
+            f"sizes must be a 1-D list of layer sizes such as [784, 30, 10], got an array of shape {sizes.shape}"
+        )
+    check_depth(len(sizes))
     values = list(sizes)
     if len(values) < 2:
         raise ConfigurationError(f"sizes needs at least two layers (input and output), got {len(values)}: {values!r}")

@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import stat
 import subprocess
@@ -62,6 +63,17 @@ def use_registry(monkeypatch):
         return registry
 
     return install
+
+
+@pytest.fixture
+def saved_with_everything(tmp_path):
+    """A saved model with every member: trained history and optimizer state."""
+    net = bp.Network([2, 3, 1], ["tanh", "sigmoid"], "quadratic", seed=3)
+    net.history = bp.History(epoch=[1, 2], cost=[0.5, 0.25], accuracy=[0.5, 1.0], seconds=[0.1, 0.1])
+    net._optimizer_state = OptimizerState({"name": "momentum", "mu": 0.9}, np.ones((1, 13)), 8)
+    path = save_network(net, tmp_path / "model.npz", include_optimizer=True)
+    assert sorted(read_members(path)) == ["history.npy", "metadata.npy", "optimizer_state.npy", "theta.npy"]
+    return net, path
 
 
 @pytest.fixture
@@ -131,6 +143,34 @@ def test_history_and_optimizer_state_round_trip(tmp_path):
     assert restored.state.flags.writeable and restored.state.flags.c_contiguous
 
 
+def test_a_history_whose_validation_columns_are_shorter_round_trips(tmp_path):
+    """fit without validation_data after a fit with it leaves val_cost shorter than epoch; format 1 saved such a
+    history and then refused to load it."""
+    net = bp.Network([2, 2], "sigmoid", seed=0)
+    net.history = bp.History(epoch=[1, 2, 3], cost=[0.5, 0.25, 0.125], accuracy=[0.5, 0.75, 1.0],
+                             val_cost=[0.6, 0.3], val_accuracy=[0.5, 0.5], seconds=[0.1, 0.1, 0.1])  # fmt: skip
+    path = save_network(net, tmp_path / "m.npz")
+    assert read_metadata(path)["history"] == {
+        "columns": ["epoch", "cost", "accuracy", "val_cost", "val_accuracy", "seconds"],
+        "lengths": [3, 3, 3, 2, 2, 3],
+    }
+    with np.load(path, allow_pickle=False) as npz:
+        assert npz["history"].tolist() == [1, 2, 3, 0.5, 0.25, 0.125, 0.5, 0.75, 1.0, 0.6, 0.3, 0.5, 0.5, 0.1, 0.1, 0.1]
+    assert load_network(path).history == net.history
+
+
+def test_a_history_column_longer_than_the_epochs_is_not_saved(tmp_path):
+    net = bp.Network([2, 2], "sigmoid", seed=0)
+    net.history = bp.History(epoch=[1], cost=[0.5, 0.25])
+    with pytest.raises(bp.DataError) as info:
+        save_network(net, tmp_path / "m.npz")
+    assert str(info.value) == (
+        "cannot save the network: its history has 2 values of 'cost' for 1 epochs; no column can have more values "
+        "than there are epochs"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_optimizer_state_is_duck_typed_and_saved_only_when_asked(tmp_path):
     net = bp.Network([2, 2], "sigmoid", seed=0)
 
@@ -146,7 +186,7 @@ def test_optimizer_state_is_duck_typed_and_saved_only_when_asked(tmp_path):
     assert load_network(without)._optimizer_state is None
     with_state = save_network(net, tmp_path / "with.npz", include_optimizer=True)
     assert list(read_members(with_state)) == ["metadata.npy", "theta.npy", "optimizer_state.npy"]
-    assert read_metadata(with_state)["optimizer"] == {"config": {"name": "momentum", "mu": 0.9}, "step": 4}
+    assert read_metadata(with_state)["optimizer"] == {"config": {"name": "momentum", "mu": 0.9}, "step": 4, "rows": 1}
     assert load_network(with_state)._optimizer_state.state.tolist() == [[1.0] * 6]
 
 
@@ -169,7 +209,7 @@ def test_file_layout_is_plain_json_and_arrays(saved):
     builtin = {"plugin": "bpframe.default_plugins.activations", "distribution": "bpframe", "version": bp.__version__}
     assert metadata == {
         "format": "bpframe-model",
-        "format_version": 1,
+        "format_version": 2,
         "bpframe_version": bp.__version__,
         "sizes": [2, 3, 1],
         "dtype": "float64",
@@ -179,7 +219,7 @@ def test_file_layout_is_plain_json_and_arrays(saved):
         ],
         "loss": {"name": "quadratic", **builtin, "plugin": "bpframe.default_plugins.losses", "user-defined": False},
         "seed": 3,
-        "history": {"epoch": [], "cost": [], "accuracy": [], "val_cost": [], "val_accuracy": [], "seconds": []},
+        "history": {"columns": [], "lengths": []},
         "optimizer": None,
     }
     with zipfile.ZipFile(path) as archive:
@@ -390,6 +430,94 @@ def test_writer_killed_at_random_moments_always_leaves_a_complete_model(tmp_path
         assert _model_number(path) in (last_reported, last_reported + 1)
 
 
+# -- temporary files of interrupted saves ----------------------------------------------------------------------------
+
+TEMPORARY = re.compile(r"\.m\.npz\.[0-9a-f]{12}\.bpframe-save\.tmp")
+LONG_AGO = time.time() - bio.STALE_TEMPORARY_SECONDS - 60
+
+
+def age(path, when=LONG_AGO):
+    os.utime(path, (when, when), follow_symlinks=False)
+    return path
+
+
+@needs_sigkill
+def test_a_killed_save_leaves_a_recognisable_file_that_a_later_save_removes_once_stale(tmp_path):
+    path = tmp_path / "m.npz"
+    child = subprocess.run(
+        [sys.executable, "-c", SELF_KILLING_SAVER, str(path), "half", "2", "atomic"],
+        env=_child_env(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    (leftover,) = list(tmp_path.iterdir())
+    assert TEMPORARY.fullmatch(leftover.name), leftover.name
+    save_network(bp.Network([2, 2], "sigmoid", seed=0), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.npz", leftover.name])  # recent: it may be live
+    save_network(bp.Network([2, 2], "sigmoid", seed=0), age(leftover).with_name("other.npz"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "other.npz"]
+
+
+def test_only_stale_temporary_files_that_bpframe_wrote_are_removed(saved, tmp_path):
+    _, model = saved
+    head = model.read_bytes()[:64]  # a save's first bytes: the ZIP header of metadata.npy
+    assert head.startswith(b"PK\x03\x04") and head[30:42] == b"metadata.npy"
+    stale = {
+        ".m.npz.0123456789ab.bpframe-save.tmp": b"anything: the name says bpframe wrote it",
+        ".old.npz.0123456789ab.tmp": head,  # format-1 bpframe's name, and a save's contents
+    }
+    kept = {
+        ".m.npz.fedcba987654.bpframe-save.tmp": None,  # recent: a save may still be writing it
+        ".notes.txt.0123456789ab.tmp": b"an editor's backup",  # format-1 name, contents that are not a save's
+        ".empty.npz.0123456789ab.tmp": b"",  # format-1 name, nothing written yet: cannot be told apart
+        ".m.npz.0123456789ab.bpframe-save.tmp.keep": b"another name",
+        "m.npz.0123456789ab.bpframe-save.tmp": b"not hidden: not a name bpframe gives",
+    }
+    for name, data in {**stale, **kept}.items():
+        (tmp_path / name).write_bytes(b"x" if data is None else data)
+        if data is not None:
+            age(tmp_path / name)
+    folder = tmp_path / ".d.npz.0123456789ab.bpframe-save.tmp"
+    folder.mkdir()
+    age(folder)
+    target = tmp_path / "elsewhere.npz"
+    target.write_bytes(b"a file a stale-looking link points to")
+    link = tmp_path / ".l.npz.0123456789ab.bpframe-save.tmp"
+    link.symlink_to(target)
+    age(link)
+    save_network(bp.Network([2, 2], "sigmoid", seed=0), tmp_path / "new.npz")
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([*kept, folder.name, link.name, target.name, "model.npz", "new.npz"])
+    assert target.read_bytes() == b"a file a stale-looking link points to"
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners")
+def test_another_users_temporary_files_are_left_alone(tmp_path, monkeypatch):
+    leftover = tmp_path / ".m.npz.0123456789ab.bpframe-save.tmp"
+    leftover.write_bytes(b"")
+    age(leftover)
+    monkeypatch.setattr(os, "getuid", lambda: leftover.stat().st_uid + 1)
+    save_network(bp.Network([2, 2], "sigmoid", seed=0), tmp_path / "m.npz")
+    assert leftover.exists()
+    monkeypatch.undo()
+    save_network(bp.Network([2, 2], "sigmoid", seed=0), tmp_path / "m.npz")
+    assert not leftover.exists()
+
+
+def test_a_failed_save_removes_nothing_but_its_own_temporary(saved, monkeypatch):
+    _, path = saved
+    leftover = path.parent / ".m.npz.0123456789ab.bpframe-save.tmp"
+    leftover.touch()
+    age(leftover)
+
+    def refuse(src, dst):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(bp.ModelFileError):
+        save_network(bp.Network([2, 2], "sigmoid"), path)
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([leftover.name, "model.npz"])
+
+
 # -- loading: files that are not models ------------------------------------------------------------------------
 
 
@@ -520,10 +648,10 @@ def test_json_that_is_not_an_object(saved):
 
 def test_newer_format_version_asks_for_an_upgrade(saved):
     _, path = saved
-    edit_metadata(path, lambda m: m.update(format_version=2, bpframe_version="9.1.0"))
+    edit_metadata(path, lambda m: m.update(format_version=3, bpframe_version="9.1.0"))
     assert load_error(path) == (
-        f"{path}: the model was saved by a newer bpframe 9.1.0 in model format version 2; this bpframe "
-        f"{bp.__version__} reads format version 1 only. Upgrade bpframe to load it: "
+        f"{path}: the model was saved by a newer bpframe 9.1.0 in model format version 3; this bpframe "
+        f"{bp.__version__} reads format versions 1 to 2 only. Upgrade bpframe to load it: "
         'pip install --upgrade "bpframe>=9.1.0"'
     )
 
@@ -540,7 +668,7 @@ def test_newer_format_version_never_echoes_a_crafted_version_into_the_command(sa
 def test_unknown_format_version(saved, version):
     _, path = saved
     edit_metadata(path, lambda m: m.update(format_version=version))
-    assert f"{path}: unknown format_version {version!r} in the metadata; this bpframe reads format version 1" == (
+    assert f"{path}: unknown format_version {version!r} in the metadata; this bpframe reads format versions 1 to 2" == (
         load_error(path)
     )
 
@@ -641,12 +769,32 @@ def test_activation_count_that_does_not_match_sizes(saved):
             lambda m: m["activations"][1].update({"user-defined": "yes"}),
             "invalid activations[1] in the metadata: 'user-defined' must be true or false, got 'yes'",
         ),
-        (lambda m: m.update(history=[]), "invalid history in the metadata: expected an object, got []"),
-        (lambda m: m["history"].update(epoch=[1.5]), "invalid history in the metadata: 'epoch' must be a list of ints"),
-        (lambda m: m["history"].update(lr=[]), "invalid history in the metadata: unknown columns ['lr']"),
         (
-            lambda m: m["history"].update(epoch=[1, 2], cost=[0.5]),
-            "invalid history in the metadata: 'cost' has 1 values for 2 epochs",
+            lambda m: m.update(history=[]),
+            "invalid history in the metadata: expected {'columns': [distinct names from ['epoch', 'cost', "
+            "'accuracy', 'val_cost', 'val_accuracy', 'seconds']], 'lengths': [an int >= 1 for each]}, got []",
+        ),
+        (
+            lambda m: m["history"].update(columns=["epoch"], lengths=[1.5]),
+            "got {'columns': ['epoch'], 'lengths': [1.5]}",
+        ),
+        (lambda m: m["history"].update(columns=["epoch"], lengths=[]), "'lengths': [an int >= 1 for each]}, got "),
+        (lambda m: m["history"].update(columns=["lr"], lengths=[1]), "'columns': [distinct names from ['epoch', "),
+        (
+            lambda m: m["history"].update(columns=["cost", "cost"], lengths=[1, 1]),
+            "got {'columns': ['cost', 'cost'], 'lengths': [1, 1]}",
+        ),
+        (
+            lambda m: m["history"].update(columns=["cost"], lengths=[2]),
+            "invalid history in the metadata: columns of 2 values for 0 epochs",
+        ),
+        (
+            lambda m: m["history"].update(columns=["epoch", "cost"], lengths=[2, 3]),
+            "invalid history in the metadata: columns of 3 values for 2 epochs",
+        ),
+        (
+            lambda m: m["history"].update(columns=["epoch", "cost"], lengths=[2, 2]),
+            "the file is damaged: its metadata records 4 history values but there is no 'history' entry",
         ),
         (
             lambda m: m.update(optimizer={"config": {}, "step": 0}),
@@ -665,21 +813,27 @@ def test_optimizer_state_without_its_record_or_of_the_wrong_shape(tmp_path):
     net._optimizer_state = OptimizerState({"name": "adam"}, np.zeros((2, 6)), 3)
     path = save_network(net, tmp_path / "m.npz", include_optimizer=True)
     replace_member(path, "optimizer_state.npy", npy_bytes(np.zeros((2, 5))))
-    assert "optimizer_state has dtype float64 and shape (2, 5), expected float64 and (rows, 6)" in load_error(path)
+    assert "optimizer_state has dtype float64 and shape (2, 5), expected float64 and (2, 6)" in load_error(path)
     replace_member(path, "optimizer_state.npy", npy_bytes(np.full((1, 6), np.nan)))
-    assert "optimizer_state contains 6 non-finite value(s) (NaN or inf), the first at index (0, 0)" in load_error(path)
+    assert "optimizer_state has dtype float64 and shape (1, 6), expected float64 and (2, 6)" in load_error(path)
     edit_metadata(path, lambda m: m.update(optimizer=None))
     assert "it has an 'optimizer_state' entry but its metadata has no optimizer record" in load_error(path)
-    edit_metadata(path, lambda m: m.update(optimizer={"config": {}, "step": -2}))
-    assert "invalid optimizer in the metadata: expected {'config': {...}, 'step': int >= 0}" in load_error(path)
+    edit_metadata(path, lambda m: m.update(optimizer={"config": {}, "step": -2, "rows": 2}))
+    assert "invalid optimizer in the metadata: expected {'config': {...}, 'step': int >= 0, 'rows': int >= 0}" in (
+        load_error(path)
+    )
+    edit_metadata(path, lambda m: m.update(optimizer={"config": {}, "step": 3}))
+    assert "'step': int >= 0, 'rows': int >= 0}, got {'config': {}, 'step': 3}" in load_error(path)
+    edit_metadata(path, lambda m: m.update(optimizer={"config": {}, "step": 3, "rows": 1}))
+    assert "optimizer_state contains 6 non-finite value(s) (NaN or inf), the first at index (0, 0)" in load_error(path)
 
 
 # -- loading never runs code from the file ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("member", ["theta.npy", "metadata.npy", "optimizer_state.npy", "extra.npy"])
-def test_pickled_object_is_refused_without_being_unpickled(saved, tmp_path, member):
-    _, path = saved
+@pytest.mark.parametrize("member", ["theta.npy", "metadata.npy", "optimizer_state.npy", "history.npy", "extra.npy"])
+def test_pickled_object_is_refused_without_being_unpickled(saved_with_everything, tmp_path, member):
+    _, path = saved_with_everything
     marker = tmp_path / "pwned"
     payload = npy_bytes(np.array([MarkerOnUnpickle(marker)], dtype=object), allow_pickle=True)
     # the payload is live: NumPy would run it if asked to unpickle
@@ -874,7 +1028,7 @@ def test_describe_model_summarises_a_checked_file(tmp_path):
     net._optimizer_state = OptimizerState({"name": "adam"}, np.zeros((2, n_params([4, 5, 3]))), 10)
     path = save_network(net, tmp_path / "m.npz", include_optimizer=True)
     lines = describe_model(path).splitlines()
-    assert lines[0].startswith(f"{path}: bpframe model, format 1, saved by bpframe {bp.__version__} at 20")
+    assert lines[0].startswith(f"{path}: bpframe model, format 2, saved by bpframe {bp.__version__} at 20")
     assert lines[1:] == [
         "  sizes      [4, 5, 3] (43 parameters, float64)",
         f"  layer 1    relu (bpframe {bp.__version__} (plugin 'bpframe.default_plugins.activations'))",
@@ -893,6 +1047,13 @@ def test_describe_model_flags_missing_plugins_and_escapes_text(cube_model, use_r
     text = describe_model(path)
     assert "  layer 1    cube (bpframe-cube 0.4.0 (plugin 'cube'), NOT AVAILABLE NOW)" in text.splitlines()
     assert "\x1b" not in text and "at '\\x1b[2Jnow'" in text
+
+
+def test_describe_model_shows_at_most_a_hundred_characters_of_a_text_field(saved):
+    _, path = saved
+    edit_metadata(path, lambda m: m.update(created="2025-" + "9" * 10**6))
+    head = describe_model(path).splitlines()[0]
+    assert head.endswith(f" at 2025-{'9' * 95}...")
 
 
 def test_describe_model_checks_the_file(saved):

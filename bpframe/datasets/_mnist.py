@@ -96,8 +96,8 @@ def load_mnist_like(
     Raises
     ------
     DataError
-        If a file is missing or invalid (see :func:`read_idx`), the images are not a 3-D uint8 array,
-        the labels not a 1-D uint8 array, or their counts differ; the message names the files.
+        If a file is missing or invalid (see :func:`read_idx`), the images are not a 3-D uint8 array or
+        there are none, the labels not a 1-D uint8 array, or their counts differ; the message names the files.
     ConfigurationError
         If ``split`` or ``dtype`` is not one of the allowed values.
 
@@ -137,6 +137,11 @@ def _check_pair(images: np.ndarray, labels: np.ndarray, images_path: Path, label
         raise DataError(
             f"{labels_path}: expected labels as a 1-D uint8 IDX array (n,), "
             f"found shape {labels.shape} of {labels.dtype}"
+        )
+    if images.size == 0:
+        raise DataError(
+            f"{images_path}: holds no images: its IDX header declares shape {images.shape}, and an MNIST-style "
+            "file holds at least one image of at least one pixel"
         )
     if len(images) != len(labels):
         raise DataError(

@@ -17,6 +17,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import DataError
+from ..limits import format_bytes, memory_limit
 
 _Stream = BinaryIO | gzip.GzipFile  # what _read_stream and its helpers read from
 
@@ -60,8 +61,9 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     ------
     DataError
         If the contents are not a valid IDX file (bad magic number, unknown type code, no dimensions,
-        truncated header or data, trailing bytes, damaged gzip stream); the message names the file,
-        what was expected and what was found.
+        truncated header or data, trailing bytes, damaged gzip stream), or a gzipped file declares more data
+        than the machine's memory (checked before decompressing it); the message names the file, what was
+        expected and what was found.
     OSError
         If the file cannot be opened or read (for example :class:`FileNotFoundError`).
 
@@ -86,7 +88,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             return _read_stream(raw, name, "file")
         try:
             with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                return _read_stream(stream, name, "decompressed file")
+                return _read_stream(stream, name, "decompressed file", memory_limit())
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
             raise DataError(
                 f"{name}: damaged gzip stream ({type(error).__name__}: {error}); "
@@ -94,11 +96,21 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             ) from error
 
 
-def _read_stream(stream: _Stream, name: str, what: str) -> np.ndarray:
-    """Parse and check an IDX byte stream; ``what`` says whether sizes refer to the decompressed bytes."""
+def _read_stream(stream: _Stream, name: str, what: str, limit: int | None = None) -> np.ndarray:
+    """Parse and check an IDX byte stream; ``what`` says whether sizes refer to the decompressed bytes.
+
+    A plain file can only yield the bytes it has; a decompressed one may expand to whatever its header
+    declares, so that is first compared with ``limit``, the machine's memory.
+    """
     dtype, shape = _read_header(stream, name, what)
     header_size = 4 + 4 * len(shape)
     expected = math.prod(shape) * dtype.itemsize
+    if limit is not None and expected > limit:
+        raise DataError(
+            f"{name}: the IDX header declares shape {shape} of {dtype.name}, {format_bytes(expected)} of data once "
+            f"decompressed, more than the {format_bytes(limit)} of memory this machine (or its container) has; "
+            "the file is not read"
+        )
     data = _read_up_to(stream, expected)
     extra = _count_rest(stream)
     if len(data) != expected or extra:

@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import types
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 from .._version import __version__
 from ..config import env_flag, env_path
 from ..errors import BpframeWarning
+from ..warn import warn
 
 __all__ = [
     "FILE_SUFFIX",
@@ -92,7 +92,7 @@ def warn_once(kind: str, message: str) -> None:
         if kind in _warned:
             return
         _warned.add(kind)
-    warnings.warn(message, BpframeWarning, stacklevel=5)
+    warn(message, BpframeWarning)
 
 
 # ------------------------------------------------------------------------------------------------- locations

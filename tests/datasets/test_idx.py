@@ -180,6 +180,31 @@ def test_huge_declared_size_fails_without_allocating_it(tmp_path: Path) -> None:
         read_idx(path)
 
 
+def test_gzip_declaring_more_than_the_memory_is_refused_before_decompressing(tmp_path: Path) -> None:
+    shape = (2**32 - 1, 2**32 - 1, 2**20)
+    header = bytes([0, 0, 0x0E, 3]) + struct.pack(">3I", *shape)
+    path = write(tmp_path / "bomb.gz", header + bytes(2**20), compress=True)
+    declared = (2**32 - 1) ** 2 * 2**20 * 8
+    with pytest.raises(DataError) as info:
+        read_idx(path)
+    message = str(info.value)
+    assert message.startswith(
+        f"{path}: the IDX header declares shape {shape} of float64, {declared:,} bytes, 128.0 YiB of data once "
+        "decompressed, more than the "
+    )
+    assert message.endswith(" of memory this machine (or its container) has; the file is not read")
+
+
+def test_gzip_within_the_memory_limit_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    array = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
+    path = write(tmp_path / "small.gz", idx_bytes(array), compress=True)
+    monkeypatch.setattr(idx, "memory_limit", lambda: array.nbytes)
+    assert np.array_equal(read_idx(path), array)
+    monkeypatch.setattr(idx, "memory_limit", lambda: array.nbytes - 1)
+    with pytest.raises(DataError, match=r"declares shape \(2, 3, 4\) of float64, 192 bytes of data once decompressed"):
+        read_idx(path)
+
+
 def test_missing_file_is_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no-such-file"):
         read_idx(tmp_path / "no-such-file")

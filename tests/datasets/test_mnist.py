@@ -100,6 +100,39 @@ def test_count_mismatch_names_both_files(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("images", "labels"),
+    [
+        (np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.uint8)),
+        (np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(7, dtype=np.uint8)),
+        (np.zeros((7, 0, 28), dtype=np.uint8), np.zeros(7, dtype=np.uint8)),
+        (np.zeros((7, 28, 0), dtype=np.uint8), np.zeros(7, dtype=np.uint8)),
+    ],
+    ids=["no-images-no-labels", "no-images", "no-rows", "no-columns"],
+)
+def test_a_file_without_images_is_a_data_error_naming_it(tmp_path: Path, images, labels) -> None:
+    make_folder(tmp_path, compress=False)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_u8(images))
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_u8(labels))
+    with pytest.raises(DataError) as info:
+        load_mnist_like(tmp_path, "train")
+    assert str(info.value) == (
+        f"{tmp_path / 'train-images-idx3-ubyte'}: holds no images: its IDX header declares shape {images.shape}, "
+        "and an MNIST-style file holds at least one image of at least one pixel"
+    )
+
+
+@pytest.mark.parametrize("stem", ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"])
+@pytest.mark.parametrize("keep", [0, 3, 9, -1])
+def test_truncated_files_are_data_errors_naming_them(tmp_path: Path, stem: str, keep: int) -> None:
+    make_folder(tmp_path, compress=False)
+    path = tmp_path / stem
+    data = path.read_bytes()
+    path.write_bytes(data[: keep if keep >= 0 else len(data) + keep])
+    with pytest.raises(DataError, match=rf"^{path}: truncated IDX (header|data): "):
+        load_mnist_like(tmp_path, "test")
+
+
 def test_images_must_be_3d_uint8(tmp_path: Path) -> None:
     make_folder(tmp_path, compress=False)
     (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_u8(np.zeros((7, 784), dtype=np.uint8)))
