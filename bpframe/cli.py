@@ -61,16 +61,55 @@ def load_dataset(name: str, split: str, dtype: str, folder: str | None = None) -
     return datasets.moons(400, noise=0.1, seed=0 if split == "train" else 1, dtype=dtype)
 
 
-def _optimizer(args: argparse.Namespace) -> Any:
-    from .optimizers import SGD, Adam, Momentum, Nesterov
+def _key_value(text: str) -> tuple[str, float]:
+    key, equals, value = text.partition("=")
+    try:
+        if equals and key.strip().isidentifier():
+            return key.strip(), float(value)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected KEY=NUMBER such as mu=0.8, got {text!r}")
 
-    if args.optimizer == "momentum":
-        return Momentum(mu=args.mu)
-    if args.optimizer == "nesterov":
-        return Nesterov(mu=args.mu)
-    if args.optimizer == "adam":
-        return Adam(beta1=args.beta1, beta2=args.beta2, epsilon=args.epsilon)
-    return SGD()
+
+def _optimizer(args: argparse.Namespace) -> Any:
+    """The optimizer named by ``--optimizer`` with the hyper-parameters of ``--opt`` and the per-name aliases
+    (``--mu``, ``--beta1``, ...): every name and range comes from the optimizer table (its registry)."""
+    from .errors import ConfigurationError
+    from .optimizers import optimizer_from_config
+
+    params: dict[str, float] = {}
+    for key, value in [*args.opt, *getattr(args, "hyper_aliases", {}).items()]:
+        if key in params and params[key] != value:
+            raise ConfigurationError(f"--opt {key}={value:g} contradicts another value for {key}: {params[key]:g}")
+        params[key] = value
+    return optimizer_from_config({"name": args.optimizer, **params})
+
+
+class _Alias(argparse.Action):
+    """``--mu 0.8`` is ``--opt mu=0.8``: one option per hyper-parameter name of the optimizer table."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        aliases = dict(getattr(namespace, "hyper_aliases", None) or {})
+        aliases[self.dest.removeprefix("hyper_")] = values
+        namespace.hyper_aliases = aliases
+
+
+def _optimizer_names() -> list[str]:
+    """The registered optimizers, in registration order (built-ins first)."""
+    from .plugins import get_registry
+
+    return list(get_registry().optimizers.entries)
+
+
+def _hyper_parameters() -> dict[str, list[str]]:
+    """Every hyper-parameter name in the optimizer table, with the optimizers that have it."""
+    from .plugins import get_registry
+
+    names: dict[str, list[str]] = {}
+    for entry in get_registry().optimizers.entries.values():
+        for hyper in entry.spec.hyper:
+            names.setdefault(hyper.name, []).append(f"{entry.spec.title} (default {hyper.default:g})")
+    return names
 
 
 def _check_hidden(hidden: list[int], dtype: str) -> None:
@@ -95,6 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     import bpframe as bp
 
     _check_hidden(args.hidden, args.dtype)
+    optimizer = _optimizer(args)  # before any work: names and ranges come from the optimizer table
     X, y = load_dataset(args.dataset, "train", args.dtype, args.data_dir)
     Xt, yt = load_dataset(args.dataset, "test", args.dtype, args.data_dir)
     classes = int(max(y.max(), yt.max())) + 1
@@ -103,12 +143,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     net = bp.Network(sizes, activation, args.loss, dtype=args.dtype, seed=args.seed)
     callbacks = [bp.EarlyStopping(monitor=args.monitor, patience=args.patience)] if args.patience else None
     print(f"training {net} on {args.dataset} ({X.shape[0]} train / {Xt.shape[0]} test samples)")
-    print(f"optimizer {args.optimizer}, eta {args.eta:g}, lmbda {args.lmbda:g}, batch size {args.batch_size}, "
+    print(f"optimizer {optimizer}, eta {args.eta:g}, lmbda {args.lmbda:g}, batch size {args.batch_size}, "
           f"{args.epochs} epochs, seed {args.seed}", flush=True)  # fmt: skip
     started = time.perf_counter()
     history = net.fit(
         X, y, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta, lmbda=args.lmbda,
-        optimizer=_optimizer(args), schedule=args.schedule, validation_data=(Xt, yt), callbacks=callbacks,
+        optimizer=optimizer, schedule=args.schedule, validation_data=(Xt, yt), callbacks=callbacks,
         verbose=0 if args.quiet else 1,
     )  # fmt: skip
     seconds = time.perf_counter() - started
@@ -215,13 +255,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--activation", type=_names, default=["relu", "softmax"],
                        help="one activation, or one per layer (default: relu,softmax)")  # fmt: skip
     train.add_argument("--loss", default="cross_entropy", help="default: %(default)s")
-    train.add_argument("--optimizer", choices=("sgd", "momentum", "nesterov", "adam"), default="momentum",
-                       help="default: %(default)s")  # fmt: skip
+    train.add_argument("--optimizer", default="momentum",
+                       help=f"one of {', '.join(_optimizer_names())} (default: %(default)s)")  # fmt: skip
+    train.add_argument("--opt", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
+                       help="a hyper-parameter of the optimizer, e.g. --opt mu=0.8 (repeatable)")  # fmt: skip
     train.add_argument("--eta", type=float, default=0.05, help="learning rate (default: %(default)s)")
-    train.add_argument("--mu", type=float, default=0.9, help="momentum (default: %(default)s)")
-    train.add_argument("--beta1", type=float, default=0.9, help="Adam (default: %(default)s)")
-    train.add_argument("--beta2", type=float, default=0.999, help="Adam (default: %(default)s)")
-    train.add_argument("--epsilon", type=float, default=1e-8, help="Adam (default: %(default)s)")
+    taken = {action.dest for action in train._actions}
+    for name, owners in _hyper_parameters().items():
+        if name not in taken:  # a plugin's hyper-parameter named like another option is reachable by --opt only
+            train.add_argument(f"--{name}", type=float, action=_Alias, dest=f"hyper_{name}", metavar="VALUE",
+                               help=f"same as --opt {name}=VALUE: {', '.join(owners)}")  # fmt: skip
     train.add_argument("--lmbda", type=float, default=0.0, help="L2 weight decay (default: %(default)s)")
     train.add_argument("--schedule", type=_schedule, help="step:EPOCHS:FACTOR or exp:RATE")
     train.add_argument("--epochs", type=int, default=30, help="default: %(default)s")

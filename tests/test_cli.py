@@ -68,6 +68,29 @@ def test_errors_are_one_line_with_status_1(capsys, argv, message):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_optimizer_options_come_from_the_optimizer_table(capsys):
+    """--optimizer takes any registered name; --opt KEY=VALUE and the per-name aliases (--mu, --beta1, ...) set
+    its hyper-parameters with the table's validation, before any data is loaded."""
+    argv = ["train", "--dataset", "xor", "--hidden", "4", "--epochs", "1", "-q"]
+    status, out, _ = run(capsys, *argv, "--optimizer", "adam", "--beta1", "0.8", "--opt", "epsilon=1e-6")
+    assert status == 0 and "optimizer Adam(beta1=0.8, beta2=0.999, epsilon=1e-06), eta 0.05" in out
+    status, out, _ = run(capsys, *argv, "--optimizer", "nesterov", "--opt", "mu=0.5")
+    assert status == 0 and "optimizer Nesterov(mu=0.5)" in out
+    cases = [
+        (["--optimizer", "momentum", "--beta1", "0.8"], "Momentum config has unknown key(s) 'beta1'; allowed: mu"),
+        (["--optimizer", "rmsprop"], "unknown optimizer 'rmsprop'; available: adam, momentum, nesterov, sgd"),
+        (
+            ["--optimizer", "adam", "--beta2", "1.5"],
+            "Adam: beta2 must be in [0, 1), got 1.5 (typical: 0.999; decay of the running mean of the squared "
+            "gradient)",
+        ),
+        (["--opt", "mu=0.5", "--mu", "0.6"], "--opt mu=0.6 contradicts another value for mu: 0.5"),
+    ]
+    for extra, message in cases:
+        status, out, err = run(capsys, *argv, *extra)
+        assert status == 1 and err == f"bpframe: error: {message}\n" and out == "", extra
+
+
 def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "--hidden", "a,b"])
@@ -76,6 +99,10 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "--schedule", "linear"])
     assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--opt", "mu"])
+    assert info.value.code == 2
+    assert "argument --opt: expected KEY=NUMBER such as mu=0.8, got 'mu'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "info", "plugins", "gradcheck", "cache"])
