@@ -6,8 +6,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from .errors import ConfigurationError
 from .hookspecs import hookimpl
 
@@ -29,7 +27,8 @@ class EarlyStopping:
     min_delta : float >= 0
         The smallest change that counts as an improvement.
     restore_best : bool
-        Put back the parameters of the best epoch when training ends (stopped or not).
+        Put back the state of the best epoch when training ends (stopped or not): its parameters, optimizer state
+        and shuffling generator (:meth:`bpframe.Network.snapshot`); the history keeps every epoch.
 
     Attributes
     ----------
@@ -56,7 +55,7 @@ class EarlyStopping:
     best_epoch: int | None = field(default=None, init=False)
     best_value: float = field(default=math.nan, init=False)
     stopped_epoch: int | None = field(default=None, init=False)
-    _best_theta: np.ndarray | None = field(default=None, init=False, repr=False)
+    _best: Any = field(default=None, init=False, repr=False)  # the network's snapshot at the best epoch
 
     def __post_init__(self) -> None:
         if self.monitor not in _METRICS:
@@ -85,14 +84,14 @@ class EarlyStopping:
     @hookimpl
     def bpframe_fit_start(self, settings: dict[str, Any]) -> None:
         if settings.get("resumed") is None:  # a resumed run keeps counting from where it stopped
-            self.best_epoch, self.best_value, self.stopped_epoch, self._best_theta = None, math.nan, None, None
+            self.best_epoch, self.best_value, self.stopped_epoch, self._best = None, math.nan, None, None
 
     @hookimpl
     def bpframe_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> bool:
         value = logs[self.monitor]
         if self._improved(value):
             self.best_epoch, self.best_value = epoch, value
-            self._best_theta = net.parameters() if self.restore_best else None
+            self._best = net.snapshot() if self.restore_best else None
             return False
         assert self.best_epoch is not None
         if epoch - self.best_epoch >= self.patience:
@@ -102,5 +101,5 @@ class EarlyStopping:
 
     @hookimpl
     def bpframe_fit_end(self, net: Any) -> None:
-        if self.restore_best and self._best_theta is not None:
-            net.set_parameters(self._best_theta)
+        if self.restore_best and self._best is not None:
+            net.restore(self._best, history=False)  # the best epoch's parameters and optimizer state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
 import os
 import threading
@@ -20,7 +21,7 @@ from .limits import check_network_size
 from .loss import Loss
 from .results import BackpropResult, History
 from .specs import describe, resolve_activations, resolve_loss
-from .state import RunCursor
+from .state import OptimizerState, RunCursor, Snapshot
 from .validation import as_inputs, as_targets, check_dtype, check_sizes
 
 __all__ = ["Network"]
@@ -220,6 +221,58 @@ class Network:
         if not np.isfinite(array).all():
             raise DataError("parameters must be finite; the vector given contains NaN or inf")
         self._theta[...] = array
+
+    def snapshot(self) -> Snapshot:
+        """A copy of everything training changes: parameters, optimizer state and step count, the shuffling
+        generator's state, the history, and an interrupted run's place (see :class:`bpframe.state.Snapshot`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import bpframe as bp
+        >>> net = bp.Network([2, 3, 1], seed=0)
+        >>> before = net.snapshot()
+        >>> X, y = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[1.0], [0.0]])
+        >>> _ = net.fit(X, y, epochs=2, batch_size=1, verbose=0)
+        >>> net.restore(before)
+        >>> bool((net.parameters() == before.theta).all()), len(net.history)
+        (True, 0)
+        """
+        optimizer = self._optimizer_state
+        if optimizer is not None:  # also the state of a loaded model, which is not a bpframe.state.OptimizerState
+            optimizer = OptimizerState(dict(optimizer.config), np.array(optimizer.state), int(optimizer.step))
+        return Snapshot(
+            theta=self._theta.copy(),
+            optimizer=optimizer,
+            shuffle=copy.deepcopy(dict(self._shuffle_rng.bit_generator.state)),
+            history=copy.deepcopy(self.history),
+            run=None if self._run is None else self._run.copy(),
+        )
+
+    def restore(self, snapshot: Snapshot, *, history: bool = True) -> None:
+        """Put the network back exactly as it was when ``snapshot`` was taken; ``history=False`` keeps the history
+        as it is now (early stopping restores the best epoch's state but keeps the record of every epoch).
+
+        Raises
+        ------
+        ConfigurationError
+            If ``snapshot`` is not a :class:`bpframe.state.Snapshot` of a network of this shape and dtype.
+        """
+        if not isinstance(snapshot, Snapshot) or snapshot.theta.shape != self._theta.shape:
+            raise ConfigurationError(
+                f"restore() takes a snapshot of a network with {self._theta.size} parameters, got {snapshot!r:.80}"
+            )
+        if snapshot.theta.dtype != self._dtype:
+            raise ConfigurationError(
+                f"the snapshot holds {snapshot.theta.dtype} parameters; this network is {self._dtype}"
+            )
+        self._theta[...] = snapshot.theta
+        optimizer = snapshot.optimizer
+        self._optimizer_state = None if optimizer is None else optimizer.copy()
+        self._shuffle_rng.bit_generator.state = copy.deepcopy(snapshot.shuffle)
+        if history:
+            self.history = copy.deepcopy(snapshot.history)
+        self._run = None if snapshot.run is None else snapshot.run.copy()
 
     def __repr__(self) -> str:
         acts = [a.name for a in self._activations]
