@@ -39,9 +39,10 @@ def _jit(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The function as the kernels run it (compiled alone), or the plain function if numba rejects it."""
     from numba import njit
 
+    from .kernels.build import safely_named
     from .kernels.options import PLUGIN_OPTIONS
 
-    compiled = njit(**PLUGIN_OPTIONS)(fn)
+    compiled = njit(**PLUGIN_OPTIONS)(safely_named(fn))
     return lambda *args: compiled(*args)
 
 

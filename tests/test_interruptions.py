@@ -167,8 +167,9 @@ def test_an_exception_in_an_optimizer_update_keeps_the_batch_before(tier, monkey
         net.fit(X, y, epochs=1, batch_size=8, eta=0.1, optimizer="fails_at_4", shuffle=False, verbose=0)
     message = str(info.value)
     assert message.startswith("training stopped in epoch 1, batch 4 of 8: optimizer 'fails_at_4'")
-    assert "its update tests.test_interruptions.failing_update raised RuntimeError: this optimizer fails" in message or (
-        "its update test_interruptions.failing_update raised RuntimeError: this optimizer fails" in message
+    assert (
+        "its update tests.test_interruptions.failing_update raised RuntimeError: this optimizer fails" in message
+        or ("its update test_interruptions.failing_update raised RuntimeError: this optimizer fails" in message)
     )
     reference.fit(X[:24], y[:24], epochs=1, batch_size=8, eta=0.1, optimizer="sgd", shuffle=False, verbose=0)
     np.testing.assert_allclose(net.parameters(), reference.parameters(), rtol=1e-12, atol=1e-14)

@@ -9,6 +9,7 @@ of the failing block are compiled alone, one by one, to find it.
 from __future__ import annotations
 
 import threading
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from .blas import blas
 from .options import BLOCK_OPTIONS, PLUGIN_OPTIONS
 from .store import KernelCache
 
-__all__ = ["Block", "block", "compiled_engine", "jit_enabled", "load_cached"]
+__all__ = ["Block", "block", "compiled_engine", "jit_enabled", "load_cached", "safely_named"]
 
 _lock = threading.RLock()
 _blocks: dict[tuple[Any, ...], Block] = {}
@@ -77,7 +78,7 @@ def _build_block(kind: str, functions: tuple[Callable[..., Any], ...], dtype: np
     from numba import njit
 
     inner = {**PLUGIN_OPTIONS, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}  # called from the block only
-    jitted = [njit(**inner)(fn) for fn in functions]
+    jitted = [njit(**inner)(safely_named(fn)) for fn in functions]
     digests = [cache.function_digest(fn) for fn in functions]
     folder = cache.cache_dir() if all(digests) else None
     key = cache.digest(kind, dtype.name, cache.kernels_digest(), *[d or "" for d in digests])
@@ -89,6 +90,24 @@ def _build_block(kind: str, functions: tuple[Callable[..., Any], ...], dtype: np
             raise
         raise _diagnose(functions, roles, dtype, owner, exc) from None
     return Block(kind, cfunc.address, cfunc.ctypes, functions, cached=folder is not None)
+
+
+def _safe(text: object) -> bool:
+    return isinstance(text, str) and bool(text) and all(part.isidentifier() for part in text.split("."))
+
+
+def safely_named(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (a numba dispatcher's Python function), or a copy of it with a plain name when its name or module
+    is not made of identifiers: numba writes names into the code it generates, and a name is data, never code."""
+    fn = getattr(fn, "py_func", fn)
+    if _safe(getattr(fn, "__qualname__", None)) and _safe(getattr(fn, "__module__", None)):
+        return fn
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return fn
+    copy = types.FunctionType(code, fn.__globals__, "plugin_function", fn.__defaults__, fn.__closure__)
+    copy.__qualname__, copy.__module__ = "plugin_function", "bpframe_plugin"
+    return copy
 
 
 def _label(fn: Callable[..., Any]) -> str:

@@ -56,10 +56,14 @@ class KernelCache(_Cache):
     def flush(self) -> None:
         """Nothing is buffered (numba's interface)."""
 
+    def _identity(self, sig: Any, codegen: Any) -> tuple[str, ...]:
+        """Everything a file must be for: this function, its key, the signature, the CPU. It names the file and
+        is stored inside it, so a file copied or renamed onto another kernel's name is never taken for it."""
+        return (self._name, self._key, str(sig), repr(codegen.magic_tuple()))
+
     def _path(self, sig: Any, codegen: Any) -> Path:
         assert self._folder is not None
-        key = digest(self._key, str(sig), repr(codegen.magic_tuple()))
-        return self._folder / f"{self._name}-{key}{FILE_SUFFIX}"
+        return self._folder / f"{self._name}-{digest(*self._identity(sig, codegen))}{FILE_SUFFIX}"
 
     def load_overload(self, sig: Any, target_context: Any) -> Any:
         """The compiled result for ``sig`` if a sound file has it, else ``None`` (a broken file is removed)."""
@@ -75,9 +79,9 @@ class KernelCache(_Cache):
             warn_once("unreadable", f"bpframe cannot read its kernel cache file {path} ({exc}); recompiling")
             return None
         try:
-            key, reduced = pickle.loads(decode(data))
-            if key != self._key:
-                raise ValueError("the file belongs to another kernel")
+            identity, reduced = pickle.loads(decode(data))
+            if identity != self._identity(sig, target_context.codegen()):
+                raise ValueError(f"the file belongs to another kernel ({identity[0]})")
             from numba.core.compiler import CompileResult
 
             result = CompileResult._rebuild(target_context, *reduced)  # type: ignore[no-untyped-call]
@@ -102,7 +106,8 @@ class KernelCache(_Cache):
         stats().compiled.append(self._name)
         if self._folder is None or cres.library.has_dynamic_globals or any(not x.can_cache for x in cres.lifted):
             return
-        payload = pickle.dumps((self._key, cres._reduce()), protocol=pickle.HIGHEST_PROTOCOL)
+        identity = self._identity(sig, cres.library.codegen)
+        payload = pickle.dumps((identity, cres._reduce()), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
             write_atomically(self._path(sig, cres.library.codegen), encode(payload))

@@ -1,0 +1,306 @@
+"""The kernel cache is never stale, survives damaged files and concurrent writers, and compiles only what is new.
+
+Most tests run small programs in fresh processes sharing one cache folder, as users and tox environments do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bpframe.kernels import cache
+
+pytestmark = pytest.mark.jit
+
+KERNELS = Path(cache.__file__).resolve().parent
+
+
+def run(code: str, cache_dir: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None) -> dict:
+    """Run ``code`` in a fresh interpreter with this cache; it prints one JSON line, returned with the cache's
+    record of what it loaded and compiled, and the warnings it printed."""
+    program = textwrap.dedent(code) + textwrap.dedent(
+        """
+        import json as _json, warnings as _warnings
+        from bpframe.kernels import cache as _cache
+        _stats = _cache.stats()
+        print(_json.dumps({"result": RESULT, "loaded": _stats.loaded, "compiled": _stats.compiled,
+                           "removed": _stats.removed}))
+        """
+    )
+    environment = {**os.environ, "BPFRAME_CACHE_DIR": str(cache_dir), **(env or {})}
+    environment.pop("BPFRAME_NO_KERNEL_CACHE", None)
+    done = subprocess.run([sys.executable, "-W", "always", "-c", program], capture_output=True, text=True,
+                          env=environment, cwd=cwd, timeout=600, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["stderr"] = done.stderr
+    return out
+
+
+TRAIN = """
+import numpy as np
+import bpframe as bp
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(40, 6)), rng.integers(0, 3, 40)
+net = bp.Network(SIZES, ACTS, "cross_entropy", dtype=DTYPE, seed=1)
+net.fit(X, y, epochs=2, batch_size=8, eta=0.1, optimizer="momentum", verbose=0)
+RESULT = [float(v) for v in net.parameters()[:20]] + [net.evaluate(X, y)["cost"]]
+"""
+
+
+def train(sizes, acts, dtype="float64"):
+    return TRAIN.replace("SIZES", repr(sizes)).replace("ACTS", repr(acts)).replace("DTYPE", repr(dtype))
+
+
+# -- the key -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("module", sorted(p.name for p in KERNELS.glob("*.py")))
+def test_editing_any_kernel_module_changes_the_key(module, tmp_path, monkeypatch):
+    """Every file matched by bpframe/kernels/*.py, found by a glob: a comment added to it gives a new key."""
+    copy = tmp_path / "kernels"
+    shutil.copytree(KERNELS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "_KERNELS", copy)
+    monkeypatch.setattr(cache, "_kernels_digest", [])
+    before = cache.kernels_digest()
+    monkeypatch.setattr(cache, "_kernels_digest", [])
+    with (copy / module).open("a") as f:
+        f.write("\n# an edit\n")
+    assert cache.kernels_digest() != before
+
+
+PLUGIN = {
+    "helper.py": "import numba\nSCALE = {scale}\n\n@numba.njit\ndef scale(z):\n    return SCALE * z\n",
+    "myact.py": textwrap.dedent(
+        """
+        import math
+        from helper import scale
+
+        def sigma(z):
+            return math.tanh(scale(z))
+
+        def sigma_prime(z):
+            t = math.tanh(scale(z))
+            return (1.0 - t * t) * scale(1.0)
+        """
+    ),
+}
+USE_PLUGIN = """
+import numpy as np
+import bpframe as bp
+from myact import sigma, sigma_prime
+act = bp.Activation("helped", sigma, sigma_prime)
+net = bp.Network([3, 2, 2], [act, "softmax"], "cross_entropy", seed=0)
+X = np.array([[0.1, 0.2, 0.3]])
+g = net.backprop(X, [1])
+RESULT = [float(v) for v in net.feedforward(X).ravel()] + [float(v) for v in g.nabla_w[1].ravel()]
+"""
+
+
+@pytest.mark.slow
+def test_editing_a_helper_module_of_a_plugin_gives_the_new_numbers(tmp_path):
+    """A plugin function calls a numba helper from a second module, which changes (a new release at the same
+    version, an edited file): the new process computes with the new helper, activations and gradients alike."""
+    plugin, cache_dir = tmp_path / "plugin", tmp_path / "cache"
+    plugin.mkdir()
+    (plugin / "myact.py").write_text(PLUGIN["myact.py"])
+    (plugin / "helper.py").write_text(PLUGIN["helper.py"].format(scale=2.0))
+    env = {"PYTHONPATH": os.pathsep.join([str(plugin), os.environ.get("PYTHONPATH", "")])}
+    first = run(USE_PLUGIN, cache_dir, env=env)
+    again = run(USE_PLUGIN, cache_dir, env=env)
+    assert again["result"] == first["result"] and not any("helped" in n or "myact" in n for n in again["compiled"])
+    (plugin / "helper.py").write_text(PLUGIN["helper.py"].format(scale=3.0))
+    changed = run(USE_PLUGIN, cache_dir, env=env)
+    assert changed["result"] != first["result"]
+    assert any("myact" in name for name in changed["compiled"])  # compiled anew, not loaded
+    fresh = run(USE_PLUGIN, tmp_path / "empty-cache", env=env)
+    assert changed["result"] == fresh["result"]  # exactly what an empty cache computes
+
+
+@pytest.mark.parametrize("scale", ["2.0", "3.0"])
+def test_the_function_digest_covers_helpers_and_frozen_globals(tmp_path, scale, monkeypatch):
+    """The digest of a plugin function changes with the source of a helper module it calls and with the
+    values of the scalar globals numba freezes into it."""
+    (tmp_path / "helper_digest.py").write_text(PLUGIN["helper.py"].format(scale=scale))
+    uses = "from helper_digest import scale\nOFFSET = 1.5\n\n\ndef f(z):\n    return scale(z) + OFFSET\n"
+    (tmp_path / "uses_digest.py").write_text(uses)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("helper_digest", "uses_digest"):
+        sys.modules.pop(name, None)
+    import uses_digest
+
+    digest = cache.function_digest(uses_digest.f)
+    monkeypatch.setattr(uses_digest, "OFFSET", 2.5)
+    assert cache.function_digest(uses_digest.f) != digest
+    (tmp_path / "helper_digest.py").write_text(PLUGIN["helper.py"].format(scale="9.0"))
+    monkeypatch.setattr(uses_digest, "OFFSET", 1.5)
+    assert cache.function_digest(uses_digest.f) != digest  # the helper's file changed
+
+
+def test_functions_of_main_or_without_a_source_file_are_not_cached():
+    def local(z):
+        return z
+
+    local.__module__ = "__main__"
+    assert cache.function_digest(local) is None
+    assert cache.function_digest(eval("lambda z: z", {"__name__": "not_a_module"})) is None
+
+
+# -- damaged files -------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "other kernel"])
+def test_a_damaged_cache_file_is_removed_and_recompiled_with_one_warning(damage, tmp_path):
+    cache_dir = tmp_path / "cache"
+    code = train([6, 5, 3], ["tanh", "softmax"])
+    good = run(code, cache_dir, env={"BPFRAME_ENGINE": "compiled"})
+    files = sorted(cache.cache_files(cache_dir))
+    assert len(files) >= 6  # engine entry points and blocks
+    for i, path in enumerate(files):
+        data = path.read_bytes()
+        if damage == "truncated":
+            path.write_bytes(data[: len(data) // 2])
+        elif damage == "garbage":
+            path.write_bytes(os.urandom(len(data)))
+        elif damage == "empty":
+            path.write_bytes(b"")
+        else:
+            path.write_bytes(files[(i + 1) % len(files)].read_bytes())
+    after = run(code, cache_dir, env={"BPFRAME_ENGINE": "compiled"})
+    assert after["result"] == good["result"]
+    assert sorted(after["removed"]) == sorted(map(str, files))
+    assert after["stderr"].count("bpframe removed a damaged kernel cache file") == 1
+    again = run(code, cache_dir, env={"BPFRAME_ENGINE": "compiled"})
+    assert again["compiled"] == [] and again["removed"] == [] and again["result"] == good["result"]
+
+
+def test_decode_refuses_what_it_did_not_write():
+    payload = b"some bytes"
+    assert cache.decode(cache.encode(payload)) == payload
+    for bad in (b"", b"bpframe-kernel-cache 2\n", cache.encode(payload)[:-1], b"x" + cache.encode(payload)[1:]):
+        with pytest.raises(ValueError, match=r"not a bpframe kernel cache file|checksum mismatch"):
+            cache.decode(bad)
+
+
+# -- several processes at once -------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_processes_compiling_into_one_cache_at_once_all_get_correct_results(tmp_path):
+    cache_dir = tmp_path / "cache"
+    code = train([6, 4, 4, 3], ["softplus", "relu", "softmax"])
+    program = textwrap.dedent(code) + "\nimport json\nprint(json.dumps(RESULT))\n"
+    env = {**os.environ, "BPFRAME_CACHE_DIR": str(cache_dir), "BPFRAME_ENGINE": "compiled"}
+    children = [subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, env=env) for _ in range(3)]  # fmt: skip
+    results = []
+    for child in children:
+        out, err = child.communicate(timeout=600)
+        assert child.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    reference = run(code, tmp_path / "alone", env={"BPFRAME_ENGINE": "compiled"})["result"]
+    assert all(result == reference for result in results)
+    after = run(code, cache_dir, env={"BPFRAME_ENGINE": "compiled"})
+    assert after["result"] == reference and after["compiled"] == [] and after["removed"] == []
+
+
+# -- what compiles ---------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_new_sizes_depth_or_layer_order_compile_nothing(tmp_path):
+    """With the functions and the dtype compiled once, any sizes, depth or order of layers loads everything."""
+    cache_dir = tmp_path / "cache"
+    first = run(train([6, 5, 3], ["tanh", "softmax"]), cache_dir, env={"BPFRAME_ENGINE": "compiled"})
+    assert first["compiled"]
+    run(train([6, 5, 3], ["relu", "softmax"]), cache_dir, env={"BPFRAME_ENGINE": "compiled"})
+    for sizes, acts in [([6, 40, 3], ["tanh", "softmax"]), ([6, 3, 9, 4, 3], ["tanh", "relu", "tanh", "softmax"]),
+                        ([6, 9, 7, 3], ["relu", "tanh", "softmax"])]:  # fmt: skip
+        later = run(train(sizes, acts), cache_dir, env={"BPFRAME_ENGINE": "compiled"})
+        assert later["compiled"] == [], (sizes, acts)
+        assert {"engine-train_batches", "engine-evaluate"} <= set(later["loaded"])
+
+
+@pytest.mark.slow
+def test_a_new_activation_compiles_only_its_block(tmp_path):
+    cache_dir = tmp_path / "cache"
+    run(train([6, 5, 3], ["tanh", "softmax"]), cache_dir, env={"BPFRAME_ENGINE": "compiled"})
+    later = run(train([6, 5, 3], ["softplus", "softmax"]), cache_dir, env={"BPFRAME_ENGINE": "compiled"})
+    assert later["compiled"] == ["block-activation-bpframe_default_plugins_activations_softplus"]
+
+
+@pytest.mark.slow
+def test_compiling_does_not_depend_on_depth(tmp_path):
+    """A 400-layer network compiles exactly what a 2-layer one with the same functions compiles (counted, so
+    this holds on any machine; the time follows)."""
+    shallow = run(train([6, 5, 3], ["tanh", "softmax"]), tmp_path / "a", env={"BPFRAME_ENGINE": "compiled"})
+    deep = run(train([6, *[5] * 399, 3], ["tanh"] * 399 + ["softmax"]), tmp_path / "b",
+               env={"BPFRAME_ENGINE": "compiled"})  # fmt: skip
+    assert sorted(deep["compiled"]) == sorted(shallow["compiled"])
+
+
+# -- where it lives, and clearing ------------------------------------------------------------------------------------
+def test_no_writable_cache_folder_compiles_in_memory_with_one_warning(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = run(train([6, 5, 3], ["tanh", "softmax"]), blocker / "cache")
+    assert out["stderr"].count("bpframe cannot write its kernel cache") == 1
+    assert out["result"] == run(train([6, 5, 3], ["tanh", "softmax"]), tmp_path / "ok")["result"]
+
+
+def test_clear_removes_only_what_bpframe_wrote(tmp_path, monkeypatch):
+    monkeypatch.setenv("BPFRAME_CACHE_DIR", str(tmp_path))
+    ours = [
+        tmp_path / "bpframe-0.2.0" / "numba-0.68.1-py3.11" / "engine-evaluate-00ff.bpk",
+        tmp_path / "bpframe-0.2.0" / "numba-0.68.1-py3.11" / ".engine-x-1234.bpk.tmp",
+        tmp_path / "bpframe-0.1.0" / "numba-0.68.1" / "py3.11" / "k_0123abcd.py",  # 0.1's generated modules
+        tmp_path / "bpframe-0.1.0" / "numba-0.68.1" / "py3.11" / "__pycache__" / "k_0123abcd.f-1.py311.nbi",
+    ]
+    foreign = [tmp_path / "notes.txt", tmp_path / "bpframe-0.2.0" / "mine.dat", tmp_path / "other" / "x.bpk.txt"]
+    for path in ours + foreign:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"12345")
+    report = cache.clear_cache()
+    assert (report.files, report.bytes, report.folder) == (len(ours), 5 * len(ours), tmp_path)
+    assert all(p.exists() for p in foreign) and not any(p.exists() for p in ours)
+    assert not (tmp_path / "bpframe-0.1.0").exists()  # folders emptied by the clear go too
+    assert (tmp_path / "bpframe-0.2.0").exists()  # it still holds a foreign file
+
+
+# -- names are data, never code ---------------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(module=st.text(), qualname=st.text())
+def test_any_function_name_gives_a_safe_cache_file_name(module, qualname):
+    from bpframe.kernels.build import _label
+
+    def fn(z):
+        return z
+
+    fn.__module__, fn.__qualname__ = module, qualname
+    label = _label(fn)
+    assert label and len(label) <= 60 and all(ch.isalnum() or ch == "_" for ch in label)
+    assert label.isascii() or all(ch.isalnum() or ch == "_" for ch in label)
+
+
+def test_a_hostile_function_name_runs_no_code(tmp_path):
+    """v1 pasted names into generated source; v2 generates none: a name holding code is only ever a label."""
+    import numpy as np
+
+    import bpframe as bp
+
+    marker = tmp_path / "ran"
+
+    def sigma(z):
+        return z
+
+    def sigma_prime(z):
+        return 1.0
+
+    hostile = f"x\nimport pathlib; pathlib.Path({str(marker)!r}).write_text('oops')\n"
+    for fn in (sigma, sigma_prime):
+        fn.__name__ = fn.__qualname__ = hostile
+    net = bp.Network([2, 2], bp.Activation("hostile_name", sigma, sigma_prime), "quadratic", seed=0)
+    out = net.feedforward(np.ones((1, 2)))
+    assert np.isfinite(out).all() and not marker.exists()
