@@ -10,17 +10,18 @@ Every block has one C signature per kind (:data:`SIGNATURES`); array arguments a
 64-bit integers. A block returns :data:`OK` when it finished; numba's C wrapper returns 0 instead when the plugin
 function raised, and hands the exception to ``sys.unraisablehook`` (see :mod:`bpframe.kernels.runner`).
 
-Modes of the layer blocks (``mode`` is their first argument):
+A block does one thing, so that only what a network uses is compiled. Arguments of the layer blocks:
 
-====================  ========================================================================================
-activation, FORWARD   ``p0`` = z (in: w a + ..., out: + b), ``p1`` = b, ``p2`` = a = σ(z)
-activation, BACKWARD  ``p0`` = z, ``p1`` = a, ``p2`` = x (in place: x ⊙ σ′(z), or Jᵀx per row), ``p3`` = float64
-                      work of at least ``cols`` entries
-activation, OUTPUT    ``p0`` = z, ``p1`` = a, ``p2`` = δ (out), ``p3`` = ∇ₐC in float64: δ = ∇ₐC ⊙ σ′(z) (or Jᵀ∇ₐC)
-loss, COST            ``p0`` = a, ``p1`` = y, ``p2`` = float64[1] receiving Σ c(a, y) over the whole batch
-loss, NABLA           ``p0`` = a, ``p1`` = y, ``p2`` = ∇ₐC in float64 (BP1 multiplies before rounding to the dtype)
-output error          ``p0`` = z, ``p1`` = a, ``p2`` = y, ``p3`` = δᴸ (the combined output error)
-====================  ========================================================================================
+=============================  ===================================================================================
+forward, vector_forward        ``p0`` = z (in: w a, out: + b), ``p1`` = b, ``p2`` = a = σ(z)
+backward, vector_backward      ``p0`` = z, ``p1`` = a, ``p2`` = x (in place: x ⊙ σ′(z), or Jᵀx per row),
+                               ``p3`` = float64 work of at least ``cols`` entries
+output, vector_output          ``p0`` = z, ``p1`` = a, ``p2`` = δ (out), ``p3`` = ∇ₐC in float64:
+                               δ = ∇ₐC ⊙ σ′(z) (or Jᵀ∇ₐC), rounded once to the dtype
+cost                           ``p0`` = a, ``p1`` = y, ``p2`` = float64[1] receiving Σ c(a, y) over the batch
+nabla                          ``p0`` = a, ``p1`` = y, ``p2`` = ∇ₐC in float64
+output_error                   ``p0`` = z, ``p1`` = a, ``p2`` = y, ``p3`` = δᴸ (the combined output error)
+=============================  ===================================================================================
 """
 
 from __future__ import annotations
@@ -33,25 +34,7 @@ from numba import config, types
 from numba.extending import intrinsic
 from numba.np.numpy_support import carray
 
-__all__ = [
-    "BACKWARD",
-    "COST",
-    "FAILED",
-    "FORWARD",
-    "NABLA",
-    "NONFINITE",
-    "OK",
-    "OUTPUT",
-    "SIGNATURES",
-    "call_block",
-    "view",
-]
-
-FORWARD = 0
-BACKWARD = 1
-OUTPUT = 2
-COST = 0
-NABLA = 1
+__all__ = ["FAILED", "NONFINITE", "OK", "SIGNATURES", "call_block", "view"]
 
 #: What a block returns when it finished; an update block returns :data:`NONFINITE` when a new value is not
 #: finite (nothing is committed then); numba's wrapper returns :data:`FAILED` when the plugin function raised.
@@ -64,8 +47,8 @@ _I = types.int64
 
 #: The C signature of each kind of block.
 SIGNATURES = {
-    # mode, p0, p1, p2, p3, rows, cols
-    "layer": types.int64(_I, _P, _P, _P, _P, _I, _I),
+    # p0, p1, p2, p3, rows, cols
+    "layer": types.int64(_P, _P, _P, _P, _I, _I),
     # theta, grad, state, theta_out, state_out, hyper (float64), n, n_weights, state rows, step
     "update": types.int64(_P, _P, _P, _P, _P, _P, _I, _I, _I, _I),
 }
