@@ -153,14 +153,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     seconds = time.perf_counter() - started
     result = net.evaluate(Xt, yt)
-    print(f"done: {len(history)} epochs in {seconds:.1f} s; test accuracy {result['accuracy']:.4f}, "
-          f"test cost {result['cost']:.4f}")  # fmt: skip
+    print(f"done: {len(history)} epochs in {seconds:.1f} s ({_engine_report(net)}); test accuracy "
+          f"{result['accuracy']:.4f}, test cost {result['cost']:.4f}")  # fmt: skip
     if args.save:
         path = net.save(args.save, include_optimizer=True)
         print(f"model saved to {path}")
     if args.plot:
         print(f"learning curves saved to {history.plot(args.plot)}")
     return 0
+
+
+def _engine_report(net: Any) -> str:
+    """Which tier trained, and what this process compiled or loaded: why a first run takes longer."""
+    from .kernels.cache import stats
+
+    tiers = " and ".join({"numpy": "NumPy tier", "compiled": "compiled engine"}[t] for t in sorted(net.program.tiers))
+    record = stats()
+    return f"{tiers or 'no training'}; {len(record.compiled)} kernels compiled, {len(record.loaded)} loaded from cache"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -74,6 +74,8 @@ class Program:
     dtype: np.dtype
     describe: Callable[[Any], str]
     caught: PluginExceptions = field(default_factory=PluginExceptions)
+    #: The tiers that have trained this network ("numpy", "compiled"), for reports such as the CLI's.
+    tiers: set[str] = field(default_factory=set)
     _layouts: dict[str, Layout] = field(default_factory=dict)
 
     # -- blocks --------------------------------------------------------------------------------------------
@@ -121,6 +123,7 @@ class Program:
         layout = self.layout("train")
         seconds = batches_left * _batch_seconds(self.sizes, t.batch_size)
         entry, tier = self._entry("train_batches", (layout, t, first, stop), seconds)
+        self.tiers.add(tier)
         run(lambda: entry(layout, t, first, stop), t.control, self.caught)
         return tier
 
