@@ -1,7 +1,8 @@
-r"""Optimizers: one table entry (:class:`OptimizerSpec`) defines an optimizer, everything else derives from it.
+r"""Optimizers: one table entry (:class:`~bpframe.OptimizerSpec`) defines an optimizer, everything else derives from it.
 
-An :class:`OptimizerSpec` is what a plugin registers (through ``bpframe_register_optimizers``, like activations):
-its name, its hyper-parameters with defaults and allowed ranges (:class:`Hyper`), the rows of state it keeps
+An :class:`~bpframe.OptimizerSpec` is what a plugin registers (through ``bpframe_register_optimizers``, like
+activations): its name, its hyper-parameters with defaults and allowed ranges (:class:`~bpframe.Hyper`), the rows
+of state it keeps
 between updates, its update kernel, and optionally a *fused* form that lets the engine take the step inside
 BP4's matrix product. The built-in SGD, momentum, Nesterov and Adam are registered by
 ``bpframe.default_plugins.optimizers`` exactly so. Training, the command line (``--optimizer NAME`` and one
@@ -265,7 +266,7 @@ class Optimizer:
 
     def hyper(self, eta: float, decay: float) -> np.ndarray:
         """The update kernel's float64 array ``[eta, decay, <hyper-parameters>, 0...]`` of length
-        :data:`HYPER_SLOTS`.
+        ``HYPER_SLOTS`` (8).
 
         Parameters
         ----------
@@ -294,7 +295,8 @@ class Optimizer:
         return np.zeros((self.state_rows, n_params), dtype=check_dtype(dtype))
 
     def config(self) -> dict[str, Any]:
-        """A JSON-able dict ``{"name": ..., <hyper-parameters>}`` that :func:`optimizer_from_config` reads."""
+        """A JSON-able dict ``{"name": ..., <hyper-parameters>}`` that
+        :func:`~bpframe.optimizers.optimizer_from_config` reads."""
         return {"name": self.name, **{h.name: v for h, v in zip(self.spec.hyper, self.values, strict=True)}}
 
 
@@ -381,7 +383,7 @@ def _make(name: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | Non
 
 
 def optimizer_from_config(config: Mapping[str, Any]) -> Optimizer:
-    """Rebuild an optimizer from what :meth:`Optimizer.config` wrote, validating every value.
+    """Rebuild an optimizer from what :meth:`Optimizer.config <bpframe.Optimizer.config>` wrote, validating every value.
 
     Parameters
     ----------

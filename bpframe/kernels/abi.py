@@ -6,8 +6,8 @@ function is inlined *inside* the block where it vectorises, and the engine itsel
 function. That is what lets the engine be compiled once per dtype, whatever the activations, the depth or the
 sizes, and a new activation compile only its own block.
 
-Every block has one C signature per kind (:data:`SIGNATURES`); array arguments are data pointers, sizes are
-64-bit integers. A block returns :data:`OK` when it finished; numba's C wrapper returns 0 instead when the plugin
+Every block has one C signature per kind (``SIGNATURES``); array arguments are data pointers, sizes are
+64-bit integers. A block returns ``OK`` when it finished; numba's C wrapper returns 0 instead when the plugin
 function raised, and hands the exception to ``sys.unraisablehook`` (see :mod:`bpframe.kernels.runner`).
 
 A block does one thing, so that only what a network uses is compiled. Arguments of the layer blocks:
@@ -36,8 +36,8 @@ from numba.np.numpy_support import carray
 
 __all__ = ["FAILED", "NONFINITE", "OK", "SIGNATURES", "call_block", "view"]
 
-#: What a block returns when it finished; an update block returns :data:`NONFINITE` when a new value is not
-#: finite (nothing is committed then); numba's wrapper returns :data:`FAILED` when the plugin function raised.
+#: What a block returns when it finished; an update block returns ``NONFINITE`` when a new value is not
+#: finite (nothing is committed then); numba's wrapper returns ``FAILED`` when the plugin function raised.
 OK = 1
 NONFINITE = 2
 FAILED = 0

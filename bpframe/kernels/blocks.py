@@ -186,7 +186,7 @@ def update(update_fn: Fn, dtype: Any) -> Fn:
     return block
 
 
-#: Every kind of block: its template, its C signature (:data:`bpframe.kernels.abi.SIGNATURES`), and the role
+#: Every kind of block: its template, its C signature (``SIGNATURES`` of :mod:`bpframe.kernels.abi`), and the role
 #: of its one plugin function (how error messages name it).
 TEMPLATES: dict[str, tuple[Callable[[Fn, Any], Fn], str, str]] = {
     "forward": (forward, "layer", "sigma"),

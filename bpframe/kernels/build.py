@@ -1,7 +1,7 @@
 """Compile (or load from the disk cache) the blocks of plugin functions and the engine's entry points.
 
 A block is compiled once per plugin function (pair) and dtype, and shared by every network that uses it; the
-engine once per dtype. Both go through :class:`~bpframe.kernels.cache.KernelCache`, keyed by what the compiled
+engine once per dtype. Both go through :class:`~bpframe.kernels.store.KernelCache`, keyed by what the compiled
 code depends on. A plugin function that numba cannot compile is reported with its plugin's name: the functions
 of the failing block are compiled alone, one by one, to find it.
 """
@@ -29,6 +29,7 @@ __all__ = ["Block", "block", "compiled_engine", "jit_enabled", "load_cached", "s
 _lock = threading.RLock()
 _blocks: dict[tuple[Any, ...], Block] = {}
 _engine_ready: set[str] = set()
+_not_cached: set[tuple[int, tuple[Any, ...]]] = set()
 
 
 def jit_enabled() -> bool:
@@ -196,9 +197,12 @@ def load_cached(dispatcher: Any, args: tuple[Any, ...]) -> bool:
     sig = tuple(typeof(arg, Purpose.argument) for arg in args)  # type: ignore[no-untyped-call]
     if dispatcher.overloads.get(sig) is not None:
         return True
+    if (id(dispatcher), sig) in _not_cached:
+        return False
     with _lock:
         cres = dispatcher._cache.load_overload(sig, dispatcher.targetctx)
         if cres is None:
+            _not_cached.add((id(dispatcher), sig))  # looked once per process: a compile here puts it in overloads
             return False
         dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
         dispatcher.add_overload(cres)

@@ -161,7 +161,7 @@ def train_batches(layout, t, first, stop):
     """Train mini-batches ``first .. stop-1`` of an epoch over the rows ``t.x[t.order]``.
 
     Each batch runs the forward pass, the cost, BP1 and BP2, then either the in-place step fused into BP3 and
-    BP4 (when the optimizer has a fused form and :func:`fused_step` proves it safe) or BP3 and BP4 into the
+    BP4 (when the optimizer has a fused form and ``fused_step`` proves it safe) or BP3 and BP4 into the
     gradient and the optimizer's update block into the other of two parameter (and state) buffers, whose roles
     then swap. Before each batch, ``t.control[0]`` is read: when set, the call stops there. At the end the last
     good parameters and state are in ``t.theta`` and ``t.state``, whatever the outcome in ``t.status``.

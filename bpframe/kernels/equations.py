@@ -10,7 +10,7 @@ The matrix products go to BLAS (:func:`~bpframe.kernels.blas.gemm`). Where an eq
 (:mod:`bpframe.kernels.blocks`). The blocks arrive as addresses (``sigma``, ``sigma_prime``, ...), so these
 kernels, and the engine built from them, are compiled once per dtype whatever the network.
 
-Every kernel returns :data:`~bpframe.kernels.abi.OK`, or :data:`~bpframe.kernels.abi.FAILED` when a plugin
+Every kernel returns ``OK``, or ``FAILED`` when a plugin
 function raised (the engine then stops before the parameters change).
 """
 

@@ -3,8 +3,8 @@
 The engine takes two small structs (named tuples, which numba passes as one typed argument): a
 :class:`Layout` (the network's shape as data and the addresses of its blocks) and, for training, a
 :class:`Training` (data, parameters, optimizer, outputs). It reports what happened in a ``status`` array of
-:data:`STATUS_FIELDS` integers: ``status[OUTCOME]`` is one of :data:`DONE`, :data:`NONFINITE_COST`,
-:data:`NONFINITE_UPDATE`, :data:`FAILED_PLUGIN`, :data:`INTERRUPTED`; ``status[BATCH]`` the batch where it
+``STATUS_FIELDS`` integers: ``status[OUTCOME]`` is one of ``DONE``, ``NONFINITE_COST``,
+``NONFINITE_UPDATE``, ``FAILED_PLUGIN``, ``INTERRUPTED``; ``status[BATCH]`` the batch where it
 stopped (or the end); ``status[LAYER]`` and ``status[ROLE]`` which block failed. This module imports no numba.
 """
 
@@ -68,7 +68,8 @@ class Layout(NamedTuple):
 
 
 class Training(NamedTuple):
-    """One call of :func:`train_batches`: the data, the parameters and their spare buffers, the optimizer."""
+    """One call of :func:`~bpframe.kernels.engine.train_batches`: the data, the parameters and their spare
+    buffers, the optimizer."""
 
     x: np.ndarray  # (n, sizes[0]) inputs
     y: np.ndarray  # (n, sizes[-1]) targets

@@ -1,13 +1,15 @@
 """A network's program: its layout and the blocks of its functions, and the engine calls that run them.
 
-The engine is compiled once per dtype; a network only contributes data (:class:`~bpframe.kernels.Layout`)
+The engine is compiled once per dtype; a network only contributes data (:class:`~bpframe.kernels.interface.Layout`)
 and the blocks of its activations and loss, each compiled once per function and dtype. So a change of sizes,
 depth or layer order compiles nothing, and a new activation compiles only its own block.
 """
 
 from __future__ import annotations
 
+import collections
 import inspect
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,7 +92,7 @@ class Program:
         return self._block(f"vector_{use}", act.forward if use == "forward" else act.vjp, act)
 
     def update_block(self, optimizer: Any) -> Block:
-        """The block of an optimizer's update (an :class:`~bpframe.optimizers.OptimizerSpec`) in this dtype."""
+        """The block of an optimizer's update (an :class:`~bpframe.OptimizerSpec`) in this dtype."""
         return block("update", optimizer.update, self.dtype, self.describe(optimizer))
 
     def layout(self, use: str = "train") -> Layout:
@@ -122,9 +124,12 @@ class Program:
         t = t._replace(x=_readonly(t.x), y=_readonly(t.y))
         layout = self.layout("train")
         seconds = batches_left * _batch_seconds(self.sizes, t.batch_size)
-        entry, tier = self._entry("train_batches", (layout, t, first, stop), seconds)
+        entry, tier = self._entry("train_batches", (layout, t, first, stop), seconds + _NUMPY_SECONDS[self.dtype.name])
         self.tiers.add(tier)
+        started = time.perf_counter()
         run(lambda: entry(layout, t, first, stop), t.control, self.caught)
+        if tier == "numpy":
+            _NUMPY_SECONDS[self.dtype.name] += time.perf_counter() - started
         return tier
 
     def evaluate(self, theta: np.ndarray, x: np.ndarray, y: np.ndarray, out: np.ndarray, chunk: int,
@@ -180,6 +185,10 @@ class Program:
 #: (Zen 4), every cache empty. The NumPy tier runs a job that it would finish sooner than that.
 COMPILE_SECONDS = 4.0
 
+#: Seconds this process has trained in the NumPy tier, by dtype: many short fits (one epoch at a time, a
+#: hyper-parameter sweep) add up, and once they pass what compiling costs, the engine is compiled.
+_NUMPY_SECONDS: collections.defaultdict[str, float] = collections.defaultdict(float)
+
 
 def _batch_seconds(sizes: Sequence[int], batch_size: int) -> float:
     """A rough time for one mini-batch in the NumPy tier: ~40 µs of Python and ctypes calls per layer and pass,
@@ -191,7 +200,8 @@ def _batch_seconds(sizes: Sequence[int], batch_size: int) -> float:
 def choose_tier(cached: Callable[[], bool], numpy_seconds: float) -> str:
     """``"compiled"`` or ``"numpy"``: ``BPFRAME_ENGINE`` decides when set; otherwise the compiled engine runs when
     it is already compiled or in the disk cache (``cached()`` loads it), or when the NumPy tier would take longer
-    than compiling it. The tiers give the same numbers, so this only decides how soon they come."""
+    than compiling it (``numpy_seconds``: this job's estimate plus what this process spent in the NumPy tier
+    already). The tiers give the same numbers, so this only decides how soon they come."""
     from ..config import env_choice
 
     mode = env_choice("BPFRAME_ENGINE", ("auto", "compiled", "numpy"), "auto")
