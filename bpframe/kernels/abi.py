@@ -26,6 +26,8 @@ output_error                   ``p0`` = z, ``p1`` = a, ``p2`` = y, ``p3`` = Î´á´
 
 from __future__ import annotations
 
+import sys
+import types as types_module
 from collections.abc import Callable
 from typing import Any
 
@@ -91,8 +93,16 @@ def _call_block(typingctx: Any, address: Any, args: Any) -> Any:
 
 
 def _call_block_nojit(address: Any, args: Any) -> int:
-    """Without the compiler, ``address`` is the block's Python function itself."""
-    return int(address(*args))
+    """Without the compiler, ``address`` is the block's Python function itself. An exception it raises is handed
+    to ``sys.unraisablehook`` and reported as ``FAILED``, as numba's C wrapper does for a compiled block."""
+    try:
+        return int(address(*args))
+    except Exception as exc:  # noqa: BLE001 - a plugin function may raise anything; the engine reports it
+        report = types_module.SimpleNamespace(
+            exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__, err_msg=None, object="<numba.nojit>"
+        )
+        sys.unraisablehook(report)
+        return FAILED
 
 
 #: ``call_block(address, (arg, ...))``: call the block at ``address``; see the module docstring for the arguments.
@@ -100,10 +110,12 @@ call_block: Callable[..., int] = _call_block_nojit if config.DISABLE_JIT else _c
 
 
 def _view_nojit(pointer: Any, shape: Any, dtype: Any) -> np.ndarray:
-    """Without the compiler a block receives the arrays themselves: reshape, never copy."""
+    """Without the compiler a block receives the arrays themselves: the first entries, reshaped (as ``carray``
+    reads a pointer's first entries), never a copy."""
     array = np.asarray(pointer)
     assert array.dtype == np.dtype(dtype) and array.flags.c_contiguous
-    view: np.ndarray = array.reshape(shape)
+    size = int(np.prod(shape))
+    view: np.ndarray = array.reshape(-1)[:size].reshape(shape)
     return view
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..validation import max_abs
-from .abi import OK
+from .abi import OK, call_block
 from .blas import blas
 from .build import jit_enabled
 from .interface import (
@@ -70,7 +70,7 @@ def _call_layer(address: Any, p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3
                 cols: int) -> int:  # fmt: skip
     """A layer block, as the engine's ``call_block`` calls it."""
     if not jit_enabled():
-        return int(address(p0, p1, p2, p3, rows, cols))
+        return call_block(address, (p0, p1, p2, p3, rows, cols))
     return int(_layer_function(int(address))(_pointer(p0), _pointer(p1), _pointer(p2), _pointer(p3), rows, cols))
 
 
@@ -232,8 +232,7 @@ def _update(t: Training, current: np.ndarray, state_now: np.ndarray, spare: np.n
     args = (current, t.grad, state_now, spare, state_spare, t.hyper)
     sizes = (current.shape[0], n_weights, t.state.shape[0], int(t.counter[0]) + 1)
     if not jit_enabled():
-        python_block: Callable[..., int] = t.update  # type: ignore[assignment]  # without the JIT: the function
-        return int(python_block(*args, *sizes))
+        return call_block(t.update, (*args, *sizes))
     return int(_update_function(int(t.update))(*[_pointer(a) for a in args], *sizes))
 
 
