@@ -124,7 +124,7 @@ def column_sums(delta: np.ndarray) -> np.ndarray:
     """Σ_i delta[i, j] in float64, the rows added in order from 0.0, exactly as the engine's
     :func:`~bpframe.kernels.equations.column_sums` loop adds them.
 
-    NumPy's reduction over axis 0 of a C-contiguous array adds row after row, except for a single float64
+    NumPy's sum over axis 0 of a C-contiguous array adds row after row, except for a single float64
     column, which it sums pairwise: that case takes the running sum (a sequential accumulation) instead. Both
     start from the first row where the loop starts from 0.0, which differs only in the sign of a zero sum:
     adding 0.0 settles it (measured equal to the loop on 3,000 random shapes and both dtypes).
@@ -132,7 +132,7 @@ def column_sums(delta: np.ndarray) -> np.ndarray:
     if delta.shape[1] == 1 and delta.shape[0] > 1:
         running: np.ndarray = np.cumsum(delta[:, 0], dtype=np.float64)[-1:] + 0.0
         return running
-    sums: np.ndarray = np.add.reduce(delta, axis=0, dtype=np.float64) + 0.0
+    sums: np.ndarray = delta.sum(axis=0, dtype=np.float64) + 0.0
     return sums
 
 
