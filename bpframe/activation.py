@@ -56,8 +56,9 @@ class Activation:
         given ``a = σ(z)`` (non-elementwise activations only). This is what BP1 and BP2 need in place of
         :math:`\sigma'(z) \odot v`.
     default_init : str, default "glorot"
-        The weight initializer a layer with this activation uses unless told otherwise
-        (``"normal"``, ``"scaled_normal"``, ``"glorot"`` or ``"he"``).
+        The name of the weight initializer a layer with this activation uses unless told otherwise
+        (``"normal"``, ``"scaled_normal"``, ``"glorot"``, ``"he"``, or a plugin's); it is looked up when a network
+        is built.
     domain : (float, float), default (-inf, inf)
         The pre-activations on which the functions are defined; the conformance checks sample inside it.
     description : str
@@ -99,9 +100,9 @@ class Activation:
                     f"{owner}: {kind} activation must provide {fname}= (see the Activation docstring)"
                 )
             _check_callable(owner, fname, value)
-        if self.default_init not in ("normal", "scaled_normal", "glorot", "he"):
+        if not isinstance(self.default_init, str) or not _NAME.fullmatch(self.default_init):
             raise ConfigurationError(
-                f"{owner}: default_init must be one of 'normal', 'scaled_normal', 'glorot', 'he'; "
+                f"{owner}: default_init must be an initializer's name such as 'glorot' or 'he', "
                 f"got {self.default_init!r}"
             )
         lo, hi = self.domain

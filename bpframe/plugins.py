@@ -22,6 +22,7 @@ from ._version import __version__
 from .activation import Activation
 from .config import env_flag, env_list
 from .errors import PluginError, PluginWarning
+from .init import Initializer
 from .loss import Loss
 from .optimizers import OptimizerSpec
 from .registry import PluginFailure, Provenance, Registry, Spec
@@ -34,11 +35,13 @@ DEFAULT_PLUGINS = (
     "bpframe.default_plugins.activations",
     "bpframe.default_plugins.losses",
     "bpframe.default_plugins.optimizers",
+    "bpframe.default_plugins.initializers",
 )
 _HOOKS: tuple[tuple[str, type], ...] = (
     ("bpframe_register_activations", Activation),
     ("bpframe_register_losses", Loss),
     ("bpframe_register_optimizers", OptimizerSpec),
+    ("bpframe_register_initializers", Initializer),
 )
 
 _lock = threading.Lock()

@@ -1,4 +1,5 @@
-"""The registry: names of activations, losses and optimizers mapped to their specs and where they came from."""
+"""The registry: names of activations, losses, optimizers and initializers mapped to their specs and where they
+came from."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from typing import Any, Generic, TypeVar
 
 from .activation import Activation
 from .errors import DuplicateNameError, UnknownNameError
+from .init import Initializer
 from .loss import Loss
 from .optimizers import OptimizerSpec
 
 __all__ = ["Entry", "PluginFailure", "Provenance", "Registry"]
 
-T = TypeVar("T", Activation, Loss, OptimizerSpec)
-Spec = Activation | Loss | OptimizerSpec
+T = TypeVar("T", Activation, Loss, OptimizerSpec, Initializer)
+Spec = Activation | Loss | OptimizerSpec | Initializer
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class Registry:
         self.activations: _Table[Activation] = _Table("activation")
         self.losses: _Table[Loss] = _Table("loss")
         self.optimizers: _Table[OptimizerSpec] = _Table("optimizer")
+        self.initializers: _Table[Initializer] = _Table("initializer")
         self.failures: list[PluginFailure] = []
         self.plugins: list[Provenance] = []
         #: the loaded plugin objects (modules or instances), for the training-event hooks
@@ -117,11 +120,21 @@ class Registry:
         """Return the optimizer registered under ``name``."""
         return self.optimizers.get(name).spec
 
+    def initializer(self, name: str) -> Initializer:
+        """Return the initializer registered under ``name``."""
+        return self.initializers.get(name).spec
+
+    def tables(self) -> tuple[_Table[Any], ...]:
+        """Every table, in the order listings show them."""
+        return (self.activations, self.losses, self.optimizers, self.initializers)
+
     def table_of(self, spec: Spec) -> _Table[Any]:
         """The table that holds objects of ``spec``'s kind."""
         if isinstance(spec, Activation):
             return self.activations
-        return self.losses if isinstance(spec, Loss) else self.optimizers
+        if isinstance(spec, Loss):
+            return self.losses
+        return self.optimizers if isinstance(spec, OptimizerSpec) else self.initializers
 
     def provenance_of(self, spec: Spec) -> Provenance | None:
         """Return the provenance of a registered spec object, ``None`` for an unregistered one."""
@@ -132,7 +145,7 @@ class Registry:
         return None
 
 
-_ROLES = ("sigma", "sigma_prime", "forward", "vjp", "cost", "nabla_a", "update", "fused")
+_ROLES = ("sigma", "sigma_prime", "forward", "vjp", "cost", "nabla_a", "update", "fused", "reference", "draw")
 
 
 def _same(a: Spec, b: Spec) -> bool:
