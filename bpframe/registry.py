@@ -3,6 +3,7 @@ came from."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -12,7 +13,7 @@ from .init import Initializer
 from .loss import Loss
 from .optimizers import OptimizerSpec
 
-__all__ = ["Entry", "PluginFailure", "Provenance", "Registry"]
+__all__ = ["Entry", "PluginFailure", "Problem", "Provenance", "Registry", "normal_name"]
 
 T = TypeVar("T", Activation, Loss, OptimizerSpec, Initializer)
 Spec = Activation | Loss | OptimizerSpec | Initializer
@@ -36,6 +37,18 @@ class Provenance:
             return f"plugin {self.plugin!r}"
         return f"{self.distribution} {self.version} (plugin {self.plugin!r})"
 
+    def matches(self, name: str) -> bool:
+        """True when ``name`` is this plugin's entry-point name or its distribution's name (compared after
+        normalising case and ``-_.`` as pip does)."""
+        return self.plugin == name or (
+            self.distribution is not None and normal_name(self.distribution) == normal_name(name)
+        )
+
+
+def normal_name(name: str) -> str:
+    """A distribution name as pip compares it: lower case, runs of ``-_.`` as one ``-``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
 
 @dataclass(frozen=True)
 class PluginFailure:
@@ -43,6 +56,14 @@ class PluginFailure:
 
     provenance: Provenance
     error: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A plugin failure or a name conflict found while loading: the plugins involved, and the message."""
+
+    owners: tuple[Provenance, ...]
+    message: str
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,8 @@ class Registry:
         self.optimizers: _Table[OptimizerSpec] = _Table("optimizer")
         self.initializers: _Table[Initializer] = _Table("initializer")
         self.failures: list[PluginFailure] = []
+        #: every failure and conflict, in the order found, with the plugins it concerns (strict mode reads it)
+        self.problems: list[Problem] = []
         self.plugins: list[Provenance] = []
         #: the loaded plugin objects (modules or instances), for the training-event hooks
         self.plugin_objects: list[tuple[object, Provenance]] = []
