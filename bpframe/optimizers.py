@@ -143,6 +143,12 @@ class OptimizerSpec:
         How messages and reprs name it (``"Momentum"``); defaults to the name.
     description : str
         One line for listings.
+    reference : callable, optional
+        ``reference(theta, grad, state, n_weights, hyper, step) -> (new_theta, new_state)``: the same update
+        written plainly with NumPy on float64 arrays (the equations as a paper states them), returning new
+        arrays. Never compiled; the conformance kit compares the compiled ``update`` with it on a quadratic bowl.
+        Without it, the kit derives the reference from ``fused`` when there is one, or else runs ``update`` itself
+        as plain Python (which checks compilation, not the mathematics).
     """
 
     name: str
@@ -152,6 +158,7 @@ class OptimizerSpec:
     fused: FusedForm | None = None
     title: str = ""
     description: str = ""
+    reference: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         check_name("optimizer", self.name)
@@ -170,6 +177,8 @@ class OptimizerSpec:
             raise ConfigurationError(f"{owner}: state_rows must be an int in [0, 8], got {rows!r}")
         if self.fused is not None and (not callable(self.fused) or rows):
             raise ConfigurationError(f"{owner}: fused must be a function, and only optimizers without state have one")
+        if self.reference is not None and not callable(self.reference):
+            raise ConfigurationError(f"{owner}: reference must be a function, got {self.reference!r}")
         if not self.title:
             object.__setattr__(self, "title", self.name)
 
