@@ -79,7 +79,6 @@ __all__ = [
     "initializers",
     "load",
     "losses",
-    "optimizers",
     "reload_plugins",
     "set_num_threads",
 ]
@@ -111,20 +110,6 @@ def losses() -> list[str]:
     from .plugins import get_registry
 
     return get_registry().losses.names()
-
-
-def optimizers() -> list[str]:
-    """The names of every optimizer available now, from every loaded plugin, sorted.
-
-    Examples
-    --------
-    >>> import bpframe as bp
-    >>> [name for name in bp.optimizers() if name in ("adam", "momentum", "nesterov", "sgd")]
-    ['adam', 'momentum', 'nesterov', 'sgd']
-    """
-    from .plugins import get_registry
-
-    return get_registry().optimizers.names()
 
 
 def initializers() -> list[str]:

@@ -53,6 +53,7 @@ __all__ = [
     "OptimizerSpec",
     "Schedule",
     "StepDecay",
+    "available",
     "optimizer_from_config",
     "resolve_optimizer",
     "resolve_schedule",
@@ -186,6 +187,19 @@ class OptimizerSpec:
         return f"OptimizerSpec({self.name!r})"
 
 
+def available() -> list[str]:
+    """The names of every optimizer the loaded plugins register, sorted.
+
+    Examples
+    --------
+    >>> [name for name in available() if name in ("adam", "momentum", "nesterov", "sgd")]
+    ['adam', 'momentum', 'nesterov', 'sgd']
+    """
+    from .plugins import get_registry
+
+    return get_registry().optimizers.names()
+
+
 def _spec(name: str) -> OptimizerSpec:
     from .plugins import get_registry
 
@@ -199,7 +213,7 @@ class Optimizer:
     Parameters
     ----------
     name : str
-        A registered optimizer (``bp.optimizers()`` lists them); named classes pass their own.
+        A registered optimizer (:func:`bpframe.optimizers.available` lists them); named classes pass their own.
     *args, **kwargs : float
         Hyper-parameters, positionally in the table's order or by name; missing ones take their defaults.
 
