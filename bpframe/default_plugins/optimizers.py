@@ -113,7 +113,7 @@ def adam_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step
 
 def decayed(theta: np.ndarray, grad: np.ndarray, n_weights: int, decay: float) -> np.ndarray:
     """g = ∂C/∂θ + (λ/n) θ for the weights, ∂C/∂θ for the biases."""
-    g = grad.copy()
+    g: np.ndarray = grad.copy()
     g[:n_weights] += decay * theta[:n_weights]
     return g
 
