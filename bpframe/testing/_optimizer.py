@@ -93,15 +93,22 @@ class _Step:
     state_out: np.ndarray
     ok: bool
     touched: bool  # the update wrote into theta, grad or state
+    theta_out_before: np.ndarray  # what the output buffers held before the call
+    state_out_before: np.ndarray
+
+    def inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """theta, grad and state in float64."""
+        return self.theta.astype(np.float64), self.grad.astype(np.float64), self.state.astype(np.float64)
 
 
 def _call(update: Callable[..., Any], theta: np.ndarray, grad: np.ndarray, state: np.ndarray, theta_out: np.ndarray,
           state_out: np.ndarray, hyper: np.ndarray, step: int) -> _Step:  # fmt: skip
     before = (theta.copy(), grad.copy(), state.copy())
+    outputs_before = (theta_out.copy(), state_out.copy())
     with np.errstate(all="ignore"):
         ok = bool(update(theta, grad, state, theta_out, state_out, N_WEIGHTS, hyper, step))
     touched = not all(np.array_equal(a, b, equal_nan=True) for a, b in zip(before, (theta, grad, state), strict=True))
-    return _Step(*before, theta_out.copy(), state_out.copy(), ok, touched)
+    return _Step(*before, theta_out.copy(), state_out.copy(), ok, touched, *outputs_before)
 
 
 @dataclass
@@ -142,7 +149,8 @@ def _advance(run: _Run, update: Callable[..., Any], bowl: _Bowl, hyper: np.ndarr
 
 # -- the reference -----------------------------------------------------------------------------------------------
 
-ReferenceStep = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
+#: One step of the reference from the inputs of a compiled call: ``(call, hyper, step) -> (theta, state)``.
+ReferenceStep = Callable[["_Step", np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
 
 def _steps(spec: OptimizerSpec, update: Any, bowl: _Bowl, dtype: str, hyper: np.ndarray, n: int) -> list[_Step]:
@@ -160,8 +168,8 @@ def _reference(spec: OptimizerSpec) -> tuple[str, ReferenceStep]:
 
 
 def _given_reference(reference: Callable[..., Any]) -> ReferenceStep:
-    def step(th: np.ndarray, g: np.ndarray, s: np.ndarray, hy: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
-        new_theta, new_state = reference(th, g, s, N_WEIGHTS, hy, t)
+    def step(call: _Step, hy: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+        new_theta, new_state = reference(*call.inputs(), N_WEIGHTS, hy, t)
         return np.asarray(new_theta, np.float64), np.asarray(new_state, np.float64)
 
     return step
@@ -170,7 +178,8 @@ def _given_reference(reference: Callable[..., Any]) -> ReferenceStep:
 def _fused_reference(fused: Callable[..., Any], n_hyper: int) -> ReferenceStep:
     """θ ← kθ − s ∂C/∂θ, with k = keep_w on the weights and keep_b on the biases."""
 
-    def step(th: np.ndarray, g: np.ndarray, s: np.ndarray, hy: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+    def step(call: _Step, hy: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+        th, g, s = call.inputs()
         keep_w, keep_b, size = fused(float(hy[0]), float(hy[1]), tuple(float(v) for v in hy[2 : 2 + n_hyper]))
         keep = np.where(np.arange(th.size) < N_WEIGHTS, keep_w, keep_b)
         return keep * th - size * g, s.copy()
@@ -179,10 +188,12 @@ def _fused_reference(fused: Callable[..., Any], n_hyper: int) -> ReferenceStep:
 
 
 def _python_reference(update: Callable[..., Any]) -> ReferenceStep:
-    def step(th: np.ndarray, g: np.ndarray, s: np.ndarray, hy: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
-        out, state_out = np.empty_like(th), np.empty_like(s)
+    """The update itself as plain Python, on float64 copies of the very buffers the compiled call received."""
+
+    def step(call: _Step, hy: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+        out, state_out = call.theta_out_before.astype(np.float64), call.state_out_before.astype(np.float64)
         with np.errstate(all="ignore"):
-            update(th, g, s, out, state_out, N_WEIGHTS, hy, t)
+            update(*call.inputs(), out, state_out, N_WEIGHTS, hy, t)
         return out, state_out
 
     return step
@@ -221,8 +232,8 @@ def _reference_problems(spec: OptimizerSpec, compiled: dict[str, Any], bowl: _Bo
 
 def _compare_step(call: _Step, reference: ReferenceStep, hyper: np.ndarray, k: int, dtype: str) -> str | None:
     """What differs between one compiled step and the reference from the same inputs (a template), or None."""
-    inputs = [x.astype(np.float64) for x in (call.theta, call.grad, call.state)]
-    theta_ref, state_ref = reference(inputs[0], inputs[1], inputs[2], hyper, k)
+    inputs = call.inputs()
+    theta_ref, state_ref = reference(call, hyper, k)
     pairs = (("theta", call.theta_out, theta_ref, inputs[0]), ("state", call.state_out, state_ref, inputs[2]))
     for what, got, expected, before in pairs:
         expected = np.asarray(expected, np.float64).reshape(got.shape)
@@ -335,31 +346,34 @@ def _writes_problems(spec: OptimizerSpec, update: Any, bowl: _Bowl) -> list[str]
 def _state_problems(spec: OptimizerSpec, compiled: dict[str, Any], bowl: _Bowl) -> list[str]:
     """Six steps without stopping equal three steps, then only what a model file saves (the parameters, the
     state rows, the step count), then three more steps with fresh spare buffers: bit for bit, per dtype."""
-    defaults = tuple(h.default for h in spec.hyper)
-    hyper = _hyper(ETA, DECAY, defaults)
+    hyper = _hyper(ETA, DECAY, tuple(h.default for h in spec.hyper))
     for dtype, update in compiled.items():
-        whole = _start(bowl.theta0, spec.state_rows, dtype)
-        _advance(whole, update, bowl, hyper, 6)
+        whole = _advance(_start(bowl.theta0, spec.state_rows, dtype), update, bowl, hyper, 6)
         first = _start(bowl.theta0, spec.state_rows, dtype)
         _advance(first, update, bowl, hyper, 3)
-        resumed = _start(first.theta, spec.state_rows, dtype, fill=math.nan)
+        resumed = _start(first.theta, spec.state_rows, dtype, fill=math.nan)  # nothing else survives a file
         resumed.state[...], resumed.step = first.state, first.step
-        _advance(resumed, update, bowl, hyper, 3)
-        if (
-            whole.step == 6
-            and np.array_equal(whole.theta, resumed.theta)
-            and np.array_equal(whole.state, resumed.state)
-        ):
-            continue
-        diff = np.nan_to_num(np.abs(whole.theta.astype(np.float64) - resumed.theta), nan=np.inf)
-        i = int(np.argmax(diff))
-        resumed_i, whole_i = float(resumed.theta[i]), float(whole.theta[i])
-        text = (f"state: in {dtype}, 3 steps, then only what a model file saves (theta, the {spec.state_rows} state "
-                f"row(s) and the step count), then 3 more steps give theta[{i}] = {resumed_i!r}, but 6 steps without "
-                f"stopping give {whole_i!r}: the update must keep everything it needs between steps in state "
-                "(state_rows rows), and never read theta_out or state_out before writing them")  # fmt: skip
-        return [blame(text, [("update", spec.update)])]
+        after = _advance(resumed, update, bowl, hyper, 3)
+        for k, (kept, again) in enumerate(zip(whole[3:], after, strict=False), start=4):
+            if kept.ok == again.ok and _same_outputs(kept, again):
+                continue
+            text = (f"state: in {dtype}, 3 steps, then only what a model file saves (theta, the {spec.state_rows} "
+                    f"state row(s) and the step count): step {k} then {_outcome(again)}, but without stopping "
+                    f"{_outcome(kept)}; the update must keep everything it needs between steps in state "
+                    "(state_rows rows), and never read theta_out or state_out before writing them")  # fmt: skip
+            return [blame(text, [("update", spec.update)])]
     return []
+
+
+def _same_outputs(a: _Step, b: _Step) -> bool:
+    return np.array_equal(a.theta_out, b.theta_out) and np.array_equal(a.state_out, b.state_out)
+
+
+def _outcome(call: _Step) -> str:
+    """``gives theta[0] = 1.5 (returns True)`` for messages: the first parameter that is not finite, else theta[0]."""
+    bad = np.flatnonzero(~np.isfinite(call.theta_out))
+    i = int(bad[0]) if bad.size else 0
+    return f"gives theta[{i}] = {float(call.theta_out[i])!r} (returns {call.ok})"
 
 
 def _save_load_problems(spec: OptimizerSpec) -> list[str]:
