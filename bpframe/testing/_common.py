@@ -117,9 +117,9 @@ def raise_if(subject: str, problems: Sequence[str]) -> None:
 def subject(kind: str, spec: Any, provenance: Provenance | None) -> str:
     """``activation 'bent' from bpframe-bent 0.1.0 (plugin 'bent')``, looking the provenance up if not given."""
     if provenance is None:
-        from ..plugins import get_registry
+        from ..plugins import loaded_registry
 
-        provenance = get_registry().provenance_of(spec)
+        provenance = loaded_registry().provenance_of(spec)
     return f"{kind} {spec.name!r}" + (f" from {provenance.describe()}" if provenance else "")
 
 

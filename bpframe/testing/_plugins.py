@@ -143,6 +143,8 @@ def test_cases(name: str) -> tuple[Registry, list[tuple[Provenance, SpecResult] 
 
 def failure_text(provenance: Provenance, result: SpecResult) -> str:
     """The message of a failed case."""
+    if result.kind == "plugin":
+        return message(provenance.describe(), result.problems)
     return message(f"{result.kind} {result.name!r} from {provenance.describe()}", result.problems)
 
 
