@@ -318,6 +318,8 @@ PLUGIN_NAMES = {
     "bpframe-losses-extra": ["hinge", "huber", "log_cosh", "mae", "squared_hinge"],
     "bpframe-training-log": [],
     "bpframe-plugin-template": ["arctan"],
+    "bpframe-optimizers-extra": ["adamw", "rmsprop"],
+    "bpframe-initializers-extra": ["glorot_normal", "he_uniform", "identity", "lecun_normal", "orthogonal"],
 }
 
 
