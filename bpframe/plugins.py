@@ -255,8 +255,10 @@ class _Loader:
             self._fail(provenance, error)
 
     def _fail(self, provenance: Provenance, error: str) -> None:
+        error = " ".join(error.split())  # one line, whatever the plugin's exception says
         self.registry.failures.append(PluginFailure(provenance, error))
-        message = f"bpframe plugin {provenance.describe()} was skipped: {error}"
+        who = provenance.describe() if provenance.distribution is None else f"plugin {provenance.describe()}"
+        message = f"bpframe {who} was skipped: {error}"
         self.registry.problems.append(Problem((provenance,), message))
 
     def _register_plugin(self, plugin: Any, provenance: Provenance) -> str | None:

@@ -60,6 +60,10 @@ from ._optimizer import optimizer_problems
 if TYPE_CHECKING:
     from ..registry import Provenance, Registry
 
+# shown (in tracebacks, reprs and the docs) where users import them from
+for _public in (ConformanceError, PluginReport, SpecResult):
+    _public.__module__ = __name__
+
 __all__ = [
     "ConformanceError",
     "PluginReport",
@@ -108,8 +112,8 @@ def check_activation(act: Activation, *, provenance: Provenance | None = None) -
     ...
     bpframe.testing.ConformanceError: activation 'my_tanh' fails 1 conformance check:
       - derivative: sigma_prime disagrees with the central difference of sigma at ... inputs; worst at z=-1e+300: ...
-        sigma_prime is wrong_prime (<doctest ...>:1)
-        sigma is tanh (<doctest ...>:1)
+        sigma_prime is ...wrong_prime (<doctest ...>:1)
+        sigma is ...tanh (<doctest ...>:1)
     """
     raise_if(subject("activation", act, provenance), activation_problems(act))
 
@@ -195,7 +199,7 @@ def check_initializer(init: Initializer, *, provenance: Provenance | None = None
     ...
     bpframe.testing.ConformanceError: initializer 'unseeded' fails 1 conformance check:
       - seed: two generators seeded with 1234 give different values; every random number must come from ...
-        draw is unseeded (<doctest ...>:1)
+        draw is ...unseeded (<doctest ...>:1)
     """
     raise_if(subject("initializer", init, provenance), initializer_problems(init))
 
@@ -228,9 +232,16 @@ def check_plugin(plugin: str | object, *, registry: Registry | None = None) -> l
     --------
     >>> [report.passed for report in check_plugin("bpframe.default_plugins.losses")]
     [True]
-    >>> import bpframe.default_plugins.initializers as module
-    >>> [result.name for result in check_plugin(module)[0].results]
-    ['glorot', 'he', 'normal', 'scaled_normal']
+    >>> import numpy as np
+    >>> from bpframe import Initializer, hookimpl
+    >>> def lecun(n_in, n_out, rng):
+    ...     return rng.standard_normal((n_out, n_in)) / np.sqrt(n_in), np.zeros(n_out)
+    >>> class MyPlugin:  # or the module of a plugin that is not installed yet
+    ...     @hookimpl
+    ...     def bpframe_register_initializers(self, register):
+    ...         register(Initializer("lecun", lecun))
+    >>> [result.name for result in check_plugin(MyPlugin())[0].results]
+    ['lecun']
     """
     if isinstance(plugin, str):
         found = _plugins.registry_or_loaded(registry)
