@@ -212,8 +212,9 @@ class Optimizer:
 
     Parameters
     ----------
-    name : str
-        A registered optimizer (:func:`bpframe.optimizers.available` lists them); named classes pass their own.
+    name : str or OptimizerSpec
+        A registered optimizer (:func:`bpframe.optimizers.available` lists them), or an :class:`OptimizerSpec`
+        itself, registered or not (to try a new optimizer before packaging it); named classes pass their own.
     *args, **kwargs : float
         Hyper-parameters, positionally in the table's order or by name; missing ones take their defaults.
 
@@ -229,12 +230,15 @@ class Optimizer:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if self._name:
-            name = self._name
+            spec = _spec(self._name)
         elif args and isinstance(args[0], str):
-            name, args = args[0], args[1:]
+            spec, args = _spec(args[0]), args[1:]
+        elif args and isinstance(args[0], OptimizerSpec):
+            spec, args = args[0], args[1:]
         else:
-            raise ConfigurationError(f"Optimizer needs a name such as 'momentum' first, got {args[:1]!r}")
-        spec = _spec(name)
+            raise ConfigurationError(
+                f"Optimizer needs a name such as 'momentum' or an OptimizerSpec first, got {args[:1]!r}"
+            )
         object.__setattr__(self, "_spec", spec)
         object.__setattr__(self, "_values", _values(spec, args, kwargs))
 
