@@ -75,7 +75,7 @@ def get_registry() -> Registry:
     Raises
     ------
     PluginError
-        On every call, while a plugin within the strict scope (:func:`strict_scope`) failed to load or claims a
+        On every call, while a plugin within the strict scope (``strict_scope()``) failed to load or claims a
         name another plugin claims too.
     """
     registry = loaded_registry()

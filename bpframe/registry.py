@@ -13,7 +13,7 @@ from .init import Initializer
 from .loss import Loss
 from .optimizers import OptimizerSpec
 
-__all__ = ["Entry", "PluginFailure", "Problem", "Provenance", "Registry", "normal_name"]
+__all__ = ["Entry", "PluginFailure", "Problem", "Provenance", "Registry", "Table", "normal_name"]
 
 T = TypeVar("T", Activation, Loss, OptimizerSpec, Initializer)
 Spec = Activation | Loss | OptimizerSpec | Initializer
@@ -74,7 +74,7 @@ class Entry(Generic[T]):
     provenance: Provenance
 
 
-class _Table(Generic[T]):
+class Table(Generic[T]):
     """Name -> entry for one kind of object, with conflicts remembered rather than resolved."""
 
     def __init__(self, kind: str) -> None:
@@ -120,10 +120,10 @@ class Registry:
     """Everything the loaded plugins registered, with provenance and the plugins that failed."""
 
     def __init__(self) -> None:
-        self.activations: _Table[Activation] = _Table("activation")
-        self.losses: _Table[Loss] = _Table("loss")
-        self.optimizers: _Table[OptimizerSpec] = _Table("optimizer")
-        self.initializers: _Table[Initializer] = _Table("initializer")
+        self.activations: Table[Activation] = Table("activation")
+        self.losses: Table[Loss] = Table("loss")
+        self.optimizers: Table[OptimizerSpec] = Table("optimizer")
+        self.initializers: Table[Initializer] = Table("initializer")
         self.failures: list[PluginFailure] = []
         #: every failure and conflict, in the order found, with the plugins it concerns (strict mode reads it)
         self.problems: list[Problem] = []
@@ -147,11 +147,11 @@ class Registry:
         """Return the initializer registered under ``name``."""
         return self.initializers.get(name).spec
 
-    def tables(self) -> tuple[_Table[Any], ...]:
+    def tables(self) -> tuple[Table[Any], ...]:
         """Every table, in the order listings show them."""
         return (self.activations, self.losses, self.optimizers, self.initializers)
 
-    def table_of(self, spec: Spec) -> _Table[Any]:
+    def table_of(self, spec: Spec) -> Table[Any]:
         """The table that holds objects of ``spec``'s kind."""
         if isinstance(spec, Activation):
             return self.activations
