@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..activation import Activation
@@ -154,7 +154,7 @@ def check_any(target: Any, check_one: Callable[[str, Any], None], check_named: C
     kind = kinds.get(type(target))
     if kind is not None:
         check_one(kind, target)
-    elif isinstance(target, str) or hasattr(target, "__name__") or _has_hooks(target):
+    elif isinstance(target, (str, ModuleType)) or _has_hooks(target):
         check_named(target)
     else:
         raise TypeError(
@@ -164,7 +164,10 @@ def check_any(target: Any, check_one: Callable[[str, Any], None], check_named: C
 
 
 def _has_hooks(target: object) -> bool:
-    return any(name.startswith("bpframe_") for name in dir(target))
+    """True for an object with a ``@bpframe.hookimpl`` method (a plugin object that is not a module)."""
+    return any(
+        hasattr(getattr(target, name, None), "bpframe_impl") for name in dir(target) if name.startswith("bpframe_")
+    )
 
 
 def raise_reports(reports: list[PluginReport], registry: Registry, name: str) -> list[PluginReport]:

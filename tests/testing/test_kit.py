@@ -469,3 +469,16 @@ def test_pyproject_declares_the_pytest11_entry_point():
     assert declared, (
         f'{pyproject}: [project.entry-points.pytest11] needs "bpframe.pytest_plugin" = "bpframe.pytest_plugin"'
     )
+
+
+def test_check_takes_any_kind_of_object_a_plugin_object_or_a_name():
+    from bpframe.testing import check
+
+    check(Activation("cube", fake_plugins.cube, fake_plugins.cube_prime))
+    check(load_registry(autoload=False).optimizer("sgd"))
+    check(CubePlugin())  # an object with hook implementations, not installed
+    check("bpframe.default_plugins.initializers")
+    with pytest.raises(ConformanceError, match="activation 'cube' fails 1 conformance check"):
+        check(Activation("cube", fake_plugins.cube, fake_plugins.cube))
+    with pytest.raises(TypeError, match=r"bpframe.testing.check expects an Activation, a Loss, an OptimizerSpec, "):
+        check(fake_plugins.cube)  # a function is not a plugin
