@@ -61,3 +61,21 @@ def test_a_registered_plugin_optimizer_works_by_name_and_resumes_from_a_file(tmp
 def test_an_optimizer_needs_a_name_or_a_spec():
     with pytest.raises(bp.ConfigurationError, match=r"Optimizer needs a name such as 'momentum' or an OptimizerSpec"):
         bp.Optimizer(3)
+
+
+def doubled_fused(eta, decay, values):
+    """An in-place form that takes twice SGD's step: it shows when the engine takes the fused path."""
+    return 1.0 - 2.0 * eta * decay, 1.0, 2.0 * eta
+
+
+def test_a_plugin_optimizer_gets_the_fused_in_place_step_like_sgd():
+    """The engine takes a plugin's fused form inside BP4 as it does SGD's: with the update's step doubled in the
+    fused form only, training equals SGD at twice the learning rate (the kit would flag the disagreement)."""
+    spec = bp.OptimizerSpec("doubled", builtin.sgd_update, fused=doubled_fused)
+    X, y = data()
+    runs = []
+    for optimizer, eta in ((bp.Optimizer(spec), 0.05), (bp.SGD(), 0.1)):
+        net = bp.Network([3, 5, 2], ["tanh", "softmax"], "cross_entropy", seed=0)
+        net.fit(X, y, epochs=2, batch_size=16, eta=eta, optimizer=optimizer, shuffle=False, verbose=0)
+        runs.append(net.parameters())
+    assert runs[0].tobytes() == runs[1].tobytes()
