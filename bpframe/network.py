@@ -14,13 +14,13 @@ import numpy as np
 
 from .activation import Activation
 from .errors import ConcurrencyError, ConfigurationError, DataError, PluginError
-from .init import INITIALIZERS, initialize_layer
+from .init import Initializer, initialize_layer
 from .kernels.interface import STATUS_FIELDS
 from .layers import LayerList
 from .limits import check_network_size
 from .loss import Loss
 from .results import BackpropResult, History
-from .specs import describe, resolve_activations, resolve_loss
+from .specs import describe, resolve_activations, resolve_initializers, resolve_loss
 from .state import OptimizerState, RunCursor, Snapshot
 from .validation import as_inputs, as_targets, check_dtype, check_sizes
 
@@ -57,9 +57,10 @@ class Network:
         The cost function (``"quadratic"``, ``"cross_entropy"``, ``"binary_cross_entropy"``, or a plugin's).
     dtype : {"float64", "float32"}
         The dtype of parameters and computations.
-    init : str or sequence of str, optional
+    init : str, Initializer, or a sequence of them, optional
         Weight initializer for all layers or per layer: ``"normal"``, ``"scaled_normal"``, ``"glorot"``,
-        ``"he"``. By default each layer uses its activation's ``default_init``.
+        ``"he"``, a plugin's (``bp.initializers()`` lists them) or an :class:`~bpframe.Initializer`. By default
+        each layer uses its activation's ``default_init``.
     seed : int, optional
         Seeds initialization and the shuffling in :meth:`fit`; the same seed gives the same results.
 
@@ -90,7 +91,7 @@ class Network:
         loss: str | Loss = "quadratic",
         *,
         dtype: str | type | np.dtype = "float64",
-        init: str | Sequence[str] | None = None,
+        init: str | Initializer | Sequence[str | Initializer] | None = None,
         seed: int | None = None,
     ) -> None:
         self._sizes = check_sizes(sizes)
@@ -107,10 +108,10 @@ class Network:
         self._n_weights = sum(self._sizes[l] * self._sizes[l - 1] for l in range(1, len(self._sizes)))
         self._theta = np.empty(self._n_weights + sum(self._sizes[1:]), dtype=self._dtype)
         self._w_views, self._b_views = self._views(self._theta)
-        self._init_names = self._resolve_inits(init)
+        self._init_names = resolve_initializers(init, self._activations)
         rng = np.random.default_rng(init_seq)
-        for l, name in enumerate(self._init_names, start=1):
-            w, b = initialize_layer(name, self._sizes[l - 1], self._sizes[l], rng)
+        for l, init_spec in enumerate(self._init_names, start=1):
+            w, b = initialize_layer(init_spec, self._sizes[l - 1], self._sizes[l], rng, describe(init_spec))
             self._w_views[l - 1][...] = w
             self._b_views[l - 1][...] = b
         self._program: Any = None
@@ -121,23 +122,6 @@ class Network:
         self._training = threading.Lock()  # one fit at a time per network (see fit)
 
     # -- configuration -------------------------------------------------------------------------------------
-
-    def _resolve_inits(self, init: str | Sequence[str] | None) -> tuple[str, ...]:
-        num_layers = self.num_layers
-        if init is None:
-            names: Sequence[object] = [act.default_init for act in self._activations]
-        elif isinstance(init, str):
-            names = [init] * num_layers
-        elif isinstance(init, Sequence) and len(init) == num_layers:
-            names = list(init)
-        else:
-            raise ConfigurationError(
-                f"init must be an initializer name or a list of {num_layers} of them, got {init!r}"
-            )
-        for name in names:
-            if not isinstance(name, str) or name not in INITIALIZERS:
-                raise ConfigurationError(f"unknown initializer {name!r}; available: {', '.join(INITIALIZERS)}")
-        return tuple(str(n) for n in names)
 
     def _views(self, theta: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Weight and bias views into a flat parameter vector laid out like ``theta``."""

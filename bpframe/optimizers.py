@@ -54,6 +54,7 @@ __all__ = [
     "OptimizerSpec",
     "Schedule",
     "StepDecay",
+    "available",
     "optimizer_from_config",
     "resolve_optimizer",
     "resolve_schedule",
@@ -144,6 +145,12 @@ class OptimizerSpec:
         How messages and reprs name it (``"Momentum"``); defaults to the name.
     description : str
         One line for listings.
+    reference : callable, optional
+        ``reference(theta, grad, state, n_weights, hyper, step) -> (new_theta, new_state)``: the same update
+        written plainly with NumPy on float64 arrays (the equations as a paper states them), returning new
+        arrays. Never compiled; the conformance kit compares the compiled ``update`` with it on a quadratic bowl.
+        Without it, the kit derives the reference from ``fused`` when there is one, or else runs ``update`` itself
+        as plain Python (which checks compilation, not the mathematics).
     """
 
     name: str
@@ -153,6 +160,7 @@ class OptimizerSpec:
     fused: FusedForm | None = None
     title: str = ""
     description: str = ""
+    reference: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         check_name("optimizer", self.name)
@@ -171,11 +179,26 @@ class OptimizerSpec:
             raise ConfigurationError(f"{owner}: state_rows must be an int in [0, 8], got {rows!r}")
         if self.fused is not None and (not callable(self.fused) or rows):
             raise ConfigurationError(f"{owner}: fused must be a function, and only optimizers without state have one")
+        if self.reference is not None and not callable(self.reference):
+            raise ConfigurationError(f"{owner}: reference must be a function, got {self.reference!r}")
         if not self.title:
             object.__setattr__(self, "title", self.name)
 
     def __repr__(self) -> str:
         return f"OptimizerSpec({self.name!r})"
+
+
+def available() -> list[str]:
+    """The names of every optimizer the loaded plugins register, sorted.
+
+    Examples
+    --------
+    >>> [name for name in available() if name in ("adam", "momentum", "nesterov", "sgd")]
+    ['adam', 'momentum', 'nesterov', 'sgd']
+    """
+    from .plugins import get_registry
+
+    return get_registry().optimizers.names()
 
 
 def _spec(name: str) -> OptimizerSpec:
@@ -190,8 +213,9 @@ class Optimizer:
 
     Parameters
     ----------
-    name : str
-        A registered optimizer (``bp.optimizers()`` lists them); named classes pass their own.
+    name : str or OptimizerSpec
+        A registered optimizer (:func:`bpframe.optimizers.available` lists them), or an :class:`OptimizerSpec`
+        itself, registered or not (to try a new optimizer before packaging it); named classes pass their own.
     *args, **kwargs : float
         Hyper-parameters, positionally in the table's order or by name; missing ones take their defaults.
 
@@ -207,12 +231,15 @@ class Optimizer:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if self._name:
-            name = self._name
+            spec = _spec(self._name)
         elif args and isinstance(args[0], str):
-            name, args = args[0], args[1:]
+            spec, args = _spec(args[0]), args[1:]
+        elif args and isinstance(args[0], OptimizerSpec):
+            spec, args = args[0], args[1:]
         else:
-            raise ConfigurationError(f"Optimizer needs a name such as 'momentum' first, got {args[:1]!r}")
-        spec = _spec(name)
+            raise ConfigurationError(
+                f"Optimizer needs a name such as 'momentum' or an OptimizerSpec first, got {args[:1]!r}"
+            )
         object.__setattr__(self, "_spec", spec)
         object.__setattr__(self, "_values", _values(spec, args, kwargs))
 

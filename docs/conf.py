@@ -90,8 +90,11 @@ numpydoc_xref_param_type = False
 # docstrings that the API pages include are run by the test suite instead (pytest --doctest-modules, in every
 # tox test environment), in the namespace of the module they are written in.
 doctest_test_doctest_blocks = ""
-# The plugin tutorial imports its package from docs/tutorial/ without installing it.
-doctest_path = [str(HERE / "tutorial" / "bpframe-bent-identity")]
+# The plugin tutorials import their packages from docs/tutorial/ and plugins/ without installing them.
+doctest_path = [
+    str(HERE / "tutorial" / "bpframe-bent-identity"),
+    str(HERE.parent / "plugins" / "bpframe-optimizers-extra"),
+]
 # The pages describe bpframe's built-in activations and losses: plugins installed in the environment that
 # builds the docs are not loaded (the plugin tutorial hands its entry point to bpframe explicitly).
 os.environ.setdefault("BPFRAME_DISABLE_PLUGIN_AUTOLOAD", "1")
