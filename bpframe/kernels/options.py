@@ -6,22 +6,24 @@ repeats exactly, so a seed gives the same numbers whichever tier trained. Its on
 batch, column by column, which vectorise without reassociation. ``error_model="numpy"`` makes a division by zero
 give inf/nan like NumPy instead of raising.
 
-Plugin functions and the blocks around them (:mod:`bpframe.kernels.blocks`) keep ``fastmath`` (measured 2.4–4.6×
-on reductions such as a loss's sum), but without ``nnan`` and ``ninf`` so that NaN and inf keep their meaning:
-divergence detection depends on it. Both tiers call the same compiled block, so this costs no reproducibility.
+Plugin functions and the blocks around them (:mod:`bpframe.kernels.blocks`) are compiled without fastmath too,
+for a different reason: a plugin author's careful numerics must mean what they say. With fastmath, reassociation
+turned a bent identity written to avoid overflow back into the form that overflows (σ(−1e200) = inf), and
+``math.isfinite`` always returned True in an update, so a diverging step went through (both found by the
+conformance kit). What fastmath bought there was small: the elementwise loops vectorise without it (ReLU, a
+select), ``exp`` is a scalar call either way, and the one reduction, a loss's sum, runs over the output layer of
+a batch only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
-
 #: Options of the engine's kernels (compiled once per dtype; cached by bpframe, never by numba's ``cache=True``).
 ENGINE_OPTIONS: dict[str, Any] = {"nogil": True, "error_model": "numpy"}
 
-#: Options of a plugin's function, compiled on its own or inlined into its block.
-PLUGIN_OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": set(FASTMATH), "error_model": "numpy"}
+#: Options of a plugin's function, compiled on its own or inlined into its block: IEEE arithmetic, as written.
+PLUGIN_OPTIONS: dict[str, Any] = {"nogil": True, "error_model": "numpy"}
 
 #: Options of the blocks: the loops around a plugin's function.
-BLOCK_OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": set(FASTMATH), "error_model": "numpy"}
+BLOCK_OPTIONS: dict[str, Any] = {"nogil": True, "error_model": "numpy"}
