@@ -223,5 +223,6 @@ class BPClassifier(ClassifierMixin, BPEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of every row of X, shape (n_samples,)."""
-        labels: np.ndarray = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        best = np.argmax(self.predict_proba(X), axis=1)  # first: it raises NotFittedError before classes_ is read
+        labels: np.ndarray = self.classes_[best]
         return labels
