@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "stands).")  # fmt: skip
     train.add_argument("--dataset", choices=DATASETS, default="digits", help="default: %(default)s")
     train.add_argument("--data-dir", help="folder of the IDX files for fashion-mnist")
-    train.add_argument("--hidden", type=_ints, default=[100], help="hidden layer sizes, e.g. 64,32 (default: 100)")
+    train.add_argument("--hidden", type=_ints, default=[128], help="hidden layer sizes, e.g. 64,32 (default: 128)")
     train.add_argument("--activation", type=_names, default=["relu", "softmax"],
                        help="one activation, or one per layer (default: relu,softmax)")  # fmt: skip
     train.add_argument("--loss", default="cross_entropy", help="default: %(default)s")
@@ -197,12 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
                                help=f"same as --opt {name}=VALUE: {', '.join(owners)}")  # fmt: skip
     train.add_argument("--lmbda", type=float, default=0.0, help="L2 weight decay (default: %(default)s)")
     train.add_argument("--schedule", type=_schedule, help="step:EPOCHS:FACTOR or exp:RATE")
-    train.add_argument("--epochs", type=int, default=30, help="the most epochs (default: %(default)s)")
+    train.add_argument("--epochs", type=int, default=100, help="the most epochs (default: %(default)s)")
     train.add_argument("--batch-size", type=int, default=32, help="default: %(default)s")
     train.add_argument("--validation-split", type=float, default=0.1, metavar="FRACTION",
                        help="share of the training data held out for validation, stratified (default: "
                        "%(default)s; 0: validate on the training data)")  # fmt: skip
-    train.add_argument("--patience", type=int, default=5,
+    train.add_argument("--patience", type=int, default=10,
                        help="early stopping: epochs without improvement (default: %(default)s; 0: off)")  # fmt: skip
     train.add_argument("--monitor", default="val_cost", help="early stopping metric (default: %(default)s)")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")

@@ -33,7 +33,7 @@ class BPClassifier(ClassifierMixin, BPEstimator):
     loss : str or bpframe.Loss, default "cross_entropy"
     optimizer : str or bpframe.Optimizer, default "adam"
         A registered name, or an object with its settings such as ``bpframe.Adam(beta1=0.8)``.
-    eta : float > 0, default 0.001
+    eta : float > 0, default 0.002
         The learning rate.
     batch_size : int >= 1, default 32
         Rows per mini-batch (all rows when there are fewer).
@@ -104,7 +104,7 @@ class BPClassifier(ClassifierMixin, BPEstimator):
         output_activation: Any = "softmax",
         loss: Any = "cross_entropy",
         optimizer: Any = "adam",
-        eta: float = 0.001,
+        eta: float = 0.002,
         batch_size: int = 32,
         epochs: int = 200,
         lmbda: float = 0.0,

@@ -62,7 +62,7 @@ class BPRegressor(RegressorMixin, BPEstimator):
         output_activation: Any = "identity",
         loss: Any = "quadratic",
         optimizer: Any = "adam",
-        eta: float = 0.001,
+        eta: float = 0.002,
         batch_size: int = 32,
         epochs: int = 200,
         lmbda: float = 0.0,
