@@ -25,6 +25,7 @@ import itertools
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import bpframe as bp
 from bpframe.datasets import load_digits, load_fashion_mnist, moons, one_hot, two_spirals
 from bpframe.split import holdout
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One set of defaults."""
+
+    hidden: int
+    optimizer: str
+    eta: float
+    batch: int
+    lmbda: float
+
 
 EPOCHS = {"digits": 30, "fashion-mnist": 10, "spirals": 30, "moons": 30}
 OPTIMIZERS = [
@@ -61,20 +74,45 @@ def load(problem: str, dtype: str, n_train: int | None) -> tuple[np.ndarray, np.
     return (X[:n_train], y[:n_train]) if n_train else (X, y)
 
 
-def run_one(X, y, hidden, optimizer, eta, batch, epochs, seed, dtype, patience, lmbda) -> tuple[float, ...]:
-    """(final validation accuracy, validation accuracy at the lowest validation cost, seconds, that cost). With a patience,
-    training early-stops as ``bpframe train`` does, and "final" is the state early stopping kept."""
+def train_like_the_cli(X, y, c: Candidate, epochs: int, seed: int, dtype: str, patience: int):
+    """Hold out 10 % of X (stratified, seeded), train on the rest with early stopping as ``bpframe train`` does;
+    returns the network (the kept state) and its history."""
     classes = int(y.max()) + 1
     part = holdout(X, one_hot(y, classes, dtype=dtype), 0.1, np.random.SeedSequence(seed))
-    net = bp.Network([X.shape[1], hidden, classes], ["relu", "softmax"], "cross_entropy", dtype=dtype, seed=seed)
+    net = bp.Network([X.shape[1], c.hidden, classes], ["relu", "softmax"], "cross_entropy", dtype=dtype, seed=seed)
     stopper = [bp.EarlyStopping(monitor="val_cost", patience=patience)] if patience else None
+    history = net.fit(part.x_train, part.y_train, epochs=epochs, batch_size=c.batch, eta=c.eta, lmbda=c.lmbda,
+                      optimizer=c.optimizer, validation_data=(part.x_val, part.y_val), callbacks=stopper,
+                      verbose=0)  # fmt: skip
+    return net, history, part
+
+
+def run_one(X, y, c: Candidate, epochs: int, seed: int, dtype: str, patience: int) -> tuple[float, ...]:
+    """(validation accuracy of the state kept, validation accuracy at the lowest validation cost, seconds, that
+    cost). Without a patience the state kept is the last epoch's."""
     started = time.perf_counter()
-    history = net.fit(part.x_train, part.y_train, epochs=epochs, batch_size=batch, eta=eta, lmbda=lmbda, optimizer=optimizer,
-                      validation_data=(part.x_val, part.y_val), callbacks=stopper, verbose=0)  # fmt: skip
+    net, history, part = train_like_the_cli(X, y, c, epochs, seed, dtype, patience)
     seconds = time.perf_counter() - started
     best = int(np.argmin(history.val_cost))
-    final = net.evaluate(part.x_val, part.y_val)["accuracy"] if patience else history.val_accuracy[-1]
+    final = net.evaluate(part.x_val, part.y_val)["accuracy"]
     return final, history.val_accuracy[best], seconds, history.val_cost[best]
+
+
+def cross_validate(X, y, c: Candidate, epochs: int, seed: int, dtype: str, patience: int, folds: int):
+    """Mean accuracy and cost on the held-out folds of a stratified K-fold split of the training data, each fold's
+    model trained by :func:`train_like_the_cli` on the other folds."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(y), np.int64)
+    for label in np.unique(y):
+        rows = np.flatnonzero(y == label)
+        fold[rows[rng.permutation(len(rows))]] = np.arange(len(rows)) % folds
+    scores = []
+    for k in range(folds):
+        inside, outside = fold != k, fold == k
+        net, _, _ = train_like_the_cli(X[inside], y[inside], c, epochs, seed * folds + k, dtype, patience)
+        result = net.evaluate(X[outside], y[outside])
+        scores.append((result["accuracy"], result["cost"]))
+    return float(np.mean([a for a, _ in scores])), float(np.mean([c for _, c in scores]))
 
 
 def main() -> None:
@@ -89,6 +127,13 @@ def main() -> None:
     parser.add_argument("--hidden", default=",".join(map(str, HIDDEN)))
     parser.add_argument("--batches", default=",".join(map(str, BATCHES)))
     parser.add_argument("--optimizers", default=",".join(f"{o}:{e}" for o, e in OPTIMIZERS))
+    parser.add_argument(
+        "--cv",
+        type=int,
+        default=0,
+        metavar="K",
+        help="score by K-fold cross-validation of the training split instead (each seed one K-fold)",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     optimizers = [(o, float(e)) for o, e in (item.split(":") for item in args.optimizers.split(","))]
@@ -97,17 +142,21 @@ def main() -> None:
                                   [float(v) for v in args.lmbdas.split(",")]))  # fmt: skip
     print(f"# {time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.2f}, dtype {args.dtype}, "
           f"seeds {seeds}, epochs {args.epochs or 'per problem'}, patience {args.patience}", flush=True)  # fmt: skip
-    print("problem        hidden  optimizer  eta     batch  lmbda  val_acc(final)  val_acc(best val_cost)  s/run   min val_cost",
-          flush=True)  # fmt: skip
+    score = "cv_acc  cv_cost" if args.cv else "val_acc(kept)  val_acc(best val_cost)  s/run   min val_cost"
+    print(f"problem        hidden  optimizer  eta     batch  lmbda  {score}", flush=True)
     for problem in args.problems.split(","):
         X, y = load(problem, args.dtype, args.n_train)
+        epochs = args.epochs or EPOCHS[problem]
         for hidden, (optimizer, eta), batch, lmbda in grid:
-            epochs = args.epochs or EPOCHS[problem]
-            runs = [run_one(X, y, hidden, optimizer, eta, batch, epochs, s, args.dtype, args.patience, lmbda)
-                    for s in seeds]  # fmt: skip
+            c = Candidate(hidden, optimizer, eta, batch, lmbda)
+            head = f"{problem:<14} {hidden:<7} {optimizer:<10} {eta:<7g} {batch:<6} {lmbda:<6g}"
+            if args.cv:
+                cv = [cross_validate(X, y, c, epochs, s, args.dtype, args.patience, args.cv) for s in seeds]
+                print(f"{head} {np.mean([a for a, _ in cv]):<7.4f} {np.mean([k for _, k in cv]):.4f}", flush=True)
+                continue
+            runs = [run_one(X, y, c, epochs, s, args.dtype, args.patience) for s in seeds]
             final, best, secs, cost = (statistics.median(r[i] for r in runs) for i in range(4))
-            print(f"{problem:<14} {hidden:<7} {optimizer:<10} {eta:<7g} {batch:<6} {lmbda:<6g} {final:<15.4f} {best:<23.4f} "
-                  f"{secs:<6.2f} {cost:.4f}", flush=True)  # fmt: skip
+            print(f"{head} {final:<14.4f} {best:<23.4f} {secs:<7.2f} {cost:.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ import pytest
 
 pytest.importorskip("sklearn")
 
+# each check trains several small networks: about 40 s with numba's compiler, some 20 minutes without it, so the
+# nojit environment skips them (the estimators' own tests cover their code there)
+pytestmark = pytest.mark.jit
+
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from bpframe.sklearn import EXPECTED_FAILED_CHECKS, BPClassifier, BPRegressor, expected_failed_checks
