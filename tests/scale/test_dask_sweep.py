@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 pytest.importorskip("sklearn")
 
+import distributed
 import joblib
 from scipy.stats import loguniform
 from sklearn.model_selection import RandomizedSearchCV

@@ -7,13 +7,13 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-# each check trains several small networks: about 40 s with numba's compiler, some 20 minutes without it, so the
-# nojit environment skips them (the estimators' own tests cover their code there)
-pytestmark = pytest.mark.jit
-
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from bpframe.sklearn import EXPECTED_FAILED_CHECKS, BPClassifier, BPRegressor, expected_failed_checks
+
+# each check trains several small networks: about 40 s with numba's compiler, some 20 minutes without it, so the
+# nojit environment skips them (the estimators' own tests cover their code there)
+pytestmark = pytest.mark.jit
 
 
 @parametrize_with_checks([BPClassifier(), BPRegressor()], expected_failed_checks=expected_failed_checks)
