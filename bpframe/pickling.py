@@ -1,8 +1,8 @@
 """What a pickled :class:`~bpframe.Network` carries: its configuration and its whole trained state, never code.
 
-A network travels to another process (joblib, Dask, :mod:`multiprocessing`, a fitted scikit-learn estimator)
-as its sizes, dtype, initialisers and seed, one :class:`~bpframe.state.Snapshot` (parameters, optimizer state
-and step, shuffling generator, history, an unfinished run), and its activations and loss:
+A network travels to another process (joblib, Dask, ``multiprocessing``, a fitted scikit-learn estimator)
+as its sizes, dtype, initialisers and seed, one snapshot (:meth:`bpframe.Network.snapshot`: parameters,
+optimizer state and step, shuffling generator, history, an unfinished run), and its activations and loss:
 
 - a spec registered by a plugin travels as its registry name and is looked up in the receiving process, as
   :func:`bpframe.load` does (the plugin must be installed there);

@@ -57,6 +57,9 @@ nitpick_ignore = [
     # The private base that Momentum and Nesterov share (the coefficient mu and its check): the inheritance line
     # names it, but it is not part of the API and has no page.
     ("py:class", "bpframe.optimizers._WithVelocity"),
+    # The seed of bpframe.split's functions: NumPy's random classes other than Generator are not in the offline
+    # NumPy inventory (_inventories/), and its address would be the only one from numpy.random's class pages.
+    ("py:class", "numpy.random.bit_generator.SeedSequence"),
 ]
 
 # -- autodoc and numpydoc ------------------------------------------------------------------------------------
