@@ -45,7 +45,8 @@ def test_train_options(capsys, tmp_path):
 
 
 def test_early_stopping_and_schedule_options(capsys):
-    status, out, _ = run(capsys, "train", "--epochs", "100", "--patience", "2", "--schedule", "step:5:0.5", "-q")
+    status, out, _ = run(capsys, "train", "--epochs", "100", "--patience", "2", "--schedule", "step:5:0.5", "-q",
+                         "--optimizer", "momentum", "--eta", "0.05")  # fmt: skip
     assert status == 0
     epochs = int(out.split("done: ")[1].split(" epochs")[0])
     assert epochs < 100
