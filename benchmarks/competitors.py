@@ -19,11 +19,13 @@ from workloads import Workload
 
 __all__ = ["IMPLEMENTATIONS", "INSTALL_HINT", "initial_params", "make_trainer", "missing", "not_applicable"]
 
-IMPLEMENTATIONS = ("bpframe", "torch", "numpy", "sklearn", "floor")
-_MODULE = {"bpframe": "bpframe", "torch": "torch", "numpy": "numpy", "sklearn": "sklearn", "floor": "numba"}
+IMPLEMENTATIONS = ("bpframe", "v1", "torch", "numpy", "sklearn", "floor")
+_MODULE = {"bpframe": "bpframe", "v1": "bpframe", "torch": "torch", "numpy": "numpy", "sklearn": "sklearn",
+           "floor": "numba"}  # fmt: skip
 INSTALL_HINT = {
     "bpframe": "bpframe not importable: run from the repo (benchmarks/run.py puts the repo root on PYTHONPATH) "
     "or pip install -e .",
+    "v1": "bpframe not importable: benchmarks/run.py extracts the --v1 commit's bpframe/ and puts it on PYTHONPATH",
     "torch": "torch not installed: pip install torch==2.13.0",
     "numpy": "numpy not installed: pip install numpy",
     "sklearn": "scikit-learn not installed: pip install scikit-learn",
@@ -287,6 +289,9 @@ class BpframeTrainer:
 
         bp.set_num_threads(threads)  # bpframe's own setting (default 1, whatever OPENBLAS_NUM_THREADS says)
         self.bp, self.wl = bp, wl
+        # steady state is the compiled engine's: a one-epoch fit would otherwise train in the NumPy tier until
+        # compiling pays off (the engine gives the same numbers either way). bpframe 0.1 ignores the variable.
+        os.environ["BPFRAME_ENGINE"] = "compiled"
 
     def setup(self, X, y, X_test, y_test) -> None:
         wl = self.wl
@@ -337,6 +342,7 @@ class FloorTrainer:
 
 
 _TRAINERS = {t.name: t for t in (NumpyTrainer, TorchTrainer, SklearnTrainer, BpframeTrainer, FloorTrainer)}
+_TRAINERS["v1"] = BpframeTrainer  # the same calls, on the bpframe that benchmarks/run.py --v1 puts first on the path
 
 
 def make_trainer(impl: str, wl: Workload, threads: int):

@@ -2,7 +2,8 @@
 
 No framework can train a fully-connected network faster than the matrix products of its forward and backward
 passes; this times exactly those (the same shapes and mini-batches, the last partial one included, one thread,
-numba calling the same BLAS as bpframe), after copying each shuffled mini-batch's rows into a contiguous
+calling the same BLAS function as bpframe, ``bpframe.kernels.blas.gemm``), after copying each shuffled mini-batch's
+rows into a contiguous
 buffer as every implementation must (with the prefetch hints bpframe uses, ``bpframe.kernels.memory``).
 ``benchmarks/run.py`` runs it as the implementation ``floor``, so the table shows it beside PyTorch and
 bpframe in the same run; standalone it also times the products without the gather:
@@ -23,6 +24,7 @@ import numpy as np
 from numba import njit
 from numba.typed import List
 
+from bpframe.kernels.blas import gemm
 from bpframe.kernels.memory import CACHE_LINE_BYTES, PREFETCH_ROWS_AHEAD, prefetch
 
 __all__ = ["epoch", "random_weights"]
@@ -38,13 +40,13 @@ WORKLOADS = {
 def _products(xb, weights, acts, deltas, grads):
     """Forward a[l-1] w[l]^T, backward delta[l+1] w[l+1] (not into the input) and BP4's delta^T a, one batch."""
     n_layers = len(weights)
-    np.dot(xb, weights[0].T, acts[0])
+    gemm(xb, False, weights[0], True, acts[0], 1.0, 0.0)
     for l in range(1, n_layers):
-        np.dot(acts[l - 1], weights[l].T, acts[l])
+        gemm(acts[l - 1], False, weights[l], True, acts[l], 1.0, 0.0)
     for l in range(n_layers - 1, 0, -1):
-        np.dot(acts[l], weights[l], deltas[l - 1])  # stands in for delta[l+1] w[l+1]
-        np.dot(acts[l].T, acts[l - 1], grads[l])
-    np.dot(deltas[0].T, xb, grads[0])
+        gemm(acts[l], False, weights[l], False, deltas[l - 1], 1.0, 0.0)  # stands in for delta[l+1] w[l+1]
+        gemm(acts[l], True, acts[l - 1], False, grads[l], 1.0, 0.0)
+    gemm(deltas[0], True, xb, False, grads[0], 1.0, 0.0)
 
 
 @njit(cache=False)

@@ -50,10 +50,18 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def worker_env(threads: int, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a worker: the repo first on PYTHONPATH, the thread count (OPENBLAS_CORETYPE untouched)."""
+#: Where --v1's bpframe is extracted, when the v1 implementation runs (set by main).
+V1_SOURCE: list[Path] = []
+
+
+def worker_env(threads: int, extra: dict[str, str] | None = None, impl: str = "") -> dict[str, str]:
+    """The environment of a worker: the repo first on PYTHONPATH (for ``v1``, the old commit's source and its
+    own kernel cache), the thread count (OPENBLAS_CORETYPE untouched)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), str(HERE), env.get("PYTHONPATH", "")]))
+    first = str(V1_SOURCE[0]) if impl == "v1" and V1_SOURCE else str(REPO)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [first, str(HERE), env.get("PYTHONPATH", "")]))
+    if impl == "v1" and V1_SOURCE:
+        env["BPFRAME_CACHE_DIR"] = str(V1_SOURCE[0] / "kernel-cache")
     for var in THREAD_VARS:
         env[var] = str(threads)
     env.update(extra or {})
@@ -108,7 +116,7 @@ class Worker:
             stdout=subprocess.PIPE,
             stderr=self.log_file,
             text=True,
-            env=worker_env(row.threads),
+            env=worker_env(row.threads, impl=row.impl),
             cwd=str(REPO),
         )
 
@@ -328,6 +336,8 @@ def training_table(rows: list[Row], peaks: dict[int, dict], n_train: int) -> lis
         "warm-up epoch s",
         "samples/s",
         "time ÷ PyTorch",
+        "÷ floor",
+        "÷ v1",
         "GFLOP/s",
         "% of matmul peak",
         "CPU/wall",
@@ -335,9 +345,8 @@ def training_table(rows: list[Row], peaks: dict[int, dict], n_train: int) -> lis
         "peak RSS MiB (Δ training)",
     ]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    torch_median = {
-        (r.wl.key, r.threads): statistics.median(r.seconds) for r in rows if r.impl == "torch" and r.seconds
-    }
+    medians = {(r.impl, r.wl.key, r.threads): statistics.median(r.seconds) for r in rows if r.seconds}
+    torch_median = {(key, threads): m for (impl, key, threads), m in medians.items() if impl == "torch"}
     for r in rows:
         if r.note or not r.seconds:
             note = r.note or "no timed epochs"
@@ -349,6 +358,8 @@ def training_table(rows: list[Row], peaks: dict[int, dict], n_train: int) -> lis
         peak = peaks[r.threads][f"numpy_{r.wl.dtype}"]
         ref = torch_median.get((r.wl.key, r.threads), torch_median.get((r.wl.key, 1)))
         ratio = f"{med / ref:.2f}" if ref else "no torch"
+        floor, v1 = medians.get(("floor", r.wl.key, r.threads)), medians.get(("v1", r.wl.key, r.threads))
+        to_floor, to_v1 = (f"{med / x:.2f}" if x else "" for x in (floor, v1))
         cpu = statistics.median(c / s for c, s in zip(r.cpu_seconds, r.seconds, strict=False))
         acc = f"{100 * r.accuracy:.2f}" if r.accuracy is not None else ""
         mem = (
@@ -358,7 +369,7 @@ def training_table(rows: list[Row], peaks: dict[int, dict], n_train: int) -> lis
         )
         out.append(
             f"| {r.wl.key} | {r.label} | {fmt(best)} | {fmt(med)} | {fmt(r.warmup_s)} | {n_train / med:,.0f} "
-            f"| {ratio} | "
+            f"| {ratio} | {to_floor} | {to_v1} | "
             f"{gflops:.2f} | {100 * gflops / peak:.1f} | {cpu:.2f} | {acc} | {mem} |"
         )
     return out
@@ -427,6 +438,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds to wait for any one worker reply (an epoch) before killing it (default 1800)",
     )
     p.add_argument("--markdown", metavar="FILE", help="also write the report as Markdown to FILE")
+    p.add_argument(
+        "--v1", default="9409583", metavar="REV", help="the commit the v1 implementation runs (default: 9409583)"
+    )
     args = p.parse_args(argv)
     args.rounds = args.rounds or (2 if args.quick else 5)
     args.n_train = args.n_train or (6000 if args.quick else None)
@@ -436,6 +450,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if bad:
         p.error(f"unknown implementation(s) {sorted(bad)}")
     return args
+
+
+def extract_v1(rev: str, folder: Path) -> Path:
+    """The ``bpframe/`` package of commit ``rev``, extracted into ``folder/v1`` (git archive: no checkout)."""
+    target = folder / "v1"
+    target.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "bpframe"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    log(f"v1: bpframe of commit {rev} extracted to {target}")
+    return target
 
 
 def prepare_data(n_train: int | None, folder: Path, dtypes: set[str]) -> tuple[int, str]:
@@ -465,6 +489,8 @@ def main(argv: list[str]) -> int:
     load_start = loadavg()
     tmp = Path(tempfile.mkdtemp(prefix="bpframe-bench-"))
     try:
+        if "v1" in args.impls:
+            V1_SOURCE.append(extract_v1(args.v1, tmp))
         n_train, source = prepare_data(args.n_train, tmp, {w.dtype for w in workloads}) if workloads else (0, "")
         peaks = {t: measure_peak(t) for t in args.threads}
         rows: list[Row] = []

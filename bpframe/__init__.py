@@ -30,6 +30,7 @@ from .errors import (
 )
 from .gradcheck import gradient_check
 from .hookspecs import hookimpl
+from .init import Initializer
 from .kernels.cache import clear_cache as clear_kernel_cache
 from .loss import Loss
 from .network import Network
@@ -54,6 +55,7 @@ __all__ = [
     "GradientCheckResult",
     "History",
     "Hyper",
+    "Initializer",
     "KernelError",
     "Loss",
     "MissingDependencyError",
@@ -74,6 +76,7 @@ __all__ = [
     "get_num_threads",
     "gradient_check",
     "hookimpl",
+    "initializers",
     "load",
     "losses",
     "reload_plugins",
@@ -107,6 +110,20 @@ def losses() -> list[str]:
     from .plugins import get_registry
 
     return get_registry().losses.names()
+
+
+def initializers() -> list[str]:
+    """The names of every weight initialisation available now, from every loaded plugin, sorted.
+
+    Examples
+    --------
+    >>> import bpframe as bp
+    >>> [name for name in bp.initializers() if name in ("glorot", "he", "normal", "scaled_normal")]
+    ['glorot', 'he', 'normal', 'scaled_normal']
+    """
+    from .plugins import get_registry
+
+    return get_registry().initializers.names()
 
 
 def load(path: str | os.PathLike[str], *, custom_objects: Mapping[str, Activation | Loss] | None = None) -> Network:

@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import ConfigurationError
 
-__all__ = ["Activation", "check_name"]
+__all__ = ["Activation", "check_bounds", "check_name"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -23,6 +23,15 @@ def check_name(kind: str, name: object) -> str:
             f"(letters, digits, underscores, starting with a letter); got {name!r}"
         )
     return name
+
+
+def check_bounds(owner: str, bounds: object) -> None:
+    """Raise unless ``bounds`` is ``None`` or ``(low, high)`` with ``low <= high`` (either may be infinite)."""
+    if bounds is None:
+        return
+    ok = isinstance(bounds, tuple) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)
+    if not (ok and bounds[0] <= bounds[1]):  # type: ignore[index]
+        raise ConfigurationError(f"{owner}: bounds must be (low, high) with low <= high, got {bounds!r}")
 
 
 def _check_callable(owner: str, field_name: str, value: object) -> None:
@@ -56,10 +65,16 @@ class Activation:
         given ``a = σ(z)`` (non-elementwise activations only). This is what BP1 and BP2 need in place of
         :math:`\sigma'(z) \odot v`.
     default_init : str, default "glorot"
-        The weight initializer a layer with this activation uses unless told otherwise
-        (``"normal"``, ``"scaled_normal"``, ``"glorot"`` or ``"he"``).
+        The name of the weight initializer a layer with this activation uses unless told otherwise
+        (``"normal"``, ``"scaled_normal"``, ``"glorot"``, ``"he"``, or a plugin's); it is looked up when a network
+        is built.
     domain : (float, float), default (-inf, inf)
         The pre-activations on which the functions are defined; the conformance checks sample inside it.
+    bounds : (float, float), optional
+        A property to check: every value of σ lies in ``[low, high]`` (``(0.0, 1.0)`` for the sigmoid). The
+        conformance kit tests it on every input it tries, in both dtypes.
+    monotone : {"increasing", "decreasing"}, optional
+        A property to check: σ never decreases (never increases) and σ′ is never negative (never positive).
     description : str
         One line for listings (``bpframe plugins``).
 
@@ -83,6 +98,8 @@ class Activation:
     vjp: Callable[..., Any] | None = None
     default_init: str = "glorot"
     domain: tuple[float, float] = (-math.inf, math.inf)
+    bounds: tuple[float, float] | None = None
+    monotone: str | None = None
     description: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -99,14 +116,19 @@ class Activation:
                     f"{owner}: {kind} activation must provide {fname}= (see the Activation docstring)"
                 )
             _check_callable(owner, fname, value)
-        if self.default_init not in ("normal", "scaled_normal", "glorot", "he"):
+        if not isinstance(self.default_init, str) or not _NAME.fullmatch(self.default_init):
             raise ConfigurationError(
-                f"{owner}: default_init must be one of 'normal', 'scaled_normal', 'glorot', 'he'; "
+                f"{owner}: default_init must be an initializer's name such as 'glorot' or 'he', "
                 f"got {self.default_init!r}"
             )
         lo, hi = self.domain
         if not (lo < hi):
             raise ConfigurationError(f"{owner}: domain must be (low, high) with low < high, got {self.domain!r}")
+        check_bounds(owner, self.bounds)
+        if self.monotone not in (None, "increasing", "decreasing"):
+            raise ConfigurationError(
+                f"{owner}: monotone must be None, 'increasing' or 'decreasing', got {self.monotone!r}"
+            )
 
     def __repr__(self) -> str:
         kind = "elementwise" if self.elementwise else "vector"

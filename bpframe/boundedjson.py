@@ -86,7 +86,7 @@ def _max_depth(codes: np.ndarray) -> int:
     for start in range(0, codes.size, _CHUNK):
         steps = np.where(np.isin(codes[start : start + _CHUNK], opening), 1, -1).astype(np.int64)
         running = depth + np.cumsum(steps)
-        deepest, depth = max(deepest, int(running.max())), int(running[-1])
+        deepest, depth = max(deepest, int(np.max(running))), int(running[-1])
     return deepest
 
 

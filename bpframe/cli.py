@@ -66,17 +66,17 @@ class _Alias(argparse.Action):
 
 def _optimizer_names() -> list[str]:
     """The registered optimizers, in registration order (built-ins first)."""
-    from .plugins import get_registry
+    from .plugins import loaded_registry
 
-    return list(get_registry().optimizers.entries)
+    return list(loaded_registry().optimizers.entries)
 
 
 def _hyper_parameters() -> dict[str, list[str]]:
     """Every hyper-parameter name in the optimizer table, with the optimizers that have it."""
-    from .plugins import get_registry
+    from .plugins import loaded_registry
 
     names: dict[str, list[str]] = {}
-    for entry in get_registry().optimizers.entries.values():
+    for entry in loaded_registry().optimizers.entries.values():
         for hyper in entry.spec.hyper:
             names.setdefault(hyper.name, []).append(f"{entry.spec.title} (default {hyper.default:g})")
     return names
@@ -109,10 +109,11 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from .plugins import get_registry
+    from .plugins import loaded_registry
 
-    registry = get_registry()
-    for title, table in (("activations", registry.activations), ("losses", registry.losses)):
+    registry = loaded_registry()  # the listing shows every plugin's problems; strict mode is for using them
+    titles = ("activations", "losses", "optimizers", "initializers")
+    for title, table in zip(titles, registry.tables(), strict=True):
         print(f"{title}:")
         for name in table.names():
             entry = table.get(name)
@@ -185,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--activation", type=_names, default=["relu", "softmax"],
                        help="one activation, or one per layer (default: relu,softmax)")  # fmt: skip
     train.add_argument("--loss", default="cross_entropy", help="default: %(default)s")
+    train.add_argument("--init", help="weight initializer for every layer, one of bp.initializers() "
+                                      "(default: each activation's own)")  # fmt: skip
     train.add_argument("--optimizer", default="adam",
                        help=f"one of {', '.join(_optimizer_names())} (default: %(default)s)")  # fmt: skip
     train.add_argument("--opt", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
@@ -223,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model")
     info.set_defaults(run=cmd_info)
 
-    plugins = sub.add_parser("plugins", help="list activations and losses and the plugins providing them")
+    plugins = sub.add_parser(
+        "plugins", help="list activations, losses, optimizers and initializers and the plugins providing them"
+    )
     plugins.add_argument("--check", action="store_true", help="run the conformance checks on everything")
     plugins.set_defaults(run=cmd_plugins)
 
@@ -243,26 +248,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+              line: str | None = None) -> None:  # fmt: skip
+    """Show a warning as ``bpframe: warning: <message>`` on stderr: one line, no file path of bpframe's."""
+    text = " ".join(str(message).split())
+    print(f"bpframe: warning: {text}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    from .errors import BpframeError
+    import warnings
 
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.run(args))
-    except (BpframeError, OSError) as exc:
-        print(f"bpframe: error: {exc}", file=sys.stderr)
-        return 1
-    except MemoryError as exc:  # the limits keep bpframe's own allocations in check; this is for the rest
-        print(f"bpframe: error: out of memory{f' ({exc})' if str(exc) else ''}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bpframe: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - a bug or a library's own error: still one line and a status
-        text = " ".join(str(exc).split()) or "(no message)"
-        print(f"bpframe: error: unexpected {type(exc).__name__}: {text}", file=sys.stderr)
-        return 1
+    from .errors import BpframeError, BpframeWarning
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line
+        args = build_parser().parse_args(argv)
+        try:
+            return int(args.run(args))
+        except BpframeWarning as exc:  # a bpframe warning turned into an error (-W error)
+            print(f"bpframe: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 1
+        except (BpframeError, OSError) as exc:
+            print(f"bpframe: error: {exc}", file=sys.stderr)
+            return 1
+        except MemoryError as exc:  # the limits keep bpframe's own allocations in check; this is for the rest
+            print(f"bpframe: error: out of memory{f' ({exc})' if str(exc) else ''}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("bpframe: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # noqa: BLE001 - a bug or a library's own error: still one line and a status
+            text = " ".join(str(exc).split()) or "(no message)"
+            print(f"bpframe: error: unexpected {type(exc).__name__}: {text}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,9 @@
 ========================================  ==============================================================
 variable                                  meaning
 ========================================  ==============================================================
-``BPFRAME_STRICT_PLUGINS=1``              a plugin that fails to load is an error instead of a warning
+``BPFRAME_STRICT_PLUGINS=1``              a plugin that fails to load is an error instead of a warning; a list
+                                          of plugin or distribution names limits that to those (under pytest,
+                                          ``1`` means the project under test, see bpframe.pytest_plugin)
 ``BPFRAME_DISABLE_PLUGINS=a,b``           skip these plugins (entry-point or distribution names)
 ``BPFRAME_DISABLE_PLUGIN_AUTOLOAD=1``     load the built-in plugins only, no entry points
 ``BPFRAME_CACHE_DIR=/path``               where compiled kernels are cached (default: the user cache dir)
@@ -20,7 +22,10 @@ import os
 
 from .errors import ConfigurationError
 
-__all__ = ["env_choice", "env_flag", "env_list", "env_path"]
+__all__ = ["EVERY_PLUGIN", "env_choice", "env_flag", "env_list", "env_names", "env_path"]
+
+#: What :func:`env_names` returns for a flag such as ``1``: every name.
+EVERY_PLUGIN = "*"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -35,6 +40,17 @@ def env_flag(name: str) -> bool:
 def env_list(name: str) -> list[str]:
     """Read a comma-separated list, dropping blanks."""
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def env_names(name: str) -> frozenset[str]:
+    """Read a variable that is either a flag or a list of names: ``{EVERY_PLUGIN}`` when it is a set flag
+    (``1``, ``true``, ...), the names when it lists some (``bpframe-a, b``), nothing when it is unset or off."""
+    value = os.environ.get(name, "").strip()
+    if value.lower() in _FALSE:
+        return frozenset()
+    if value.lower() in _TRUE:
+        return frozenset({EVERY_PLUGIN})
+    return frozenset(env_list(name))
 
 
 def env_path(name: str) -> str | None:

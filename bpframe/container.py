@@ -110,8 +110,8 @@ class ModelArchive:
         :meth:`check_stored` must have accepted the archive first.
         """
         header, data = self._read(name, expect)
-        array = np.frombuffer(data, dtype=header.dtype)
-        array = array.reshape(header.shape, order="F") if header.fortran_order else array.reshape(header.shape)
+        flat: np.ndarray = np.frombuffer(data, dtype=header.dtype)
+        array: np.ndarray = flat.reshape(header.shape, order="F" if header.fortran_order else "C")
         copy: np.ndarray = array.astype(header.dtype.newbyteorder("="), order="C")
         return copy
 

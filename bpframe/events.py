@@ -1,7 +1,8 @@
 """Training events: call the ``bpframe_*`` training hooks of plugins and callbacks, one at a time, isolated.
 
 A hook implementation that raises is reported once with a :class:`~bpframe.errors.PluginWarning` naming its
-plugin, and skipped for the rest of the fit; with ``BPFRAME_STRICT_PLUGINS=1`` it raises a
+plugin, and skipped for the rest of the fit; when strict mode covers that plugin (``BPFRAME_STRICT_PLUGINS=1``, or
+a list naming it; a callback passed to ``fit`` is covered whenever strict mode is on) it raises a
 :class:`~bpframe.errors.PluginError` instead. Training itself never stops because of a broken plugin.
 """
 
@@ -13,8 +14,8 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .config import env_flag
 from .errors import PluginError, PluginWarning
+from .plugins import in_scope, plugin_provenance, strict_scope
 from .warn import warn
 
 __all__ = ["EventBus"]
@@ -28,7 +29,7 @@ class EventBus:
         self._pm.add_hookspecs(hookspecs)
         self._names: dict[int, str] = {}
         self._disabled: set[int] = set()
-        self._strict = env_flag("BPFRAME_STRICT_PLUGINS")
+        self._scope = strict_scope()
         for i, (plugin, description) in enumerate(plugins):
             if self._pm.is_registered(plugin):
                 continue
@@ -56,7 +57,14 @@ class EventBus:
             f"{self._names.get(id(plugin), repr(plugin))}: hook {hook} raised {type(exc).__name__}: {exc}; "
             "it is skipped for the rest of this training run"
         )
-        if self._strict:
+        if self._strict(plugin):
             raise PluginError(message) from exc
         self._disabled.add(id(plugin))
         warn(message, PluginWarning)
+
+    def _strict(self, plugin: object) -> bool:
+        """True when strict mode covers this plugin (a callback passed to fit whenever strict mode is on)."""
+        if not self._scope:
+            return False
+        provenance = plugin_provenance(plugin)
+        return provenance is None or in_scope(provenance, self._scope)

@@ -13,6 +13,7 @@ from typing import Any
 import pluggy
 
 from .activation import Activation
+from .init import Initializer
 from .loss import Loss
 from .optimizers import OptimizerSpec
 
@@ -24,6 +25,7 @@ __all__ = [
     "bpframe_fit_end",
     "bpframe_fit_start",
     "bpframe_register_activations",
+    "bpframe_register_initializers",
     "bpframe_register_losses",
     "bpframe_register_optimizers",
     "hookimpl",
@@ -66,6 +68,18 @@ def bpframe_register_optimizers(register: Callable[[OptimizerSpec], None]) -> No
     register : callable
         Call ``register(OptimizerSpec(...))`` once for each optimizer the plugin provides (see
         :class:`bpframe.optimizers.OptimizerSpec` for the update kernel's contract).
+    """
+
+
+@hookspec
+def bpframe_register_initializers(register: Callable[[Initializer], None]) -> None:
+    """Register weight initialisations.
+
+    Parameters
+    ----------
+    register : callable
+        Call ``register(Initializer(...))`` once for each initialisation the plugin provides (see
+        :class:`bpframe.Initializer` for what its ``draw`` function receives and returns).
     """
 
 

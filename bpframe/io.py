@@ -521,11 +521,14 @@ def load_network(
         raise ConfigurationError(f"path must be a str or os.PathLike, got {type(path).__name__} {path!r}")
     _, model = read_model(where)
     messages: list[str] = []
+    missing: list[_Missing] = []
     activations = [
-        _resolve(where, "activation", f"layer {l}'s activation", record, custom, messages)
+        _resolve(where, "activation", f"layer {l}'s activation", record, custom, messages, missing)
         for l, record in enumerate(model.activations, start=1)
     ]
-    loss = _resolve(where, "loss", "the loss", model.loss, custom, messages)
+    loss = _resolve(where, "loss", "the loss", model.loss, custom, messages, missing)
+    if missing:
+        raise ModelFileError(_missing_objects(where, missing, get_registry().failures))
     for message in messages:
         warn(message, PluginWarning)
     return _build(where, model, activations, loss)
@@ -562,8 +565,10 @@ def _resolve(
     record: dict[str, Any],
     custom: dict[str, Activation | Loss],
     messages: list[str],
+    missing: list[_Missing],
 ) -> Any:
-    """The spec object for a saved name: from ``custom_objects``, else from the registry."""
+    """The spec object for a saved name: from ``custom_objects``, else from the registry; ``None`` (recorded in
+    ``missing``) when nothing registers it."""
     name = record["name"]
     expected = Activation if kind == "activation" else Loss
     if name in custom:
@@ -578,13 +583,74 @@ def _resolve(
     try:
         entry = table.get(name)
     except UnknownNameError:
-        raise ModelFileError(_missing_message(path, kind, subject, record, registry.failures)) from None
+        missing.append(_Missing(kind, subject, record))
+        return None
     except DuplicateNameError as exc:
         raise ModelFileError(f"{path}: {subject} {name!r} cannot be resolved: {exc}") from None
     message = _provenance_change(path, subject, record, entry.provenance)
     if message:
         messages.append(message)
     return entry.spec
+
+
+@dataclasses.dataclass(frozen=True)
+class _Missing:
+    """A name in the file that nothing registers now: its kind, where the model uses it, and its record."""
+
+    kind: str
+    subject: str
+    record: dict[str, Any]
+
+
+def _missing_objects(path: str, missing: list[_Missing], failures: list[Any]) -> str:
+    """One message for every name nothing registers: each object once, then one install line per distribution."""
+    objects: dict[tuple[str, str], list[_Missing]] = {}
+    for item in missing:
+        objects.setdefault((item.kind, item.record["name"]), []).append(item)
+    if len(objects) == 1:
+        first = missing[0]
+        return _missing_message(path, first.kind, first.subject, first.record, failures)
+    lines = [f"{path}: {len(objects)} objects the model needs are not registered by any installed plugin:"]
+    installs: dict[str, list[str]] = {}
+    for (kind, name), uses in objects.items():
+        record = uses[0].record
+        layers = [m.group(1) for u in uses if (m := re.match(r"layer (\d+)'s", u.subject))]
+        where = f" (layer{'s' if len(layers) > 1 else ''} {', '.join(layers)})" if layers else ""
+        lines.append(f"  {kind} {name!r}{where}: {_origin(record, failures)}")
+        requirement = _requirement(record, failures)
+        if requirement is not None:
+            installs.setdefault(requirement, []).append(name)
+    if installs:
+        lines.append("Install them with:")
+        lines += [f'  pip install "{req}"    # {", ".join(names)}' for req, names in installs.items()]
+        lines.append("then call bpframe.reload_plugins() in a running session.")
+    examples = ", ".join(f'"{name}": bpframe.{kind.capitalize()}("{name}", ...)' for kind, name in objects)
+    lines.append(f"Or pass your own definitions: custom_objects={{{examples}}}")
+    return "\n".join(lines)
+
+
+def _origin(record: dict[str, Any], failures: list[Any]) -> str:
+    """Where a missing object came from when the model was saved, and why it is not here now."""
+    distribution = record.get("distribution")
+    if record.get("user-defined"):
+        return "defined in user code when the model was saved (no plugin registered it)"
+    if distribution is None:
+        return f"it came from plugin {record.get('plugin')!r}, not part of an installed distribution"
+    saved = Provenance(str(record.get("plugin")), distribution, record.get("version")).describe()
+    failure = next((f for f in failures if f.provenance.distribution == distribution), None)
+    if failure is not None:
+        return f"it came from {saved}, which is installed but was skipped when plugins loaded: {failure.error}"
+    return f"it came from {saved}"
+
+
+def _requirement(record: dict[str, Any], failures: list[Any]) -> str | None:
+    """``dist==version`` to install for a missing object, or ``None`` when installing would not help."""
+    distribution, version = record.get("distribution"), record.get("version")
+    if record.get("user-defined") or distribution is None:
+        return None
+    if any(f.provenance.distribution == distribution for f in failures):
+        return None
+    return f"{distribution}=={version}" if version else distribution
 
 
 def _missing_message(path: str, kind: str, subject: str, record: dict[str, Any], failures: list[Any]) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .activation import _check_callable, check_name
+from .activation import _check_callable, check_bounds, check_name
 from .errors import ConfigurationError
 
 __all__ = ["Loss"]
@@ -43,6 +43,9 @@ class Loss:
         :math:`a - y` for softmax is the gradient only for such rows.
     domain : (float, float), default (-inf, inf)
         The outputs ``a`` on which ``cost`` and ``nabla_a`` are defined; the conformance checks sample inside it.
+    bounds : (float, float), optional
+        A property to check: every value of ``cost`` lies in ``[low, high]`` (``(0.0, math.inf)`` for a cost
+        that is never negative). The conformance kit tests it on every input it tries, in both dtypes.
     description : str
         One line for listings.
 
@@ -64,6 +67,7 @@ class Loss:
     target_range: tuple[float, float] | None = None
     targets_sum_to_one: bool = False
     domain: tuple[float, float] = (-math.inf, math.inf)
+    bounds: tuple[float, float] | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -84,6 +88,7 @@ class Loss:
             lo, hi = self.target_range
             if not (lo <= hi):
                 raise ConfigurationError(f"{owner}: target_range must be (low, high), got {self.target_range!r}")
+        check_bounds(owner, self.bounds)
 
     def __repr__(self) -> str:
         return f"Loss({self.name!r})"

@@ -14,14 +14,14 @@ import numpy as np
 
 from .activation import Activation
 from .errors import ConcurrencyError, ConfigurationError, DataError, PluginError
-from .init import INITIALIZERS, initialize_layer
+from .init import Initializer, initialize_layer
 from .kernels.interface import STATUS_FIELDS
 from .layers import LayerList
 from .limits import check_network_size
 from .loss import Loss
 from .pickling import STATE_VERSION, spec_from_state, spec_state
 from .results import BackpropResult, History
-from .specs import describe, resolve_activations, resolve_loss
+from .specs import describe, resolve_activations, resolve_initializers, resolve_loss
 from .split import check_fraction, holdout
 from .state import OptimizerState, RunCursor, Snapshot
 from .validation import as_inputs, as_targets, check_dtype, check_sizes
@@ -59,9 +59,10 @@ class Network:
         The cost function (``"quadratic"``, ``"cross_entropy"``, ``"binary_cross_entropy"``, or a plugin's).
     dtype : {"float64", "float32"}
         The dtype of parameters and computations.
-    init : str or sequence of str, optional
+    init : str, Initializer, or a sequence of them, optional
         Weight initializer for all layers or per layer: ``"normal"``, ``"scaled_normal"``, ``"glorot"``,
-        ``"he"``. By default each layer uses its activation's ``default_init``.
+        ``"he"``, a plugin's (``bp.initializers()`` lists them) or an :class:`~bpframe.Initializer`. By default
+        each layer uses its activation's ``default_init``.
     seed : int, optional
         Seeds initialization and the shuffling in :meth:`fit`; the same seed gives the same results.
 
@@ -92,7 +93,7 @@ class Network:
         loss: str | Loss = "quadratic",
         *,
         dtype: str | type | np.dtype = "float64",
-        init: str | Sequence[str] | None = None,
+        init: str | Initializer | Sequence[str | Initializer] | None = None,
         seed: int | None = None,
     ) -> None:
         sizes = check_sizes(sizes)
@@ -106,10 +107,10 @@ class Network:
         init_seq, shuffle_seq, split_seq = np.random.SeedSequence(seed).spawn(3)
         self._shuffle_rng = np.random.default_rng(shuffle_seq)
         self._split_seed = split_seq  # validation_split: the same rows on every call
-        self._init_names = self._resolve_inits(init)
+        self._init_names = resolve_initializers(init, self._activations)
         rng = np.random.default_rng(init_seq)
-        for l, name in enumerate(self._init_names, start=1):
-            w, b = initialize_layer(name, self._sizes[l - 1], self._sizes[l], rng)
+        for l, init_spec in enumerate(self._init_names, start=1):
+            w, b = initialize_layer(init_spec, self._sizes[l - 1], self._sizes[l], rng, describe(init_spec))
             self._w_views[l - 1][...] = w
             self._b_views[l - 1][...] = b
 
@@ -131,23 +132,6 @@ class Network:
         self._training = threading.Lock()  # one fit at a time per network (see fit)
 
     # -- configuration -------------------------------------------------------------------------------------
-
-    def _resolve_inits(self, init: str | Sequence[str] | None) -> tuple[str, ...]:
-        num_layers = self.num_layers
-        if init is None:
-            names: Sequence[object] = [act.default_init for act in self._activations]
-        elif isinstance(init, str):
-            names = [init] * num_layers
-        elif isinstance(init, Sequence) and len(init) == num_layers:
-            names = list(init)
-        else:
-            raise ConfigurationError(
-                f"init must be an initializer name or a list of {num_layers} of them, got {init!r}"
-            )
-        for name in names:
-            if not isinstance(name, str) or name not in INITIALIZERS:
-                raise ConfigurationError(f"unknown initializer {name!r}; available: {', '.join(INITIALIZERS)}")
-        return tuple(str(n) for n in names)
 
     def _views(self, theta: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Weight and bias views into a flat parameter vector laid out like ``theta``."""
@@ -288,13 +272,19 @@ class Network:
 
     def _state(self, portable: bool) -> dict[str, Any]:
         """Configuration and whole trained state; ``portable`` describes the specs for another process."""
-        specs: list[Any] = [*self._activations, self._loss]
+        layers = range(1, self.num_layers + 1)
+        specs: list[Any] = [*self._activations, self._loss, *self._init_names]
         if portable:
-            where = [*(f"layer {l}'s activation" for l in range(1, self.num_layers + 1)), "the loss"]
+            where = [
+                *(f"layer {l}'s activation" for l in layers),
+                "the loss",
+                *(f"layer {l}'s initializer" for l in layers),
+            ]
             specs = [spec_state(spec, place) for spec, place in zip(specs, where, strict=True)]
+        L = self.num_layers
         return {
-            "version": STATE_VERSION, "sizes": self._sizes, "activations": tuple(specs[:-1]), "loss": specs[-1],
-            "dtype": self._dtype.name, "init": self._init_names, "seed": self._seed,
+            "version": STATE_VERSION, "sizes": self._sizes, "activations": tuple(specs[:L]), "loss": specs[L],
+            "init": tuple(specs[L + 1 :]), "dtype": self._dtype.name, "seed": self._seed,
             "split_seed": copy.deepcopy(self._split_seed), "snapshot": self.snapshot(),
         }  # fmt: skip
 
@@ -312,8 +302,10 @@ class Network:
             )
         acts = tuple(a if isinstance(a, Activation) else spec_from_state(a, "activation") for a in state["activations"])
         loss = state["loss"] if isinstance(state["loss"], Loss) else spec_from_state(state["loss"], "loss")
-        self._configure(tuple(state["sizes"]), acts, loss, check_dtype(state["dtype"]), state["seed"])  # type: ignore[arg-type]
-        self._init_names = tuple(state["init"])
+        self._configure(tuple(state["sizes"]), acts, loss, check_dtype(state["dtype"]), state["seed"])
+        self._init_names = tuple(
+            i if isinstance(i, Initializer) else spec_from_state(i, "initializer") for i in state["init"]
+        )
         self._split_seed = state["split_seed"]
         self._shuffle_rng = np.random.default_rng()
         self.restore(state["snapshot"])

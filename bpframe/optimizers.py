@@ -1,7 +1,8 @@
-r"""Optimizers: one table entry (:class:`OptimizerSpec`) defines an optimizer, everything else derives from it.
+r"""Optimizers: one table entry (:class:`~bpframe.OptimizerSpec`) defines an optimizer, everything else derives from it.
 
-An :class:`OptimizerSpec` is what a plugin registers (through ``bpframe_register_optimizers``, like activations):
-its name, its hyper-parameters with defaults and allowed ranges (:class:`Hyper`), the rows of state it keeps
+An :class:`~bpframe.OptimizerSpec` is what a plugin registers (through ``bpframe_register_optimizers``, like
+activations): its name, its hyper-parameters with defaults and allowed ranges (:class:`~bpframe.Hyper`), the rows
+of state it keeps
 between updates, its update kernel, and optionally a *fused* form that lets the engine take the step inside
 BP4's matrix product. The built-in SGD, momentum, Nesterov and Adam are registered by
 ``bpframe.default_plugins.optimizers`` exactly so. Training, the command line (``--optimizer NAME`` and one
@@ -53,6 +54,7 @@ __all__ = [
     "OptimizerSpec",
     "Schedule",
     "StepDecay",
+    "available",
     "optimizer_from_config",
     "resolve_optimizer",
     "resolve_schedule",
@@ -143,6 +145,12 @@ class OptimizerSpec:
         How messages and reprs name it (``"Momentum"``); defaults to the name.
     description : str
         One line for listings.
+    reference : callable, optional
+        ``reference(theta, grad, state, n_weights, hyper, step) -> (new_theta, new_state)``: the same update
+        written plainly with NumPy on float64 arrays (the equations as a paper states them), returning new
+        arrays. Never compiled; the conformance kit compares the compiled ``update`` with it on a quadratic bowl.
+        Without it, the kit derives the reference from ``fused`` when there is one, or else runs ``update`` itself
+        as plain Python (which checks compilation, not the mathematics).
     """
 
     name: str
@@ -152,6 +160,7 @@ class OptimizerSpec:
     fused: FusedForm | None = None
     title: str = ""
     description: str = ""
+    reference: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         check_name("optimizer", self.name)
@@ -170,11 +179,26 @@ class OptimizerSpec:
             raise ConfigurationError(f"{owner}: state_rows must be an int in [0, 8], got {rows!r}")
         if self.fused is not None and (not callable(self.fused) or rows):
             raise ConfigurationError(f"{owner}: fused must be a function, and only optimizers without state have one")
+        if self.reference is not None and not callable(self.reference):
+            raise ConfigurationError(f"{owner}: reference must be a function, got {self.reference!r}")
         if not self.title:
             object.__setattr__(self, "title", self.name)
 
     def __repr__(self) -> str:
         return f"OptimizerSpec({self.name!r})"
+
+
+def available() -> list[str]:
+    """The names of every optimizer the loaded plugins register, sorted.
+
+    Examples
+    --------
+    >>> [name for name in available() if name in ("adam", "momentum", "nesterov", "sgd")]
+    ['adam', 'momentum', 'nesterov', 'sgd']
+    """
+    from .plugins import get_registry
+
+    return get_registry().optimizers.names()
 
 
 def _spec(name: str) -> OptimizerSpec:
@@ -189,8 +213,9 @@ class Optimizer:
 
     Parameters
     ----------
-    name : str
-        A registered optimizer (``bp.optimizers()`` lists them); named classes pass their own.
+    name : str or OptimizerSpec
+        A registered optimizer (:func:`bpframe.optimizers.available` lists them), or an :class:`OptimizerSpec`
+        itself, registered or not (to try a new optimizer before packaging it); named classes pass their own.
     *args, **kwargs : float
         Hyper-parameters, positionally in the table's order or by name; missing ones take their defaults.
 
@@ -206,12 +231,15 @@ class Optimizer:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if self._name:
-            name = self._name
+            spec = _spec(self._name)
         elif args and isinstance(args[0], str):
-            name, args = args[0], args[1:]
+            spec, args = _spec(args[0]), args[1:]
+        elif args and isinstance(args[0], OptimizerSpec):
+            spec, args = args[0], args[1:]
         else:
-            raise ConfigurationError(f"Optimizer needs a name such as 'momentum' first, got {args[:1]!r}")
-        spec = _spec(name)
+            raise ConfigurationError(
+                f"Optimizer needs a name such as 'momentum' or an OptimizerSpec first, got {args[:1]!r}"
+            )
         object.__setattr__(self, "_spec", spec)
         object.__setattr__(self, "_values", _values(spec, args, kwargs))
 
@@ -265,7 +293,7 @@ class Optimizer:
 
     def hyper(self, eta: float, decay: float) -> np.ndarray:
         """The update kernel's float64 array ``[eta, decay, <hyper-parameters>, 0...]`` of length
-        :data:`HYPER_SLOTS`.
+        ``HYPER_SLOTS`` (8).
 
         Parameters
         ----------
@@ -294,7 +322,8 @@ class Optimizer:
         return np.zeros((self.state_rows, n_params), dtype=check_dtype(dtype))
 
     def config(self) -> dict[str, Any]:
-        """A JSON-able dict ``{"name": ..., <hyper-parameters>}`` that :func:`optimizer_from_config` reads."""
+        """A JSON-able dict ``{"name": ..., <hyper-parameters>}`` that
+        :func:`~bpframe.optimizers.optimizer_from_config` reads."""
         return {"name": self.name, **{h.name: v for h, v in zip(self.spec.hyper, self.values, strict=True)}}
 
 
@@ -381,7 +410,7 @@ def _make(name: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | Non
 
 
 def optimizer_from_config(config: Mapping[str, Any]) -> Optimizer:
-    """Rebuild an optimizer from what :meth:`Optimizer.config` wrote, validating every value.
+    """Rebuild an optimizer from what :meth:`Optimizer.config <bpframe.Optimizer.config>` wrote, validating every value.
 
     Parameters
     ----------

@@ -4,8 +4,8 @@ A network travels to another process (joblib, Dask, ``multiprocessing``, a fitte
 as its sizes, dtype, initialisers and seed, one snapshot (:meth:`bpframe.Network.snapshot`: parameters,
 optimizer state and step, shuffling generator, history, an unfinished run), and its activations and loss:
 
-- a spec registered by a plugin travels as its registry name and is looked up in the receiving process, as
-  :func:`bpframe.load` does (the plugin must be installed there);
+- a spec (activation, loss, initializer) registered by a plugin travels as its registry name and is looked up
+  in the receiving process, as :func:`bpframe.load` does (the plugin must be installed there);
 - a spec built in user code travels as the spec object itself, whose functions pickle by reference: they must
   be module-level functions of a module the receiving process can import.
 
@@ -21,16 +21,28 @@ from typing import Any
 
 from .activation import Activation
 from .errors import ConfigurationError, UnknownNameError
+from .init import Initializer
 from .loss import Loss
-from .plugins import get_registry
+from .plugins import get_registry, loaded_registry
 
 __all__ = ["spec_from_state", "spec_state"]
 
 #: The version of the pickled state; a reader refuses a state of another version with a message.
 STATE_VERSION = 1
 
+Spec = Activation | Loss | Initializer
+_KINDS: dict[str, type[Activation] | type[Loss] | type[Initializer]] = {
+    "activation": Activation,
+    "loss": Loss,
+    "initializer": Initializer,
+}
 
-def spec_state(spec: Activation | Loss, where: str) -> tuple[str, Any]:
+
+def _kind(spec: Spec) -> str:
+    return next(kind for kind, cls in _KINDS.items() if isinstance(spec, cls))
+
+
+def spec_state(spec: Spec, where: str) -> tuple[str, Any]:
     """``("registered", name)`` for a spec a plugin registered, else ``(kind, fields)`` of the object itself.
 
     Raises
@@ -39,19 +51,16 @@ def spec_state(spec: Activation | Loss, where: str) -> tuple[str, Any]:
         When a user-defined spec's functions cannot be pickled (a lambda, a nested function, ...); ``where``
         names it (``"layer 1's activation"``).
     """
-    registry = get_registry()
-    table = registry.activations if isinstance(spec, Activation) else registry.losses
-    entry = table.entries.get(spec.name)
-    if entry is not None and entry.spec is spec:
+    if loaded_registry().provenance_of(spec) is not None:
         return ("registered", spec.name)
     fields = {field.name: getattr(spec, field.name) for field in dataclasses.fields(spec)}
     if isinstance(spec, Loss):
         fields["output_errors"] = dict(fields["output_errors"])
     _check_picklable(spec, fields, where)
-    return ("activation" if isinstance(spec, Activation) else "loss", fields)
+    return (_kind(spec), fields)
 
 
-def _check_picklable(spec: Activation | Loss, fields: dict[str, Any], where: str) -> None:
+def _check_picklable(spec: Spec, fields: dict[str, Any], where: str) -> None:
     """Raise a message naming the function that cannot travel by reference."""
     functions = {k: v for k, v in fields.items() if callable(v)}
     functions.update({f"output_errors[{k!r}]": v for k, v in fields.get("output_errors", {}).items()})
@@ -66,7 +75,7 @@ def _check_picklable(spec: Activation | Loss, fields: dict[str, Any], where: str
             ) from None
 
 
-def spec_from_state(state: tuple[str, Any], kind: str) -> Activation | Loss:
+def spec_from_state(state: tuple[str, Any], kind: str) -> Any:
     """The spec :func:`spec_state` described: looked up in this process's registry, or rebuilt from its fields.
 
     Raises
@@ -79,10 +88,11 @@ def spec_from_state(state: tuple[str, Any], kind: str) -> Activation | Loss:
     if not (isinstance(state, tuple) and len(state) == 2 and state[0] in ("registered", kind)):
         raise ConfigurationError(f"cannot unpickle the network: its {kind} is stored as {state!r:.80}")
     if state[0] == kind:
-        return Activation(**state[1]) if kind == "activation" else Loss(**state[1])
+        return _KINDS[kind](**state[1])
     registry = get_registry()
+    lookup = {"activation": registry.activation, "loss": registry.loss, "initializer": registry.initializer}
     try:
-        return registry.activation(state[1]) if kind == "activation" else registry.loss(state[1])
+        return lookup[kind](state[1])
     except UnknownNameError as exc:
         raise UnknownNameError(
             f"cannot unpickle the network: {exc}; install the plugin that provides {state[1]!r} in this process"

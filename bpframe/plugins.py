@@ -2,13 +2,21 @@
 
 Each plugin is imported, registered and asked for its objects inside its own ``try``: one broken plugin is
 skipped with a :class:`~bpframe.errors.PluginWarning` naming its distribution, version and error, and never
-stops the others (``BPFRAME_STRICT_PLUGINS=1`` turns that into a :class:`~bpframe.errors.PluginError`).
-Loading happens on first use and once; :func:`reload_plugins` starts over.
+stops the others. Loading happens on first use and once per process, whatever fails; :func:`reload_plugins`
+starts over.
+
+Strict mode (``BPFRAME_STRICT_PLUGINS``) turns the problems of *some* plugins into a
+:class:`~bpframe.errors.PluginError`: of every plugin for a flag such as ``1``, or only of the plugins and
+distributions it lists (``BPFRAME_STRICT_PLUGINS=bpframe-bent``). Under pytest, bpframe's pytest plugin narrows
+``1`` to the project under test, so that another installed plugin's failure stays one warning. The problems of
+the others are warnings, delivered once; where warnings are errors (``-W error``), a plugin's failure is written
+to stderr as one line instead, so that it can never make the built-ins unavailable.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable
@@ -20,65 +28,150 @@ import pluggy
 from . import hookspecs
 from ._version import __version__
 from .activation import Activation
-from .config import env_flag, env_list
+from .config import EVERY_PLUGIN, env_flag, env_list, env_names
 from .errors import PluginError, PluginWarning
+from .init import Initializer
 from .loss import Loss
 from .optimizers import OptimizerSpec
-from .registry import PluginFailure, Provenance, Registry, Spec
+from .registry import PluginFailure, Problem, Provenance, Registry, Spec
 from .warn import warn
 
-__all__ = ["DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "get_registry", "load_registry", "reload_plugins"]
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "get_registry",
+    "in_scope",
+    "load_registry",
+    "loaded_registry",
+    "plugin_provenance",
+    "reload_plugins",
+    "strict_scope",
+    "unshown_warnings",
+]
 
 ENTRY_POINT_GROUP = "bpframe"
 DEFAULT_PLUGINS = (
     "bpframe.default_plugins.activations",
     "bpframe.default_plugins.losses",
     "bpframe.default_plugins.optimizers",
+    "bpframe.default_plugins.initializers",
 )
 _HOOKS: tuple[tuple[str, type], ...] = (
     ("bpframe_register_activations", Activation),
     ("bpframe_register_losses", Loss),
     ("bpframe_register_optimizers", OptimizerSpec),
+    ("bpframe_register_initializers", Initializer),
 )
 
 _lock = threading.Lock()
 _registry: Registry | None = None
+#: plugin warnings that could not be issued as warnings (they were errors): written to stderr instead
+_unshown: list[str] = []
 
 
 def get_registry() -> Registry:
-    """Return the registry, loading every plugin on the first call."""
+    """Return the registry, loading every plugin on the first call (once per process, whatever fails).
+
+    Raises
+    ------
+    PluginError
+        On every call, while a plugin within the strict scope (``strict_scope()``) failed to load or claims a
+        name another plugin claims too.
+    """
+    registry = loaded_registry()
+    _raise_strict(registry, strict_scope())
+    return registry
+
+
+def loaded_registry() -> Registry:
+    """The process-wide registry as loaded, whether or not strict mode would raise for it (for the conformance
+    kit, which reports a plugin's problems as failed checks); built once, like :func:`get_registry`'s."""
+    return _registry if _registry is not None else _load_once()
+
+
+def _load_once() -> Registry:
+    """Build the process-wide registry if no other thread did; issue its warnings after it is in place."""
     global _registry
-    if _registry is None:
-        with _lock:
-            if _registry is None:
-                _registry = load_registry()
-    return _registry
+    with _lock:
+        if _registry is not None:
+            return _registry
+        registry = _discover()
+        _registry = registry
+    _warn_out_of_scope(registry, strict_scope())
+    return registry
 
 
 def reload_plugins() -> Registry:
     """Forget the loaded plugins and discover them again (after ``pip install`` in a running process)."""
     global _registry
     with _lock:
-        _registry = load_registry()
+        _registry = _discover()
+    _warn_out_of_scope(_registry, strict_scope())
+    _raise_strict(_registry, strict_scope())
     return _registry
 
 
 def load_registry(
     *,
-    strict: bool | None = None,
+    strict: bool | Iterable[str] | None = None,
     disabled: Iterable[str] | None = None,
     autoload: bool | None = None,
     entry_points: Iterable[metadata.EntryPoint] | None = None,
 ) -> Registry:
     """Discover plugins and return a fresh :class:`~bpframe.registry.Registry`.
 
-    Parameters default to the environment: ``BPFRAME_STRICT_PLUGINS``, ``BPFRAME_DISABLE_PLUGINS`` and
-    ``BPFRAME_DISABLE_PLUGIN_AUTOLOAD``.
+    ``strict`` is ``True`` (every plugin), ``False`` (none) or the plugin and distribution names strict mode
+    applies to. Parameters default to the environment: ``BPFRAME_STRICT_PLUGINS``, ``BPFRAME_DISABLE_PLUGINS``
+    and ``BPFRAME_DISABLE_PLUGIN_AUTOLOAD``.
     """
-    loader = _Loader(
-        strict=env_flag("BPFRAME_STRICT_PLUGINS") if strict is None else strict,
-        disabled=set(env_list("BPFRAME_DISABLE_PLUGINS") if disabled is None else disabled),
-    )
+    registry = _discover(disabled=disabled, autoload=autoload, entry_points=entry_points)
+    scope = _scope(strict)
+    _warn_out_of_scope(registry, scope)
+    _raise_strict(registry, scope)
+    return registry
+
+
+def strict_scope() -> frozenset[str]:
+    """The plugins strict mode applies to now, from ``BPFRAME_STRICT_PLUGINS``: ``{"*"}`` for every plugin, the
+    names it lists, or nothing."""
+    return env_names("BPFRAME_STRICT_PLUGINS")
+
+
+def in_scope(provenance: Provenance, scope: frozenset[str]) -> bool:
+    """True when strict mode applies to this plugin."""
+    return EVERY_PLUGIN in scope or any(provenance.matches(name) for name in scope)
+
+
+def plugin_provenance(plugin: object) -> Provenance | None:
+    """Where a loaded plugin object (a module, or the object an entry point names) comes from; ``None`` for an
+    object that is not a loaded plugin (a callback passed to ``fit``)."""
+    registry = _registry
+    if registry is None:
+        return None
+    return next((provenance for obj, provenance in registry.plugin_objects if obj is plugin), None)
+
+
+def unshown_warnings() -> list[str]:
+    """The plugin warnings that could not be issued because warnings were errors (they went to stderr)."""
+    return list(_unshown)
+
+
+def _scope(strict: bool | Iterable[str] | None) -> frozenset[str]:
+    if strict is None:
+        return strict_scope()
+    if isinstance(strict, bool):
+        return frozenset({EVERY_PLUGIN}) if strict else frozenset()
+    return frozenset(strict)
+
+
+def _discover(
+    *,
+    disabled: Iterable[str] | None = None,
+    autoload: bool | None = None,
+    entry_points: Iterable[metadata.EntryPoint] | None = None,
+) -> Registry:
+    """Load the built-ins and the entry points; every problem is recorded, none raised."""
+    loader = _Loader(disabled=set(env_list("BPFRAME_DISABLE_PLUGINS") if disabled is None else disabled))
     for module_name in DEFAULT_PLUGINS:
         loader.load_builtin(module_name)
     if autoload is None:
@@ -88,6 +181,36 @@ def load_registry(
         for ep in eps:
             loader.load_entry_point(ep)
     return loader.registry
+
+
+def _concerns(problem: Problem, scope: frozenset[str]) -> bool:
+    return any(in_scope(owner, scope) for owner in problem.owners)
+
+
+def _raise_strict(registry: Registry, scope: frozenset[str]) -> None:
+    """Raise one PluginError listing every problem of a plugin within ``scope``."""
+    if not scope:
+        return
+    messages = [problem.message for problem in registry.problems if _concerns(problem, scope)]
+    if messages:
+        raise PluginError("\n".join(dict.fromkeys(messages)))
+
+
+def _warn_out_of_scope(registry: Registry, scope: frozenset[str]) -> None:
+    """Issue one warning per problem that strict mode does not cover."""
+    for problem in registry.problems:
+        if not _concerns(problem, scope):
+            _warn_safely(problem.message)
+
+
+def _warn_safely(message: str) -> None:
+    """A PluginWarning; where warnings are errors, one line on stderr instead (a broken plugin must never make
+    bpframe unusable: strict mode is the way to make plugin problems errors)."""
+    try:
+        warn(message, PluginWarning)
+    except PluginWarning:
+        _unshown.append(message)
+        print(f"bpframe: warning: {message}", file=sys.stderr)
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -100,8 +223,7 @@ def _describe_error(exc: BaseException) -> str:
 class _Loader:
     """One discovery run: a fresh plugin manager and the registry it fills."""
 
-    def __init__(self, *, strict: bool, disabled: set[str]) -> None:
-        self.strict = strict
+    def __init__(self, *, disabled: set[str]) -> None:
         self.disabled = disabled
         self.registry = Registry()
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -133,11 +255,11 @@ class _Loader:
             self._fail(provenance, error)
 
     def _fail(self, provenance: Provenance, error: str) -> None:
+        error = " ".join(error.split())  # one line, whatever the plugin's exception says
         self.registry.failures.append(PluginFailure(provenance, error))
-        message = f"bpframe plugin {provenance.describe()} was skipped: {error}"
-        if self.strict:
-            raise PluginError(message)
-        warn(message, PluginWarning)
+        who = provenance.describe() if provenance.distribution is None else f"plugin {provenance.describe()}"
+        message = f"bpframe {who} was skipped: {error}"
+        self.registry.problems.append(Problem((provenance,), message))
 
     def _register_plugin(self, plugin: Any, provenance: Provenance) -> str | None:
         """Register ``plugin``, call its hooks, and commit what it registered; return an error or ``None``."""
@@ -181,8 +303,7 @@ class _Loader:
 
     def _commit(self, staged: list[Spec], provenance: Provenance) -> None:
         for spec in staged:
-            conflict = self.registry.table_of(spec).add(spec, provenance)
+            table = self.registry.table_of(spec)
+            conflict = table.add(spec, provenance)
             if conflict is not None:
-                if self.strict:
-                    raise PluginError(conflict)
-                warn(conflict, PluginWarning)
+                self.registry.problems.append(Problem(tuple(table.conflicts[spec.name]), conflict))

@@ -1,7 +1,11 @@
 """The pytest plugin for bpframe plugin authors, loaded through bpframe's ``pytest11`` entry point.
 
-It adds the :func:`bpframe_check` fixture and a report-header line naming bpframe and the installed bpframe
-plugins. Loading it costs nothing: the kit (and numba) are imported when a check runs.
+It adds the :func:`bpframe_check` fixture, a report-header line naming bpframe and the installed bpframe plugins,
+and makes strict mode fair: under pytest, ``BPFRAME_STRICT_PLUGINS=1`` applies to the project under test only
+(the ``[project] name`` of the ``pyproject.toml`` in pytest's root folder), so that another installed plugin that
+fails to load is one warning in your run, never an error in your tests. A list of names
+(``BPFRAME_STRICT_PLUGINS=bpframe-bent``) is used as given. Loading this plugin costs nothing: the kit (and
+numba) are imported when a check runs.
 
 The one line that runs the whole kit over a package needs no fixture (it also works where this plugin is not
 loaded, e.g. with bpframe on ``PYTHONPATH``)::
@@ -16,31 +20,98 @@ The fixture is for the other cases: checking objects your tests build, or a plug
 
 from __future__ import annotations
 
+import os
+import re
+import sys
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["bpframe_check", "pytest_report_header"]
+__all__ = ["bpframe_check", "pytest_configure", "pytest_report_header", "pytest_terminal_summary"]
+
+_STRICT = "BPFRAME_STRICT_PLUGINS"
+_NARROWED = pytest.StashKey[tuple[str | None, str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Narrow ``BPFRAME_STRICT_PLUGINS=1`` to the project under test (restored when pytest ends)."""
+    from .config import EVERY_PLUGIN, env_names
+
+    if env_names(_STRICT) != {EVERY_PLUGIN}:
+        return
+    project = project_name(config.rootpath)
+    config.stash[_NARROWED] = (os.environ.get(_STRICT), project or "")
+    os.environ[_STRICT] = project or "0"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give ``BPFRAME_STRICT_PLUGINS`` back its value from before the run."""
+    narrowed = config.stash.get(_NARROWED, None)
+    if narrowed is not None:
+        original = narrowed[0]
+        if original is None:
+            os.environ.pop(_STRICT, None)
+        else:
+            os.environ[_STRICT] = original
+
+
+def project_name(root: Path) -> str | None:
+    """The ``[project] name`` of ``root/pyproject.toml``, or ``None`` when there is none."""
+    try:
+        text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        try:
+            name = tomllib.loads(text).get("project", {}).get("name")
+        except tomllib.TOMLDecodeError:
+            return None
+        return name if isinstance(name, str) else None
+    table = re.search(r"^\[project\]\s*$(.*?)(?=^\[|\Z)", text, flags=re.M | re.S)  # Python 3.10: no tomllib
+    found = re.search(r"""^name\s*=\s*["']([^"']+)["']""", table.group(1), flags=re.M) if table else None
+    return found.group(1) if found else None
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    """``bpframe <version>; plugins installed: <distributions>`` (entry points only; nothing is imported)."""
+    """``bpframe <version>; plugins installed: <distributions>`` (entry points only; nothing is imported), and
+    which plugins strict mode covers."""
     from ._version import __version__
 
     dists = set()
     for ep in metadata.entry_points(group="bpframe"):
         dist = getattr(ep, "dist", None)
         dists.add(f"{dist.metadata['Name']} {dist.version}" if dist is not None else ep.name)
-    return f"bpframe {__version__}; plugins installed: {', '.join(sorted(dists)) or 'none'}"
+    header = f"bpframe {__version__}; plugins installed: {', '.join(sorted(dists)) or 'none'}"
+    narrowed = config.stash.get(_NARROWED, None)
+    if narrowed is not None:
+        covered = narrowed[1] or "none (no [project] name in pyproject.toml)"
+        header += f"; {_STRICT}=1 applies to the project under test: {covered}"
+    return header
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The plugin problems that could not be shown as warnings (warnings were errors), once, at the end."""
+    from .plugins import unshown_warnings
+
+    unshown = unshown_warnings()
+    if unshown:
+        terminalreporter.section("bpframe plugin warnings")
+        for message in dict.fromkeys(unshown):
+            terminalreporter.write_line(message)
 
 
 @pytest.fixture
 def bpframe_check() -> Callable[[Any], None]:
-    """Run the bpframe conformance kit on an ``Activation``, a ``Loss``, or a plugin or distribution name.
+    """Run the bpframe conformance kit on an ``Activation``, a ``Loss``, an ``OptimizerSpec``, an ``Initializer``,
+    a plugin module, or a plugin or distribution name.
 
-    A failure fails the test with the kit's report (which check, at which input, by how much) and no traceback.
+    A failure fails the test with the kit's report (which check, at which input, by how much, in which function,
+    file and line), once, and no traceback.
 
     Examples
     --------
@@ -51,24 +122,15 @@ def bpframe_check() -> Callable[[Any], None]:
     """
 
     def check(target: Any) -> None:
-        from .activation import Activation
-        from .loss import Loss
-        from .testing import ConformanceError, check_activation, check_loss, check_plugin
+        from .testing import ConformanceError, check
 
         __tracebackhide__ = True
         try:
-            if isinstance(target, Activation):
-                check_activation(target)
-            elif isinstance(target, Loss):
-                check_loss(target)
-            elif isinstance(target, str):
-                check_plugin(target)
-            else:
-                raise TypeError(
-                    f"bpframe_check expects a bpframe.Activation, a bpframe.Loss or a plugin or distribution name, "
-                    f"got {type(target).__name__}"
-                )
+            check(target)
+            failure = None
         except ConformanceError as exc:
-            pytest.fail(str(exc), pytrace=False)
+            failure = str(exc)
+        if failure is not None:  # outside the except block: the report, once, with no chained exception
+            pytest.fail(failure, pytrace=False)
 
     return check

@@ -1,19 +1,22 @@
-"""The registry: names of activations, losses and optimizers mapped to their specs and where they came from."""
+"""The registry: names of activations, losses, optimizers and initializers mapped to their specs and where they
+came from."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .activation import Activation
 from .errors import DuplicateNameError, UnknownNameError
+from .init import Initializer
 from .loss import Loss
 from .optimizers import OptimizerSpec
 
-__all__ = ["Entry", "PluginFailure", "Provenance", "Registry"]
+__all__ = ["Entry", "PluginFailure", "Problem", "Provenance", "Registry", "Table", "normal_name"]
 
-T = TypeVar("T", Activation, Loss, OptimizerSpec)
-Spec = Activation | Loss | OptimizerSpec
+T = TypeVar("T", Activation, Loss, OptimizerSpec, Initializer)
+Spec = Activation | Loss | OptimizerSpec | Initializer
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,18 @@ class Provenance:
             return f"plugin {self.plugin!r}"
         return f"{self.distribution} {self.version} (plugin {self.plugin!r})"
 
+    def matches(self, name: str) -> bool:
+        """True when ``name`` is this plugin's entry-point name or its distribution's name (compared after
+        normalising case and ``-_.`` as pip does)."""
+        return self.plugin == name or (
+            self.distribution is not None and normal_name(self.distribution) == normal_name(name)
+        )
+
+
+def normal_name(name: str) -> str:
+    """A distribution name as pip compares it: lower case, runs of ``-_.`` as one ``-``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
 
 @dataclass(frozen=True)
 class PluginFailure:
@@ -44,6 +59,14 @@ class PluginFailure:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """A plugin failure or a name conflict found while loading: the plugins involved, and the message."""
+
+    owners: tuple[Provenance, ...]
+    message: str
+
+
+@dataclass(frozen=True)
 class Entry(Generic[T]):
     """One registered object and its provenance."""
 
@@ -51,7 +74,7 @@ class Entry(Generic[T]):
     provenance: Provenance
 
 
-class _Table(Generic[T]):
+class Table(Generic[T]):
     """Name -> entry for one kind of object, with conflicts remembered rather than resolved."""
 
     def __init__(self, kind: str) -> None:
@@ -97,10 +120,13 @@ class Registry:
     """Everything the loaded plugins registered, with provenance and the plugins that failed."""
 
     def __init__(self) -> None:
-        self.activations: _Table[Activation] = _Table("activation")
-        self.losses: _Table[Loss] = _Table("loss")
-        self.optimizers: _Table[OptimizerSpec] = _Table("optimizer")
+        self.activations: Table[Activation] = Table("activation")
+        self.losses: Table[Loss] = Table("loss")
+        self.optimizers: Table[OptimizerSpec] = Table("optimizer")
+        self.initializers: Table[Initializer] = Table("initializer")
         self.failures: list[PluginFailure] = []
+        #: every failure and conflict, in the order found, with the plugins it concerns (strict mode reads it)
+        self.problems: list[Problem] = []
         self.plugins: list[Provenance] = []
         #: the loaded plugin objects (modules or instances), for the training-event hooks
         self.plugin_objects: list[tuple[object, Provenance]] = []
@@ -117,11 +143,21 @@ class Registry:
         """Return the optimizer registered under ``name``."""
         return self.optimizers.get(name).spec
 
-    def table_of(self, spec: Spec) -> _Table[Any]:
+    def initializer(self, name: str) -> Initializer:
+        """Return the initializer registered under ``name``."""
+        return self.initializers.get(name).spec
+
+    def tables(self) -> tuple[Table[Any], ...]:
+        """Every table, in the order listings show them."""
+        return (self.activations, self.losses, self.optimizers, self.initializers)
+
+    def table_of(self, spec: Spec) -> Table[Any]:
         """The table that holds objects of ``spec``'s kind."""
         if isinstance(spec, Activation):
             return self.activations
-        return self.losses if isinstance(spec, Loss) else self.optimizers
+        if isinstance(spec, Loss):
+            return self.losses
+        return self.optimizers if isinstance(spec, OptimizerSpec) else self.initializers
 
     def provenance_of(self, spec: Spec) -> Provenance | None:
         """Return the provenance of a registered spec object, ``None`` for an unregistered one."""
@@ -132,7 +168,7 @@ class Registry:
         return None
 
 
-_ROLES = ("sigma", "sigma_prime", "forward", "vjp", "cost", "nabla_a", "update", "fused")
+_ROLES = ("sigma", "sigma_prime", "forward", "vjp", "cost", "nabla_a", "update", "fused", "reference", "draw")
 
 
 def _same(a: Spec, b: Spec) -> bool:

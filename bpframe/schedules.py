@@ -34,7 +34,8 @@ def _in_0_1_closed(owner: str, field: str, value: object) -> float:
 
 @dataclass(frozen=True)
 class Schedule:
-    """Base class of the learning-rate schedules; use :class:`StepDecay` or :class:`ExponentialDecay`."""
+    """Base class of the learning-rate schedules; use :class:`~bpframe.StepDecay` or
+    :class:`~bpframe.ExponentialDecay`."""
 
     #: The schedule's name, as written by :meth:`config`.
     name: ClassVar[str] = ""

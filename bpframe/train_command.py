@@ -32,6 +32,7 @@ __all__ = [
     "check_hidden",
     "check_output_path",
     "check_plot_format",
+    "engine_report",
     "load_dataset",
     "optimizer_from_args",
     "run_train",
@@ -194,6 +195,15 @@ def _interrupted(net: Any, args: argparse.Namespace, stopper: Any, exc: Keyboard
     return 130
 
 
+def engine_report(net: Any) -> str:
+    """Which tier trained, and what this process compiled or loaded: why a first run takes longer."""
+    from .kernels.cache import stats
+
+    tiers = " and ".join({"numpy": "NumPy tier", "compiled": "compiled engine"}[t] for t in sorted(net.program.tiers))
+    record = stats()
+    return f"{tiers or 'no training'}; {len(record.compiled)} kernels compiled, {len(record.loaded)} loaded from cache"
+
+
 def run_train(args: argparse.Namespace) -> int:
     """The ``train`` subcommand."""
     import bpframe as bp
@@ -203,7 +213,8 @@ def run_train(args: argparse.Namespace) -> int:
     Xt, yt = load_dataset(args.dataset, "test", args.dtype, args.data_dir)  # read now: a bad file fails early
     classes = int(max(y.max(), yt.max())) + 1
     activation: Any = args.activation if len(args.activation) > 1 else args.activation[0]
-    net = bp.Network([X.shape[1], *args.hidden, classes], activation, args.loss, dtype=args.dtype, seed=args.seed)
+    net = bp.Network([X.shape[1], *args.hidden, classes], activation, args.loss, dtype=args.dtype, init=args.init,
+                     seed=args.seed)  # fmt: skip
     print(f"training {net} on {args.dataset} ({X.shape[0]} training / {Xt.shape[0]} test samples)")
     X_train, Y_train, X_val, Y_val = _validation(args, X, y, classes)
     print(f"optimizer {optimizer}, eta {args.eta:g}, lmbda {args.lmbda:g}, batch size {args.batch_size}, "
@@ -226,8 +237,8 @@ def run_train(args: argparse.Namespace) -> int:
         result = net.evaluate(Xt, yt)  # the only time the test split is used
     except KeyboardInterrupt as exc:
         return _interrupted(net, args, None, exc)
-    print(f"done: {len(history)} epochs in {seconds:.1f} s; test accuracy {result['accuracy']:.4f}, "
-          f"test cost {result['cost']:.4f}")  # fmt: skip
+    print(f"done: {len(history)} epochs in {seconds:.1f} s ({engine_report(net)}); test accuracy "
+          f"{result['accuracy']:.4f}, test cost {result['cost']:.4f}")  # fmt: skip
     if args.save:
         print(f"model saved to {net.save(args.save, include_optimizer=True)}")
     if args.plot:

@@ -54,9 +54,12 @@ nitpick_ignore = [
     # The type variable of the registry's generic name table (``_Table[T]``, ``Entry[T]``): a typing helper,
     # not an object a reader needs a page for.
     ("py:class", "bpframe.registry.T"),
-    # The private base that Momentum and Nesterov share (the coefficient mu and its check): the inheritance line
-    # names it, but it is not part of the API and has no page.
-    ("py:class", "bpframe.optimizers._WithVelocity"),
+    # The registry's generic name table: a private helper that the registry's attributes are typed with.
+    ("py:class", "bpframe.registry._Table"),
+    # Small records of the engine's internals that annotations name (documented in their modules' prose).
+    ("py:class", "bpframe.kernels.build.Block"),
+    ("py:class", "bpframe.kernels.runner.PluginExceptions"),
+    ("py:class", "bpframe.kernels.cache.ClearReport"),
     # The seed of bpframe.split's functions: NumPy's random classes other than Generator are not in the offline
     # NumPy inventory (_inventories/), and its address would be the only one from numpy.random's class pages.
     ("py:class", "numpy.random.bit_generator.SeedSequence"),
@@ -90,8 +93,11 @@ numpydoc_xref_param_type = False
 # docstrings that the API pages include are run by the test suite instead (pytest --doctest-modules, in every
 # tox test environment), in the namespace of the module they are written in.
 doctest_test_doctest_blocks = ""
-# The plugin tutorial imports its package from docs/tutorial/ without installing it.
-doctest_path = [str(HERE / "tutorial" / "bpframe-bent-identity")]
+# The plugin tutorials import their packages from docs/tutorial/ and plugins/ without installing them.
+doctest_path = [
+    str(HERE / "tutorial" / "bpframe-bent-identity"),
+    str(HERE.parent / "plugins" / "bpframe-optimizers-extra"),
+]
 # The pages describe bpframe's built-in activations and losses: plugins installed in the environment that
 # builds the docs are not loaded (the plugin tutorial hands its entry point to bpframe explicitly).
 os.environ.setdefault("BPFRAME_DISABLE_PLUGIN_AUTOLOAD", "1")
@@ -209,8 +215,26 @@ def type_checking_imports(app: Any, obj: Any, bound_method: bool) -> None:
             exec(code, module.__dict__)
 
 
+def make_optimizer_table(app: Any) -> None:
+    """Write ``_generated/optimizers.rst`` from the optimizer registry: the docs derive from the one table."""
+    from bpframe.plugins import get_registry
+
+    rows = [".. list-table::", "   :header-rows: 1", "   :widths: 14 30 12 14 30", "",
+            "   * - name", "     - hyper-parameters (default, allowed)", "     - state rows",
+            "     - in-place form", "     - from"]  # fmt: skip
+    for name, entry in get_registry().optimizers.entries.items():
+        spec = entry.spec
+        hyper = "; ".join(f"``{h.name}`` = {h.default:g}, {h.expected}" for h in spec.hyper) or "none"
+        rows += [f"   * - ``{name}`` ({spec.title})", f"     - {hyper}", f"     - {spec.state_rows}",
+                 f"     - {'yes' if spec.fused else 'no'}", f"     - {entry.provenance.describe()}"]  # fmt: skip
+    out = HERE / "_generated"
+    out.mkdir(exist_ok=True)
+    (out / "optimizers.rst").write_text("\n".join(rows) + "\n")
+
+
 def setup(app: Any) -> None:
     app.connect("builder-inited", make_figures)
+    app.connect("builder-inited", make_optimizer_table)
     app.connect("missing-reference", retry_reference)
     app.connect("autodoc-process-signature", dataclass_factory_defaults)
     app.connect("autodoc-before-process-signature", type_checking_imports)

@@ -215,3 +215,16 @@ def test_html_repr_lists_layers_parameters_and_training():
     last = net.history
     assert f"epoch 2: cost {last.cost[-1]:.4g}, accuracy {last.accuracy[-1]:.4g}" in text
     assert "2 epochs trained" in text and "optimizer adam, step 16" in text and "loss cross_entropy" in text
+
+
+def lecun_draw(n_in, n_out, rng):
+    return rng.standard_normal((n_out, n_in)) / np.sqrt(n_in), np.zeros(n_out)
+
+
+def test_initializers_travel_too():
+    """A registered initializer by name, one built in user code as the object (its draw function by reference)."""
+    lecun = bp.Initializer("lecun_test", lecun_draw)
+    net = bp.Network([3, 4, 2], ["tanh", "softmax"], "cross_entropy", init=[lecun, "glorot"], seed=0)
+    other = pickle.loads(pickle.dumps(net))
+    assert other._init_names[0].draw is lecun_draw and other._init_names[1] is net._init_names[1]
+    np.testing.assert_array_equal(other.parameters(), net.parameters())

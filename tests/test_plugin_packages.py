@@ -28,6 +28,15 @@ PACKAGES = {
     "bpframe-losses-extra": ["hinge", "huber", "log_cosh", "mae", "squared_hinge"],
     "bpframe-training-log": [],
     "bpframe-plugin-template": ["arctan"],
+    "bpframe-optimizers-extra": ["adamw", "rmsprop"],
+    "bpframe-initializers-extra": ["glorot_normal", "he_uniform", "identity", "lecun_normal", "orthogonal"],
+}  # fmt: skip
+#: the version of each package, and the kind of object it registers
+VERSIONS = {name: "0.2.0" if name == "bpframe-activations-extra" else "0.1.0" for name in PACKAGES}
+KINDS = {
+    "bpframe-activations-extra": "activation", "bpframe-losses-extra": "loss", "bpframe-training-log": "plugin",
+    "bpframe-plugin-template": "activation", "bpframe-optimizers-extra": "optimizer",
+    "bpframe-initializers-extra": "initializer",
 }  # fmt: skip
 
 OFFLINE = ("--no-deps", "--no-build-isolation", "--no-index")
@@ -97,20 +106,21 @@ registry = get_registry()
 out = {"activations": bp.activations(), "losses": bp.losses()}
 out["provenance"] = {
     entry.spec.name: [entry.provenance.plugin, entry.provenance.distribution, entry.provenance.version]
-    for table in (registry.activations, registry.losses) for entry in table.entries.values()
+    for table in registry.tables() for entry in table.entries.values()
+    if entry.provenance.distribution != "bpframe"
 }
 out["plugins"] = [p.distribution for p in registry.plugins]
 out["failures"] = [[f.provenance.distribution, f.error] for f in registry.failures]
 model = sys.argv[1]
-if "gelu" in out["activations"]:
+if "gelu" in out["activations"]:  # train with an activation, a loss, an optimizer and initializers from plugins
     rng = np.random.default_rng(0)
     X = rng.uniform(-2, 2, size=(128, 2))
     Y = np.sin(X[:, :1]) + 0.5 * X[:, 1:]
-    net = bp.Network([2, 8, 1], ["gelu", "identity"], "huber", seed=0)
+    net = bp.Network([2, 8, 1], ["gelu", "identity"], "huber", init=["orthogonal", "lecun_normal"], seed=0)
     out["gradcheck"] = bp.gradient_check(net, X[:8], Y[:8]).max_error
-    history = net.fit(X, Y, epochs=40, batch_size=16, eta=0.1, verbose=0)
+    history = net.fit(X, Y, epochs=40, batch_size=16, eta=0.01, optimizer="rmsprop", verbose=0)
     out["cost"] = [history.cost[0], history.cost[-1]]
-    save_network(net, model)
+    save_network(net, model, include_optimizer=True)
 else:
     try:
         load_network(model)
@@ -152,7 +162,8 @@ def blocks(report: str) -> dict[str, list[str]]:
 
 def object_names(lines: list[str]) -> list[str]:
     """The names on the PASS/FAIL lines of one plugin's block."""
-    return [line.split()[2] for line in lines if line.split()[1:2] in (["activation"], ["loss"])]
+    kinds = (["activation"], ["loss"], ["optimizer"], ["initializer"])
+    return [line.split()[2] for line in lines if line.split()[1:2] in kinds]
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +186,7 @@ def test_plugin_packages_install_work_and_uninstall(sources, tmp_path):
     wheels = tmp_path / "wheels"
     pip(python, "wheel", *OFFLINE, "-w", str(wheels), *[str(sources / name) for name in PACKAGES])
     built = sorted(p.name for p in wheels.glob("*.whl"))
-    assert built == sorted(f"{name.replace('-', '_')}-0.1.0-py3-none-any.whl" for name in PACKAGES)
+    assert built == sorted(f"{name.replace('-', '_')}-{VERSIONS[name]}-py3-none-any.whl" for name in PACKAGES)
     pip(python, "install", *OFFLINE, *[str(wheels / name) for name in built])
 
     # a fresh process discovers every name with its distribution, and trains with an extra activation and loss
@@ -186,7 +197,7 @@ def test_plugin_packages_install_work_and_uninstall(sources, tmp_path):
     for dist, names in PACKAGES.items():
         assert dist in found["plugins"]
         for name in names:
-            assert found["provenance"][name][1:] == [dist, "0.1.0"], name
+            assert found["provenance"][name][1:] == [dist, VERSIONS[dist]], name
     assert {"sigmoid", "softmax"} <= set(found["activations"]) and "quadratic" in found["losses"]
     assert found["gradcheck"] < 1e-6
     first, last = found["cost"]
@@ -201,8 +212,7 @@ def test_plugin_packages_install_work_and_uninstall(sources, tmp_path):
     passed = {line.rsplit("/", 1)[-1] for line in tests.stdout.splitlines() if line.startswith("PASSED ")}
     for dist, names in PACKAGES.items():
         module = f"test_{dist.replace('-', '_')}.py"
-        kind = "loss" if dist == "bpframe-losses-extra" else "activation"
-        expected = {f"{module}::test_conformance[{kind}:{name}]" for name in names}
+        expected = {f"{module}::test_conformance[{KINDS[dist]}:{name}]" for name in names}
         # a plugin that registers no math has one case: that it loaded
         expected = expected or {f"{module}::test_conformance[plugin:{dist.removeprefix('bpframe-').replace('-', '_')}]"}
         assert expected <= passed, sorted(expected - passed)
@@ -222,24 +232,26 @@ def test_plugin_packages_install_work_and_uninstall(sources, tmp_path):
     assert missing[0].startswith("  FAIL  load") and "No module named 'bpframe_missing_dependency'" in missing[1]
     badmath = "\n".join(report["bpframe-broken-sample 0.1.0 (plugin 'badmath')"])
     assert "  FAIL  activation not_compiled" in badmath and "  FAIL  activation wrong_slope" in badmath
+    assert "compiles: sigma cannot be compiled by numba for float64 inputs" in badmath
+    assert "Untyped global name '_double'" in badmath and "sigma is bpframe_broken_math.not_compiled (" in badmath
     assert (
-        "compiles: sigma function bpframe_broken_math.not_compiled cannot be compiled by numba for float64 inputs"
-    ) in badmath and "Untyped global name '_double'" in badmath
-    assert (
-        "derivative: sigma_prime disagrees with the central difference of sigma at 19 of 24 inputs; "
-        "worst at z=-1000.0: sigma_prime=2.0, difference quotient=0, error 2"
+        "derivative: sigma_prime disagrees with the central difference of sigma at 24 of 43 inputs; "
+        "worst at z=-1e+300: sigma_prime=2.0, difference quotient=0, error 2"
     ) in badmath
+    assert "sigma_prime is bpframe_broken_math.wrong_slope_prime (" in badmath  # with its installed file and line
     for dist, names in PACKAGES.items():
-        lines = next(lines for header, lines in report.items() if header.startswith(f"{dist} 0.1.0 "))
+        lines = next(lines for header, lines in report.items() if header.startswith(f"{dist} {VERSIONS[dist]} "))
         assert all(line.startswith(("  PASS", "  hooks:")) for line in lines), lines
         assert object_names(lines) == names
     assert "  hooks: bpframe_epoch_end, bpframe_epoch_start, bpframe_fit_end, bpframe_fit_start" in check.stdout
     assert check.stdout.rstrip().endswith("3 failed, in 2 plugins")
 
-    # uninstalled: the names disappear, and the saved model says which package to install
-    pip(python, "uninstall", "-y", "bpframe-activations-extra", "bpframe-broken-sample")
+    # uninstalled: the names disappear, and the saved model names both packages to install, one line each
+    pip(python, "uninstall", "-y", "bpframe-activations-extra", "bpframe-losses-extra", "bpframe-broken-sample")
     after = discover(python, model)
     assert not set(PACKAGES["bpframe-activations-extra"]) & set(after["activations"])
-    assert "huber" in after["losses"] and "arctan" in after["activations"] and after["failures"] == []
-    assert "layer 1's activation 'gelu' is not registered by any installed plugin" in after["load_error"]
-    assert 'pip install "bpframe-activations-extra==0.1.0"' in after["load_error"]
+    assert "huber" not in after["losses"] and "arctan" in after["activations"] and after["failures"] == []
+    assert "2 objects the model needs are not registered by any installed plugin:" in after["load_error"]
+    assert "  activation 'gelu' (layer 1): it came from bpframe-activations-extra 0.2.0" in after["load_error"]
+    assert '  pip install "bpframe-activations-extra==0.2.0"    # gelu' in after["load_error"]
+    assert '  pip install "bpframe-losses-extra==0.1.0"    # huber' in after["load_error"]

@@ -12,6 +12,7 @@ from fake_plugins import (
     CubeClashPlugin,
     CubePlugin,
     FakeEntryPoint,
+    HalvesPlugin,
     MisspelledHookPlugin,
     RaisingPlugin,
     SigmoidClashPlugin,
@@ -19,6 +20,7 @@ from fake_plugins import (
     WrongTypePlugin,
     failing_import,
 )
+from fake_plugins import halves as halves_draw
 
 import bpframe as bp
 from bpframe import plugins
@@ -167,6 +169,43 @@ def test_names_from_plugins_work_in_networks(use_registry):
     X, Y = rng.normal(size=(4, 2)), rng.normal(size=(4, 1))
     assert net.feedforward(X).shape == (4, 1)
     assert bp.gradient_check(net, X, Y).passed(1e-6)
+
+
+def test_builtin_initializers_and_optimizers_are_registered_through_the_plugin_path():
+    registry = load()
+    assert registry.initializers.names() == ["glorot", "he", "normal", "scaled_normal"]
+    assert registry.optimizers.names() == ["adam", "momentum", "nesterov", "sgd"]
+    entry = registry.initializers.get("he")
+    assert entry.provenance.plugin == "bpframe.default_plugins.initializers"
+    assert entry.provenance.distribution == "bpframe"
+    assert bp.initializers() == registry.initializers.names()
+    assert bp.optimizers.available() == registry.optimizers.names()
+
+
+def test_a_plugin_initializer_works_by_name_by_default_and_as_an_object(use_registry):
+    use_registry(FakeEntryPoint("halves", HalvesPlugin, "bpframe-halves", "0.2"))
+    assert "halves" in bp.initializers()
+    by_name = bp.Network([3, 2, 2], "sigmoid", init="halves", seed=4)
+    by_default = bp.Network([3, 2, 2], ["cube_halves", "cube_halves"], seed=4)
+    as_object = bp.Network([3, 2, 2], "sigmoid", init=bp.Initializer("mine", halves_draw), seed=4)
+    rng = np.random.default_rng(np.random.SeedSequence(4).spawn(2)[0])  # the network's initialisation stream
+    w1, b1 = halves_draw(3, 2, rng)
+    for net in (by_name, by_default, as_object):
+        np.testing.assert_array_equal(net.weights[1], w1)
+        np.testing.assert_array_equal(net.biases[1], b1)
+    mixed = bp.Network([3, 2, 2], "sigmoid", init=["halves", "glorot"], seed=4)
+    np.testing.assert_array_equal(mixed.weights[1], w1)
+    assert np.abs(mixed.weights[2]).max() <= np.sqrt(6.0 / 4) and not mixed.biases[2].any()
+
+
+def test_an_initializer_returning_the_wrong_shape_is_named_with_its_plugin(use_registry):
+    use_registry(FakeEntryPoint("halves", HalvesPlugin, "bpframe-halves", "0.2"))
+    with pytest.raises(bp.PluginError) as info:
+        bp.Network([3, 2], init="transposed", seed=0)
+    assert str(info.value) == (
+        "initializer 'transposed' (from bpframe-halves 0.2 (plugin 'halves')): its draw function "
+        "fake_plugins.transposed returned w of shape (3, 2); expected (n_out, n_in) = (2, 3)"
+    )
 
 
 @pytest.mark.jit

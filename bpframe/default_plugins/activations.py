@@ -110,16 +110,19 @@ def softmax_vjp(z: np.ndarray, a: np.ndarray, v: np.ndarray, out: np.ndarray) ->
 
 @hookimpl
 def bpframe_register_activations(register: Callable[[Activation], None]) -> None:
-    register(
-        Activation(
-            "sigmoid", sigmoid, sigmoid_prime, default_init="scaled_normal", description="logistic function 1/(1+e^-z)"
-        )
-    )
-    register(Activation("tanh", tanh, tanh_prime, default_init="glorot", description="hyperbolic tangent"))
-    register(Activation("relu", relu, relu_prime, default_init="he", description="rectified linear max(z, 0)"))
-    register(Activation("leaky_relu", leaky_relu, leaky_relu_prime, default_init="he", description="max(z, 0.01 z)"))
-    register(Activation("identity", identity, identity_prime, default_init="glorot", description="linear output z"))
-    register(Activation("softplus", softplus, softplus_prime, default_init="he", description="smooth ReLU log(1+e^z)"))
+    inf = math.inf
+    register(Activation("sigmoid", sigmoid, sigmoid_prime, default_init="scaled_normal", bounds=(0.0, 1.0),
+                        monotone="increasing", description="logistic function 1/(1+e^-z)"))  # fmt: skip
+    register(Activation("tanh", tanh, tanh_prime, default_init="glorot", bounds=(-1.0, 1.0), monotone="increasing",
+                        description="hyperbolic tangent"))  # fmt: skip
+    register(Activation("relu", relu, relu_prime, default_init="he", bounds=(0.0, inf), monotone="increasing",
+                        description="rectified linear max(z, 0)"))  # fmt: skip
+    register(Activation("leaky_relu", leaky_relu, leaky_relu_prime, default_init="he", monotone="increasing",
+                        description="max(z, 0.01 z)"))  # fmt: skip
+    register(Activation("identity", identity, identity_prime, default_init="glorot", monotone="increasing",
+                        description="linear output z"))  # fmt: skip
+    register(Activation("softplus", softplus, softplus_prime, default_init="he", bounds=(0.0, inf),
+                        monotone="increasing", description="smooth ReLU log(1+e^z)"))  # fmt: skip
     register(
         Activation(
             "softmax",

@@ -66,6 +66,7 @@ def bpframe_register_losses(register: Callable[[Loss], None]) -> None:
             quadratic,
             quadratic_nabla_a,
             output_errors={"identity": a_minus_y},
+            bounds=(0.0, math.inf),
             description="½‖y − a‖², the book's quadratic cost",
         )
     )
@@ -77,6 +78,7 @@ def bpframe_register_losses(register: Callable[[Loss], None]) -> None:
             output_errors={"sigmoid": a_minus_y},
             target_range=(0.0, 1.0),
             domain=(0.0, 1.0),
+            bounds=(0.0, math.inf),
             description="−Σ[y ln a + (1−y) ln(1−a)], for sigmoid outputs",
         )
     )
@@ -89,6 +91,7 @@ def bpframe_register_losses(register: Callable[[Loss], None]) -> None:
             target_range=(0.0, 1.0),
             targets_sum_to_one=True,
             domain=(0.0, 1.0),
+            bounds=(0.0, math.inf),
             description="−Σ y ln a, categorical, for softmax outputs",
         )
     )

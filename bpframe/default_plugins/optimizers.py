@@ -107,24 +107,68 @@ def adam_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step
     return check == 0.0
 
 
+# -- references: the same updates as the equations state them, in NumPy (never compiled; the conformance kit
+# -- compares each compiled update with its reference on a quadratic bowl)
+
+
+def decayed(theta: np.ndarray, grad: np.ndarray, n_weights: int, decay: float) -> np.ndarray:
+    """g = ∂C/∂θ + (λ/n) θ for the weights, ∂C/∂θ for the biases."""
+    g: np.ndarray = grad.copy()
+    g[:n_weights] += decay * theta[:n_weights]
+    return g
+
+
+def sgd_reference(theta, grad, state, n_weights, hyper, step):
+    """θ − η g."""
+    return theta - hyper[0] * decayed(theta, grad, n_weights, hyper[1]), state
+
+
+def momentum_reference(theta, grad, state, n_weights, hyper, step):
+    """v = μ v + g, θ − η v."""
+    v = hyper[2] * state[0] + decayed(theta, grad, n_weights, hyper[1])
+    return theta - hyper[0] * v, v[None, :]
+
+
+def nesterov_reference(theta, grad, state, n_weights, hyper, step):
+    """v = μ v + g, θ − η (g + μ v)."""
+    g = decayed(theta, grad, n_weights, hyper[1])
+    v = hyper[2] * state[0] + g
+    return theta - hyper[0] * (g + hyper[2] * v), v[None, :]
+
+
+def adam_reference(theta, grad, state, n_weights, hyper, step):
+    """m = β₁m + (1 − β₁)g, v = β₂v + (1 − β₂)g², θ − η m̂ / (√v̂ + ε) with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)."""
+    eta, beta1, beta2, epsilon = hyper[0], hyper[2], hyper[3], hyper[4]
+    g = decayed(theta, grad, n_weights, hyper[1])
+    m = beta1 * state[0] + (1 - beta1) * g
+    v = beta2 * state[1] + (1 - beta2) * g * g
+    m_hat, v_hat = m / (1 - beta1**step), v / (1 - beta2**step)
+    return theta - eta * m_hat / (np.sqrt(v_hat) + epsilon), np.stack([m, v])
+
+
 @hookimpl
 def bpframe_register_optimizers(register: Callable[[OptimizerSpec], None]) -> None:
     mu = Hyper("mu", 0.9, low=0.0, high=1.0, help="momentum coefficient; 0 gives plain SGD")
     register(
         OptimizerSpec(
-            "sgd", sgd_update, fused=sgd_fused, title="SGD", description="stochastic gradient descent (the book's)"
+            "sgd",
+            sgd_update,
+            fused=sgd_fused,
+            title="SGD",
+            description="stochastic gradient descent (the book's)",
+            reference=sgd_reference,
         )
     )
     register(
         OptimizerSpec(
             "momentum", momentum_update, (mu,), state_rows=1, title="Momentum",
-            description="classical momentum, as PyTorch's SGD(momentum=mu)",
+            description="classical momentum, as PyTorch's SGD(momentum=mu)", reference=momentum_reference,
         )
     )  # fmt: skip
     register(
         OptimizerSpec(
             "nesterov", nesterov_update, (mu,), state_rows=1, title="Nesterov",
-            description="Nesterov momentum, as PyTorch's SGD(momentum=mu, nesterov=True)",
+            description="Nesterov momentum, as PyTorch's SGD(momentum=mu, nesterov=True)", reference=nesterov_reference,
         )
     )  # fmt: skip
     adam_hyper = (
@@ -135,6 +179,6 @@ def bpframe_register_optimizers(register: Callable[[OptimizerSpec], None]) -> No
     register(
         OptimizerSpec(
             "adam", adam_update, adam_hyper, state_rows=2, title="Adam",
-            description="Adam (Kingma & Ba) with L2 decay added to the gradient",
+            description="Adam (Kingma & Ba) with L2 decay added to the gradient", reference=adam_reference,
         )
     )  # fmt: skip

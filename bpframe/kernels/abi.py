@@ -6,25 +6,28 @@ function is inlined *inside* the block where it vectorises, and the engine itsel
 function. That is what lets the engine be compiled once per dtype, whatever the activations, the depth or the
 sizes, and a new activation compile only its own block.
 
-Every block has one C signature per kind (:data:`SIGNATURES`); array arguments are data pointers, sizes are
-64-bit integers. A block returns :data:`OK` when it finished; numba's C wrapper returns 0 instead when the plugin
+Every block has one C signature per kind (``SIGNATURES``); array arguments are data pointers, sizes are
+64-bit integers. A block returns ``OK`` when it finished; numba's C wrapper returns 0 instead when the plugin
 function raised, and hands the exception to ``sys.unraisablehook`` (see :mod:`bpframe.kernels.runner`).
 
-Modes of the layer blocks (``mode`` is their first argument):
+A block does one thing, so that only what a network uses is compiled. Arguments of the layer blocks:
 
-====================  ========================================================================================
-activation, FORWARD   ``p0`` = z (in: w a + ..., out: + b), ``p1`` = b, ``p2`` = a = σ(z)
-activation, BACKWARD  ``p0`` = z, ``p1`` = a, ``p2`` = x (in place: x ⊙ σ′(z), or Jᵀx per row), ``p3`` = float64
-                      work of at least ``cols`` entries
-activation, OUTPUT    ``p0`` = z, ``p1`` = a, ``p2`` = δ (out), ``p3`` = ∇ₐC in float64: δ = ∇ₐC ⊙ σ′(z) (or Jᵀ∇ₐC)
-loss, COST            ``p0`` = a, ``p1`` = y, ``p2`` = float64[1] receiving Σ c(a, y) over the whole batch
-loss, NABLA           ``p0`` = a, ``p1`` = y, ``p2`` = ∇ₐC in float64 (BP1 multiplies before rounding to the dtype)
-output error          ``p0`` = z, ``p1`` = a, ``p2`` = y, ``p3`` = δᴸ (the combined output error)
-====================  ========================================================================================
+=============================  ===================================================================================
+forward, vector_forward        ``p0`` = z (in: w a, out: + b), ``p1`` = b, ``p2`` = a = σ(z)
+backward, vector_backward      ``p0`` = z, ``p1`` = a, ``p2`` = x (in place: x ⊙ σ′(z), or Jᵀx per row),
+                               ``p3`` = float64 work of at least ``cols`` entries
+output, vector_output          ``p0`` = z, ``p1`` = a, ``p2`` = δ (out), ``p3`` = ∇ₐC in float64:
+                               δ = ∇ₐC ⊙ σ′(z) (or Jᵀ∇ₐC), rounded once to the dtype
+cost                           ``p0`` = a, ``p1`` = y, ``p2`` = float64[1] receiving Σ c(a, y) over the batch
+nabla                          ``p0`` = a, ``p1`` = y, ``p2`` = ∇ₐC in float64
+output_error                   ``p0`` = z, ``p1`` = a, ``p2`` = y, ``p3`` = δᴸ (the combined output error)
+=============================  ===================================================================================
 """
 
 from __future__ import annotations
 
+import sys
+import types as types_module
 from collections.abc import Callable
 from typing import Any
 
@@ -33,28 +36,10 @@ from numba import config, types
 from numba.extending import intrinsic
 from numba.np.numpy_support import carray
 
-__all__ = [
-    "BACKWARD",
-    "COST",
-    "FAILED",
-    "FORWARD",
-    "NABLA",
-    "NONFINITE",
-    "OK",
-    "OUTPUT",
-    "SIGNATURES",
-    "call_block",
-    "view",
-]
+__all__ = ["FAILED", "NONFINITE", "OK", "SIGNATURES", "call_block", "view"]
 
-FORWARD = 0
-BACKWARD = 1
-OUTPUT = 2
-COST = 0
-NABLA = 1
-
-#: What a block returns when it finished; an update block returns :data:`NONFINITE` when a new value is not
-#: finite (nothing is committed then); numba's wrapper returns :data:`FAILED` when the plugin function raised.
+#: What a block returns when it finished; an update block returns ``NONFINITE`` when a new value is not
+#: finite (nothing is committed then); numba's wrapper returns ``FAILED`` when the plugin function raised.
 OK = 1
 NONFINITE = 2
 FAILED = 0
@@ -64,8 +49,8 @@ _I = types.int64
 
 #: The C signature of each kind of block.
 SIGNATURES = {
-    # mode, p0, p1, p2, p3, rows, cols
-    "layer": types.int64(_I, _P, _P, _P, _P, _I, _I),
+    # p0, p1, p2, p3, rows, cols
+    "layer": types.int64(_P, _P, _P, _P, _I, _I),
     # theta, grad, state, theta_out, state_out, hyper (float64), n, n_weights, state rows, step
     "update": types.int64(_P, _P, _P, _P, _P, _P, _I, _I, _I, _I),
 }
@@ -108,8 +93,16 @@ def _call_block(typingctx: Any, address: Any, args: Any) -> Any:
 
 
 def _call_block_nojit(address: Any, args: Any) -> int:
-    """Without the compiler, ``address`` is the block's Python function itself."""
-    return int(address(*args))
+    """Without the compiler, ``address`` is the block's Python function itself. An exception it raises is handed
+    to ``sys.unraisablehook`` and reported as ``FAILED``, as numba's C wrapper does for a compiled block."""
+    try:
+        return int(address(*args))
+    except Exception as exc:  # noqa: BLE001 - a plugin function may raise anything; the engine reports it
+        report = types_module.SimpleNamespace(
+            exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__, err_msg=None, object="<numba.nojit>"
+        )
+        sys.unraisablehook(report)
+        return FAILED
 
 
 #: ``call_block(address, (arg, ...))``: call the block at ``address``; see the module docstring for the arguments.
@@ -117,10 +110,12 @@ call_block: Callable[..., int] = _call_block_nojit if config.DISABLE_JIT else _c
 
 
 def _view_nojit(pointer: Any, shape: Any, dtype: Any) -> np.ndarray:
-    """Without the compiler a block receives the arrays themselves: reshape, never copy."""
+    """Without the compiler a block receives the arrays themselves: the first entries, reshaped (as ``carray``
+    reads a pointer's first entries), never a copy."""
     array = np.asarray(pointer)
     assert array.dtype == np.dtype(dtype) and array.flags.c_contiguous
-    view: np.ndarray = array.reshape(shape)
+    size = int(np.prod(shape))
+    view: np.ndarray = array.reshape(-1)[:size].reshape(shape)
     return view
 
 

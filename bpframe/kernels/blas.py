@@ -6,8 +6,8 @@ The in-place step (:func:`bpframe.kernels.equations.bp3_bp4_step_in_place`) need
 weights a second time.
 
 Which BLAS: the one NumPy itself links (NumPy's wheels bundle an OpenBLAS whose ``gemm`` is exported as
-``scipy_sgemm_64_``, 64-bit integers; other builds export ``sgemm_``, and so on: :data:`CANDIDATES`). Its address is
-registered with LLVM under a fixed symbol name (:data:`SYMBOLS`), so compiled code that calls it can be cached on
+``scipy_sgemm_64_``, 64-bit integers; other builds export ``sgemm_``, and so on: ``CANDIDATES``). Its address is
+registered with LLVM under a fixed symbol name (``SYMBOLS``), so compiled code that calls it can be cached on
 disk and linked again in the next process; the NumPy tier calls the very same function through ctypes, so both
 tiers get the same bits. Using NumPy's BLAS means a warm start imports no SciPy (measured 0.09 s). Where NumPy's
 BLAS cannot be found, SciPy's (the one numba's ``np.dot`` uses) is taken instead: :func:`flavour` names the one in
@@ -80,7 +80,7 @@ def _scipy_blas() -> Blas:
 
 @cache
 def blas() -> Blas:
-    """The BLAS in use (found once per process) with its functions registered under :data:`SYMBOLS`."""
+    """The BLAS in use (found once per process) with its functions registered under ``SYMBOLS``."""
     found = _numpy_blas() or _scipy_blas()
     if not config.DISABLE_JIT:  # type: ignore[attr-defined]
         import llvmlite.binding as llvm

@@ -1,19 +1,23 @@
-r"""The blocks: one compiled loop per plugin function (pair) and dtype, called by the engine through a pointer.
+r"""The blocks: one compiled loop per plugin function, dtype and use, called by the engine through a pointer.
 
-Each template below returns the Python source of a block as a closure over the plugin's functions, compiled
-with numba (the plugin function is inlined into the loop, where it vectorises) and exposed with the C signature
-of :mod:`bpframe.kernels.abi`. The engine (:mod:`bpframe.kernels.engine`) and the NumPy tier
-(:mod:`bpframe.kernels.numpy_tier`) call the *same* compiled block, so both compute every plugin function bit
-for bit alike.
+Each template below returns a block as a closure over one plugin function (already compiled by numba, and
+inlined into the loop, where it vectorises), exposed with the C signature of :mod:`bpframe.kernels.abi`. The
+engine (:mod:`bpframe.kernels.engine`) and the NumPy tier (:mod:`bpframe.kernels.numpy_tier`) call the *same*
+compiled block, so both compute every plugin function bit for bit alike. A block is compiled the first time a
+network needs it: an evaluation compiles forward and cost blocks only.
 
-What a block computes, for a layer of ``rows`` samples and ``cols`` neurons:
+What each computes, for a layer of ``rows`` samples and ``cols`` neurons:
 
 .. math::
-    \text{FORWARD:}\; z \leftarrow z + b,\; a = \sigma(z) \qquad
-    \text{BACKWARD:}\; x \leftarrow x \odot \sigma'(z) \;\; (\text{or } J_\sigma(z)^\mathsf{T} x \text{ per row})
+    \text{forward:}\; z \leftarrow z + b,\; a = \sigma(z) \qquad
+    \text{backward:}\; x \leftarrow x \odot \sigma'(z) \qquad
+    \text{output:}\; \delta = \nabla_a C \odot \sigma'(z)
 
-    \text{COST:}\; \textstyle\sum_{x,j} c(a_j, y_j) \qquad \text{NABLA:}\; \nabla_a C \qquad
+    \text{cost:}\; \textstyle\sum_{x,j} c(a_j, y_j) \qquad \text{nabla:}\; \nabla_a C \qquad
     \text{output error:}\; \delta^L_j = e(z_j, a_j, y_j)
+
+and for a non-elementwise activation (softmax) the vector forms, one sample's row at a time, with the
+vector-Jacobian product :math:`J_\sigma(z)^\mathsf{T} v` in place of :math:`v \odot \sigma'(z)`.
 """
 
 from __future__ import annotations
@@ -23,127 +27,176 @@ from typing import Any
 
 import numpy as np
 
-from .abi import BACKWARD, COST, FORWARD, NONFINITE, OK, view
+from .abi import NONFINITE, OK, view
 
-__all__ = ["activation_block", "loss_block", "output_error_block", "update_block", "vector_activation_block"]
+__all__ = ["TEMPLATES"]
 
 Fn = Callable[..., Any]
 
 
-def activation_block(sigma: Fn, sigma_prime: Fn, dtype: Any) -> Fn:
-    """The block of an elementwise activation: FORWARD applies σ after adding the bias, BACKWARD multiplies by σ′,
-    OUTPUT multiplies the loss's float64 ∇ₐC by σ′ (BP1)."""
+def forward(sigma: Fn, dtype: Any) -> Fn:
+    """z ← z + b, a = σ(z), elementwise."""
 
-    def block(mode, p0, p1, p2, p3, rows, cols):
-        z = view(p0, (rows, cols), dtype)
-        if mode == FORWARD:
-            b = view(p1, (cols,), dtype)
-            a = view(p2, (rows, cols), dtype)
-            for i in range(rows):
-                for j in range(cols):
-                    zij = z[i, j] + b[j]
-                    z[i, j] = zij
-                    a[i, j] = sigma(zij)
-        elif mode == BACKWARD:
-            x = view(p2, (rows, cols), dtype)
-            for i in range(rows):
-                for j in range(cols):
-                    x[i, j] = x[i, j] * sigma_prime(z[i, j])
-        else:
-            x = view(p2, (rows, cols), dtype)
-            g = view(p3, (rows, cols), np.float64)
-            for i in range(rows):
-                for j in range(cols):
-                    x[i, j] = g[i, j] * sigma_prime(z[i, j])
+    def block(p0, p1, p2, p3, rows, cols):
+        z, b, a = view(p0, (rows, cols), dtype), view(p1, (cols,), dtype), view(p2, (rows, cols), dtype)
+        for i in range(rows):
+            for j in range(cols):
+                zij = z[i, j] + b[j]
+                z[i, j] = zij
+                a[i, j] = sigma(zij)
         return OK
 
     return block
 
 
-def vector_activation_block(forward: Fn, vjp: Fn, dtype: Any) -> Fn:
-    """The block of a non-elementwise activation (softmax): one sample's vector at a time; BACKWARD applies the
-    vector-Jacobian product to a float64 copy of the row, OUTPUT to the loss's float64 ∇ₐC (BP1)."""
+def backward(sigma_prime: Fn, dtype: Any) -> Fn:
+    """x ← x ⊙ σ′(z): BP2's last step."""
 
-    def block(mode, p0, p1, p2, p3, rows, cols):
-        z = view(p0, (rows, cols), dtype)
-        if mode == FORWARD:
-            b = view(p1, (cols,), dtype)
-            a = view(p2, (rows, cols), dtype)
-            for i in range(rows):
-                for j in range(cols):
-                    z[i, j] = z[i, j] + b[j]
-                forward(z[i], a[i])
-        elif mode == BACKWARD:
-            a = view(p1, (rows, cols), dtype)
-            x = view(p2, (rows, cols), dtype)
-            v = view(p3, (cols,), np.float64)
-            for i in range(rows):
-                for j in range(cols):
-                    v[j] = x[i, j]
-                vjp(z[i], a[i], v, x[i])
-        else:
-            a = view(p1, (rows, cols), dtype)
-            x = view(p2, (rows, cols), dtype)
-            g = view(p3, (rows, cols), np.float64)
-            for i in range(rows):
-                vjp(z[i], a[i], g[i], x[i])
+    def block(p0, p1, p2, p3, rows, cols):
+        z, x = view(p0, (rows, cols), dtype), view(p2, (rows, cols), dtype)
+        for i in range(rows):
+            for j in range(cols):
+                x[i, j] = x[i, j] * sigma_prime(z[i, j])
         return OK
 
     return block
 
 
-def loss_block(cost: Fn, nabla_a: Fn, dtype: Any) -> Fn:
-    """The block of a loss: COST sums c(a, y) over the batch in float64, NABLA writes ∇ₐC in float64."""
+def output(sigma_prime: Fn, dtype: Any) -> Fn:
+    """δ = ∇ₐC ⊙ σ′(z), from the loss's float64 ∇ₐC, rounded once: BP1."""
 
-    def block(mode, p0, p1, p2, p3, rows, cols):
-        a = view(p0, (rows, cols), dtype)
-        y = view(p1, (rows, cols), dtype)
-        if mode == COST:
-            out = view(p2, (1,), np.float64)
-            total = 0.0
-            for i in range(rows):
-                for j in range(cols):
-                    total += cost(a[i, j], y[i, j])
-            out[0] = total
-        else:
-            grad = view(p2, (rows, cols), np.float64)
-            for i in range(rows):
-                for j in range(cols):
-                    grad[i, j] = nabla_a(a[i, j], y[i, j])
+    def block(p0, p1, p2, p3, rows, cols):
+        z, delta, nabla = (
+            view(p0, (rows, cols), dtype),
+            view(p2, (rows, cols), dtype),
+            view(p3, (rows, cols), np.float64),
+        )
+        for i in range(rows):
+            for j in range(cols):
+                delta[i, j] = nabla[i, j] * sigma_prime(z[i, j])
         return OK
 
     return block
 
 
-def output_error_block(output_error: Fn, dtype: Any) -> Fn:
-    r"""The block of a loss's combined output error for one output activation, e.g. :math:`\delta^L = a - y`."""
+def vector_forward(forward_fn: Fn, dtype: Any) -> Fn:
+    """z ← z + b, then the activation's forward(z_row, a_row) for each sample (softmax)."""
 
-    def block(mode, p0, p1, p2, p3, rows, cols):
-        z = view(p0, (rows, cols), dtype)
-        a = view(p1, (rows, cols), dtype)
-        y = view(p2, (rows, cols), dtype)
+    def block(p0, p1, p2, p3, rows, cols):
+        z, b, a = view(p0, (rows, cols), dtype), view(p1, (cols,), dtype), view(p2, (rows, cols), dtype)
+        for i in range(rows):
+            for j in range(cols):
+                z[i, j] = z[i, j] + b[j]
+            forward_fn(z[i], a[i])
+        return OK
+
+    return block
+
+
+def vector_backward(vjp: Fn, dtype: Any) -> Fn:
+    """x_row ← J(z_row)ᵀ x_row for each sample, through a float64 copy of the row: BP2's last step."""
+
+    def block(p0, p1, p2, p3, rows, cols):
+        z, a, x, v = (
+            view(p0, (rows, cols), dtype),
+            view(p1, (rows, cols), dtype),
+            view(p2, (rows, cols), dtype),
+            view(p3, (cols,), np.float64),
+        )
+        for i in range(rows):
+            for j in range(cols):
+                v[j] = x[i, j]
+            vjp(z[i], a[i], v, x[i])
+        return OK
+
+    return block
+
+
+def vector_output(vjp: Fn, dtype: Any) -> Fn:
+    """δ_row = J(z_row)ᵀ ∇ₐC_row for each sample, from the loss's float64 ∇ₐC: BP1."""
+
+    def block(p0, p1, p2, p3, rows, cols):
+        z, a, delta, nabla = (
+            view(p0, (rows, cols), dtype),
+            view(p1, (rows, cols), dtype),
+            view(p2, (rows, cols), dtype),
+            view(p3, (rows, cols), np.float64),
+        )
+        for i in range(rows):
+            vjp(z[i], a[i], nabla[i], delta[i])
+        return OK
+
+    return block
+
+
+def cost(cost_fn: Fn, dtype: Any) -> Fn:
+    """Σ c(a, y) over the whole batch, in float64."""
+
+    def block(p0, p1, p2, p3, rows, cols):
+        a, y, out = view(p0, (rows, cols), dtype), view(p1, (rows, cols), dtype), view(p2, (1,), np.float64)
+        total = 0.0
+        for i in range(rows):
+            for j in range(cols):
+                total += cost_fn(a[i, j], y[i, j])
+        out[0] = total
+        return OK
+
+    return block
+
+
+def nabla(nabla_a: Fn, dtype: Any) -> Fn:
+    """∇ₐC in float64 (BP1 multiplies by σ′ before rounding to the dtype)."""
+
+    def block(p0, p1, p2, p3, rows, cols):
+        a, y, grad = view(p0, (rows, cols), dtype), view(p1, (rows, cols), dtype), view(p2, (rows, cols), np.float64)
+        for i in range(rows):
+            for j in range(cols):
+                grad[i, j] = nabla_a(a[i, j], y[i, j])
+        return OK
+
+    return block
+
+
+def output_error(error: Fn, dtype: Any) -> Fn:
+    r"""The loss's combined output error for the output activation, e.g. :math:`\delta^L = a - y`."""
+
+    def block(p0, p1, p2, p3, rows, cols):
+        z, a, y = view(p0, (rows, cols), dtype), view(p1, (rows, cols), dtype), view(p2, (rows, cols), dtype)
         delta = view(p3, (rows, cols), dtype)
         for i in range(rows):
             for j in range(cols):
-                delta[i, j] = output_error(z[i, j], a[i, j], y[i, j])
+                delta[i, j] = error(z[i, j], a[i, j], y[i, j])
         return OK
 
     return block
 
 
-def update_block(update: Fn, dtype: Any) -> Fn:
-    """The block of an optimizer's update: new parameters and state go to the ``_out`` buffers, and nothing is
-    committed by the engine unless every new parameter is finite."""
+def update(update_fn: Fn, dtype: Any) -> Fn:
+    """An optimizer's update: new parameters and state go to the ``_out`` buffers, and nothing is committed by
+    the engine unless every new parameter is finite."""
 
     def block(p_theta, p_grad, p_state, p_theta_out, p_state_out, p_hyper, n, n_weights, rows, step):
-        theta = view(p_theta, (n,), dtype)
-        grad = view(p_grad, (n,), dtype)
-        state = view(p_state, (rows, n), dtype)
-        theta_out = view(p_theta_out, (n,), dtype)
-        state_out = view(p_state_out, (rows, n), dtype)
-        hyper = view(p_hyper, (8,), np.float64)
-        if update(theta, grad, state, theta_out, state_out, n_weights, hyper, step):
+        theta, grad = view(p_theta, (n,), dtype), view(p_grad, (n,), dtype)
+        state, state_out = view(p_state, (rows, n), dtype), view(p_state_out, (rows, n), dtype)
+        theta_out, hyper = view(p_theta_out, (n,), dtype), view(p_hyper, (8,), np.float64)
+        if update_fn(theta, grad, state, theta_out, state_out, n_weights, hyper, step):
             return OK
         return NONFINITE
 
     return block
+
+
+#: Every kind of block: its template, its C signature (``SIGNATURES`` of :mod:`bpframe.kernels.abi`), and the role
+#: of its one plugin function (how error messages name it).
+TEMPLATES: dict[str, tuple[Callable[[Fn, Any], Fn], str, str]] = {
+    "forward": (forward, "layer", "sigma"),
+    "backward": (backward, "layer", "sigma_prime"),
+    "output": (output, "layer", "sigma_prime"),
+    "vector_forward": (vector_forward, "layer", "forward"),
+    "vector_backward": (vector_backward, "layer", "vjp"),
+    "vector_output": (vector_output, "layer", "vjp"),
+    "cost": (cost, "layer", "cost"),
+    "nabla": (nabla, "layer", "nabla_a"),
+    "output_error": (output_error, "layer", "output_error"),
+    "update": (update, "update", "update"),
+}

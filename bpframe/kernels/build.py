@@ -1,7 +1,7 @@
 """Compile (or load from the disk cache) the blocks of plugin functions and the engine's entry points.
 
 A block is compiled once per plugin function (pair) and dtype, and shared by every network that uses it; the
-engine once per dtype. Both go through :class:`~bpframe.kernels.cache.KernelCache`, keyed by what the compiled
+engine once per dtype. Both go through :class:`~bpframe.kernels.store.KernelCache`, keyed by what the compiled
 code depends on. A plugin function that numba cannot compile is reported with its plugin's name: the functions
 of the failing block are compiled alone, one by one, to find it.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ __all__ = ["Block", "block", "compiled_engine", "jit_enabled", "load_cached", "s
 _lock = threading.RLock()
 _blocks: dict[tuple[Any, ...], Block] = {}
 _engine_ready: set[str] = set()
+_not_cached: set[tuple[int, tuple[Any, ...]]] = set()
 
 
 def jit_enabled() -> bool:
@@ -40,56 +41,47 @@ def jit_enabled() -> bool:
 class Block:
     """A compiled block: its address for the engine, a ctypes function for the NumPy tier, what it was made of."""
 
-    kind: str  # "activation", "vector_activation", "loss", "output_error", "update"
-    address: Any  # int (or the Python function itself without the JIT)
+    kind: str  # a key of bpframe.kernels.blocks.TEMPLATES
+    address: Any  # int (or the block's Python function itself without the JIT)
     ctypes: Callable[..., int] | None
-    functions: tuple[Callable[..., Any], ...]
+    function: Callable[..., Any]  # the plugin function it applies
     cached: bool  # True when the block is stored on disk
 
 
-_TEMPLATES: dict[str, tuple[Callable[..., Any], str, tuple[str, ...]]] = {
-    # kind: (template, C signature, roles of the functions in order)
-    "activation": (blocks.activation_block, "layer", ("sigma", "sigma_prime")),
-    "vector_activation": (blocks.vector_activation_block, "layer", ("forward", "vjp")),
-    "loss": (blocks.loss_block, "layer", ("cost", "nabla_a")),
-    "output_error": (blocks.output_error_block, "layer", ("output_error",)),
-    "update": (blocks.update_block, "update", ("update",)),
-}
-
-
-def block(kind: str, functions: Sequence[Callable[..., Any]], dtype: np.dtype, owner: str) -> Block:
-    """The block of ``kind`` for these plugin functions and dtype, compiled on first use (or loaded from disk).
+def block(kind: str, function: Callable[..., Any], dtype: np.dtype, owner: str) -> Block:
+    """The block of ``kind`` (see :data:`bpframe.kernels.blocks.TEMPLATES`) for this plugin function and dtype,
+    compiled on first use or loaded from the disk cache, and then shared by every network that uses it.
 
     ``owner`` describes the plugin for error messages (``activation 'relu' (from bpframe 0.1.0 ...)``).
     """
-    key = (kind, np.dtype(dtype).name, *(id(fn) for fn in functions))
+    key = (kind, np.dtype(dtype).name, id(function))
     with _lock:
         found = _blocks.get(key)
-        if found is None or found.functions != tuple(functions):
-            found = _build_block(kind, tuple(functions), np.dtype(dtype), owner)
+        if found is None or found.function is not function:
+            found = _build_block(kind, function, np.dtype(dtype), owner)
             _blocks[key] = found
     return found
 
 
-def _build_block(kind: str, functions: tuple[Callable[..., Any], ...], dtype: np.dtype, owner: str) -> Block:
-    template, signature, roles = _TEMPLATES[kind]
+def _build_block(kind: str, function: Callable[..., Any], dtype: np.dtype, owner: str) -> Block:
+    template, signature, role = blocks.TEMPLATES[kind]
     if not jit_enabled():
-        return Block(kind, template(*functions, dtype.type), None, functions, cached=False)
+        return Block(kind, template(function, dtype.type), None, function, cached=False)
     from numba import njit
 
-    inner = {**PLUGIN_OPTIONS, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}  # called from the block only
-    jitted = [njit(**inner)(safely_named(fn)) for fn in functions]
-    digests = [cache.function_digest(fn) for fn in functions]
-    folder = cache.cache_dir() if all(digests) else None
-    key = cache.digest(kind, dtype.name, cache.kernels_digest(), *[d or "" for d in digests])
-    name = f"block-{kind}-{_label(functions[0])}"
+    inner = {**PLUGIN_OPTIONS, "inline": "always"}  # typed into the block: no pipeline of its own
+    digest = cache.function_digest(function)
+    folder = cache.cache_dir() if digest else None
+    key = cache.digest(kind, dtype.name, cache.kernels_digest(), digest or "")
+    name = f"block-{kind}-{_label(function)}"
     try:
-        cfunc = _compile_cfunc(template(*jitted, dtype.type), SIGNATURES[signature], KernelCache(folder, name, key))
+        pyfunc = template(njit(**inner)(safely_named(function)), dtype.type)
+        cfunc = _compile_cfunc(pyfunc, SIGNATURES[signature], KernelCache(folder, name, key))
     except Exception as exc:
         if not _from_numba(exc):
             raise
-        raise _diagnose(functions, roles, dtype, owner, exc) from None
-    return Block(kind, cfunc.address, cfunc.ctypes, functions, cached=folder is not None)
+        raise _diagnose(function, role, dtype, owner, exc) from None
+    return Block(kind, cfunc.address, cfunc.ctypes, function, cached=folder is not None)
 
 
 def _safe(text: object) -> bool:
@@ -136,27 +128,35 @@ def _from_numba(exc: BaseException) -> bool:
 _ARITY = {"sigma": 1, "sigma_prime": 1, "cost": 2, "nabla_a": 2, "output_error": 3}
 
 
-def _diagnose(functions: Sequence[Callable[..., Any]], roles: Sequence[str], dtype: np.dtype, owner: str,
-              exc: Exception) -> Exception:  # fmt: skip
-    """Compile each function alone to find the one numba rejects; name it, its role and its plugin."""
+def _alone_signature(role: str, scalar: Any) -> tuple[Any, ...]:
+    """The argument types a plugin function of ``role`` is called with inside its block."""
+    from numba import types
+
+    vector, float64 = types.Array(scalar, 1, "C"), types.Array(types.float64, 1, "C")
+    if role in _ARITY:
+        return (scalar,) * _ARITY[role]
+    if role == "forward":
+        return (vector, vector)
+    if role == "vjp":
+        return (vector, vector, float64, vector)
+    matrix = types.Array(scalar, 2, "C")  # an optimizer's update
+    return (vector, vector, matrix, vector, matrix, types.int64, float64, types.int64)
+
+
+def _diagnose(function: Callable[..., Any], role: str, dtype: np.dtype, owner: str, exc: Exception) -> Exception:
+    """Compile the plugin function alone: if numba rejects it, name it, its role and its plugin; if not, the
+    block itself failed, which is bpframe's bug."""
     from numba import njit, types
 
     scalar = types.float32 if dtype.itemsize == 4 else types.float64
-    vector = types.Array(scalar, 1, "C")
-    for fn, role in zip(functions, roles, strict=True):
-        if role == "update":
-            continue
-        sig = (scalar,) * _ARITY[role] if role in _ARITY else (vector,) * (2 if role == "forward" else 4)
-        if role == "vjp":
-            sig = (vector, vector, types.Array(types.float64, 1, "C"), vector)
-        try:
-            njit(**PLUGIN_OPTIONS)(fn).compile(sig)
-        except Exception as inner:
-            if not _from_numba(inner):
-                raise
-            return _plugin_error(owner, role, fn, scalar, inner)
+    try:
+        njit(**PLUGIN_OPTIONS)(safely_named(function)).compile(_alone_signature(role, scalar))
+    except Exception as inner:
+        if not _from_numba(inner):
+            raise
+        return _plugin_error(owner, role, function, scalar, inner)
     detail = "\n".join(str(exc).strip().splitlines()[:12])
-    return KernelError(f"bpframe's block for {owner} failed to compile although each plugin function compiles "
+    return KernelError(f"bpframe's block for {owner} failed to compile although its plugin function compiles "
                        f"alone; this is a bug in bpframe, please report it:\n{detail}")  # fmt: skip
 
 
@@ -197,9 +197,12 @@ def load_cached(dispatcher: Any, args: tuple[Any, ...]) -> bool:
     sig = tuple(typeof(arg, Purpose.argument) for arg in args)  # type: ignore[no-untyped-call]
     if dispatcher.overloads.get(sig) is not None:
         return True
+    if (id(dispatcher), sig) in _not_cached:
+        return False
     with _lock:
         cres = dispatcher._cache.load_overload(sig, dispatcher.targetctx)
         if cres is None:
+            _not_cached.add((id(dispatcher), sig))  # looked once per process: a compile here puts it in overloads
             return False
         dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
         dispatcher.add_overload(cres)

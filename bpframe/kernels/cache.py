@@ -7,13 +7,13 @@ its payload, and the payload: numba's own serialised compile result (object code
 The key of a file covers everything the compiled code depends on, because numba itself only checks the date of
 the file that *defines* a function and freezes the globals it reads:
 
-- every module of :mod:`bpframe.kernels` (found by a glob, not a list), numba's and llvmlite's versions, and the
+- every module of ``bpframe.kernels`` (found by a glob, not a list), numba's and llvmlite's versions, and the
   CPU numba compiles for (its "magic tuple");
 - for a plugin function, every module file it reaches through its globals and the values of the scalar globals
   it reads (see :func:`function_digest`).
 
 Reading is defensive: a truncated, garbled or foreign file is removed and the kernel recompiled, with one
-warning. Writing goes through a temporary file in the same folder and :func:`os.replace`, so concurrent
+warning. Writing goes through a temporary file in the same folder and ``os.replace``, so concurrent
 processes compiling the same kernel never see half a file, and every one of them gets a correct result.
 """
 

@@ -85,7 +85,7 @@ def forward(theta, layout, zs, acts, m):
     for l in range(1, layout.sizes.shape[0]):
         a_prev = layer(acts, layout, l - 1, m)
         status = forward_layer(a_prev, weights(theta, layout, l), biases(theta, layout, l),
-                               layer(zs, layout, l, m), layer(acts, layout, l, m), layout.blocks[l])  # fmt: skip
+                               layer(zs, layout, l, m), layer(acts, layout, l, m), layout.forward[l])  # fmt: skip
         if status != OK:
             return l
     return 0
@@ -99,12 +99,12 @@ def errors(theta, layout, zs, acts, deltas, y, m, work, status):
     if layout.output_error != 0:
         if bp1_combined(z, a, y, delta, layout.output_error) != OK:
             return _failed(status, L, OUTPUT_ERROR_ROLE)
-    elif bp1_output_error(z, a, y, delta, layout.loss, layout.blocks[L], work[: m * layout.sizes[L]]) != OK:
+    elif bp1_output_error(z, a, y, delta, layout.nabla, layout.output, work[: m * layout.sizes[L]]) != OK:
         return _failed(status, L, NABLA_ROLE)
     for l in range(L - 1, 0, -1):
         status_l = bp2_hidden_error(layer(deltas, layout, l + 1, m), weights(theta, layout, l + 1),
                                     layer(zs, layout, l, m), layer(acts, layout, l, m), layer(deltas, layout, l, m),
-                                    layout.blocks[l], work)  # fmt: skip
+                                    layout.backward[l], work)  # fmt: skip
         if status_l != OK:
             return _failed(status, l, BACKWARD_ROLE)
     return True
@@ -161,7 +161,7 @@ def train_batches(layout, t, first, stop):
     """Train mini-batches ``first .. stop-1`` of an epoch over the rows ``t.x[t.order]``.
 
     Each batch runs the forward pass, the cost, BP1 and BP2, then either the in-place step fused into BP3 and
-    BP4 (when the optimizer has a fused form and :func:`fused_step` proves it safe) or BP3 and BP4 into the
+    BP4 (when the optimizer has a fused form and ``fused_step`` proves it safe) or BP3 and BP4 into the
     gradient and the optimizer's update block into the other of two parameter (and state) buffers, whose roles
     then swap. Before each batch, ``t.control[0]`` is read: when set, the call stops there. At the end the last
     good parameters and state are in ``t.theta`` and ``t.state``, whatever the outcome in ``t.status``.
@@ -192,7 +192,7 @@ def train_batches(layout, t, first, stop):
         if failed_layer != 0:
             _failed(t.status, failed_layer, FORWARD_ROLE)
             break
-        if batch_cost(layer(acts, layout, L, m), yb, layout.loss, total) != OK:
+        if batch_cost(layer(acts, layout, L, m), yb, layout.cost, total) != OK:
             _failed(t.status, L, COST_ROLE)
             break
         t.costs[k] = total[0] / m
@@ -257,7 +257,7 @@ def evaluate(theta, layout, x, y, out, chunk, status):
         a = layer(acts, layout, L, m)
         if y.shape[1] != 0:
             yb = y[start : start + m]
-            if batch_cost(a, yb, layout.loss, total) != OK:
+            if batch_cost(a, yb, layout.cost, total) != OK:
                 _failed(status, L, COST_ROLE)
                 status[BATCH] = start
                 break
@@ -280,7 +280,7 @@ def backprop(theta, layout, zs, acts, deltas, y, grad, status):
     if failed_layer != 0:
         _failed(status, failed_layer, FORWARD_ROLE)
         return np.nan
-    if batch_cost(layer(acts, layout, L, m), y, layout.loss, total) != OK:
+    if batch_cost(layer(acts, layout, L, m), y, layout.cost, total) != OK:
         _failed(status, L, COST_ROLE)
         return np.nan
     if not errors(theta, layout, zs, acts, deltas, y, m, work, status):

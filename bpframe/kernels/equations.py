@@ -6,17 +6,17 @@ l−1 to neuron j of layer l; ``b`` is :math:`b^l`; ``z``, ``a`` and ``delta`` a
 :math:`\delta^l`, each ``(m, sizes[l])``. A row of these matrices is the book's column vector for one sample.
 
 The matrix products go to BLAS (:func:`~bpframe.kernels.blas.gemm`). Where an equation needs a plugin's function
-(σ, σ′, ∇ₐC), the kernel calls the *block* of that activation or loss: a compiled loop that applies the function
-to the whole layer (:mod:`bpframe.kernels.blocks`). ``activation`` and ``loss`` are the blocks' addresses, so
-these kernels, and the engine built from them, are compiled once per dtype whatever the network.
+(σ, σ′, ∇ₐC), the kernel calls the *block* of that function: a compiled loop that applies it to the whole layer
+(:mod:`bpframe.kernels.blocks`). The blocks arrive as addresses (``sigma``, ``sigma_prime``, ...), so these
+kernels, and the engine built from them, are compiled once per dtype whatever the network.
 
-Every kernel returns :data:`~bpframe.kernels.abi.OK`, or :data:`~bpframe.kernels.abi.FAILED` when a plugin
+Every kernel returns ``OK``, or ``FAILED`` when a plugin
 function raised (the engine then stops before the parameters change).
 """
 
 from __future__ import annotations
 
-from .abi import BACKWARD, COST, FORWARD, NABLA, OK, OUTPUT, call_block
+from .abi import OK, call_block
 from .blas import gemm
 from .helpers import helper
 from .memory import CACHE_LINE_BYTES, PREFETCH_ROWS_AHEAD, prefetch
@@ -38,7 +38,7 @@ __all__ = [
 
 
 @helper
-def forward_layer(a_prev, w, b, z, a, activation):
+def forward_layer(a_prev, w, b, z, a, sigma):
     r"""The forward pass of one layer: BLAS for the product, the activation's block for the rest.
 
     .. math:: z^l = w^l a^{l-1} + b^l, \qquad a^l = \sigma(z^l)
@@ -46,28 +46,28 @@ def forward_layer(a_prev, w, b, z, a, activation):
     With samples as rows, :math:`w^l a^{l-1}` is ``a_prev @ w.T``.
     """
     gemm(a_prev, False, w, True, z, 1.0, 0.0)
-    return call_block(activation, (FORWARD, z, b, a, a, z.shape[0], z.shape[1]))
+    return call_block(sigma, (z, b, a, a, z.shape[0], z.shape[1]))
 
 
 @helper
-def batch_cost(a, y, loss, total):
+def batch_cost(a, y, cost, total):
     r"""The summed cost of a batch into ``total[0]`` (float64), :math:`\sum_x C_x` with
     :math:`C_x = \sum_j c(a_j, y_j)`."""
-    return call_block(loss, (COST, a, y, total, total, a.shape[0], a.shape[1]))
+    return call_block(cost, (a, y, total, total, a.shape[0], a.shape[1]))
 
 
 @helper
-def bp1_output_error(z, a, y, delta, loss, activation, nabla):
+def bp1_output_error(z, a, y, delta, nabla_a, sigma_prime, nabla):
     r"""BP1, the error of the output layer: the loss's block writes :math:`\nabla_a C` (in float64, into
     ``nabla``), the activation's block multiplies it by :math:`\sigma'(z^L)` (or applies the Jacobian's
     transpose, for softmax) and rounds once to the network's dtype.
 
     .. math:: \delta^L = \nabla_a C \odot \sigma'(z^L)
     """
-    status = call_block(loss, (NABLA, a, y, nabla, nabla, z.shape[0], z.shape[1]))
+    status = call_block(nabla_a, (a, y, nabla, nabla, z.shape[0], z.shape[1]))
     if status != OK:
         return status
-    return call_block(activation, (OUTPUT, z, a, delta, nabla, z.shape[0], z.shape[1]))
+    return call_block(sigma_prime, (z, a, delta, nabla, z.shape[0], z.shape[1]))
 
 
 @helper
@@ -79,11 +79,11 @@ def bp1_combined(z, a, y, delta, output_error):
     which is what :math:`\nabla_a C \odot \sigma'(z^L)` simplifies to for sigmoid with binary
     cross-entropy or softmax with categorical cross-entropy, without the ``0 · ∞`` of saturated units.
     """
-    return call_block(output_error, (0, z, a, y, delta, z.shape[0], z.shape[1]))
+    return call_block(output_error, (z, a, y, delta, z.shape[0], z.shape[1]))
 
 
 @helper
-def bp2_hidden_error(delta_next, w_next, z, a, delta, activation, work):
+def bp2_hidden_error(delta_next, w_next, z, a, delta, sigma_prime, work):
     r"""BP2, the error of a hidden layer from the error of the next one.
 
     .. math:: \delta^l = ((w^{l+1})^\mathsf{T} \delta^{l+1}) \odot \sigma'(z^l)
@@ -92,7 +92,7 @@ def bp2_hidden_error(delta_next, w_next, z, a, delta, activation, work):
     block then multiplies by :math:`\sigma'(z^l)`.
     """
     gemm(delta_next, False, w_next, False, delta, 1.0, 0.0)
-    return call_block(activation, (BACKWARD, z, a, delta, work, z.shape[0], z.shape[1]))
+    return call_block(sigma_prime, (z, a, delta, work, z.shape[0], z.shape[1]))
 
 
 @helper

@@ -3,8 +3,8 @@
 The engine takes two small structs (named tuples, which numba passes as one typed argument): a
 :class:`Layout` (the network's shape as data and the addresses of its blocks) and, for training, a
 :class:`Training` (data, parameters, optimizer, outputs). It reports what happened in a ``status`` array of
-:data:`STATUS_FIELDS` integers: ``status[OUTCOME]`` is one of :data:`DONE`, :data:`NONFINITE_COST`,
-:data:`NONFINITE_UPDATE`, :data:`FAILED_PLUGIN`, :data:`INTERRUPTED`; ``status[BATCH]`` the batch where it
+``STATUS_FIELDS`` integers: ``status[OUTCOME]`` is one of ``DONE``, ``NONFINITE_COST``,
+``NONFINITE_UPDATE``, ``FAILED_PLUGIN``, ``INTERRUPTED``; ``status[BATCH]`` the batch where it
 stopped (or the end); ``status[LAYER]`` and ``status[ROLE]`` which block failed. This module imports no numba.
 """
 
@@ -40,27 +40,36 @@ NONFINITE_UPDATE = 2  # the update of batch status[BATCH] would make a parameter
 FAILED_PLUGIN = 3  # a plugin function raised in batch status[BATCH], layer status[LAYER], role status[ROLE]
 INTERRUPTED = 4  # control[0] was set: batches before status[BATCH] are trained, the others are not
 
-#: What status[ROLE] names when a plugin function raised.
-ROLES = ("forward", "backward", "cost", "nabla_a", "output_error", "update")
-FORWARD_ROLE, BACKWARD_ROLE, COST_ROLE, NABLA_ROLE, OUTPUT_ERROR_ROLE, UPDATE_ROLE = range(6)
+#: What status[ROLE] names when a plugin function raised: the kind of block that failed.
+ROLES = ("forward", "backward", "cost", "nabla_a", "output_error", "update", "output")
+FORWARD_ROLE, BACKWARD_ROLE, COST_ROLE, NABLA_ROLE, OUTPUT_ERROR_ROLE, UPDATE_ROLE, OUTPUT_ROLE = range(7)
 
 
 class Layout(NamedTuple):
-    """Where everything of a network lives: its shape as data, and the blocks of its functions."""
+    """Where everything of a network lives: its shape as data, and the blocks of its functions.
+
+    A block is only compiled when something needs it, so an address is 0 where the use at hand needs none: an
+    evaluation needs forward and cost blocks only, and BP1 takes either the combined output error or ∇ₐC with
+    the output activation's ``output`` block.
+    """
 
     sizes: np.ndarray  # int64 (L + 1,): neurons per layer, input first
     w_off: np.ndarray  # int64 (L + 1,): w[l] is theta[w_off[l] : w_off[l] + sizes[l] * sizes[l-1]]
     b_off: np.ndarray  # int64 (L + 1,): b[l] is theta[b_off[l] : b_off[l] + sizes[l]]
     units: np.ndarray  # int64 (L + 2,): neurons before layer l (units[L + 1] is the total)
-    blocks: np.ndarray  # int64 (L + 1,): the activation block of layer l (index 0 unused)
-    loss: int  # the loss block
-    output_error: int  # the combined output error block for the output activation, or 0
+    forward: np.ndarray  # int64 (L + 1,): block applying layer l's activation (index 0 unused)
+    backward: np.ndarray  # int64 (L + 1,): block applying its derivative in BP2 (layers 1..L-1)
+    output: int  # block applying the output activation's derivative to ∇ₐC in BP1, or 0
+    cost: int  # block summing the loss over a batch
+    nabla: int  # block writing ∇ₐC, or 0
+    output_error: int  # block writing the loss's combined output error for the output activation, or 0
     n_weights: int  # weights come first in theta, then the biases
     widest: int  # max(sizes)
 
 
 class Training(NamedTuple):
-    """One call of :func:`train_batches`: the data, the parameters and their spare buffers, the optimizer."""
+    """One call of :func:`~bpframe.kernels.engine.train_batches`: the data, the parameters and their spare
+    buffers, the optimizer."""
 
     x: np.ndarray  # (n, sizes[0]) inputs
     y: np.ndarray  # (n, sizes[-1]) targets

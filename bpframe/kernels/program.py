@@ -1,13 +1,15 @@
 """A network's program: its layout and the blocks of its functions, and the engine calls that run them.
 
-The engine is compiled once per dtype; a network only contributes data (:class:`~bpframe.kernels.Layout`)
+The engine is compiled once per dtype; a network only contributes data (:class:`~bpframe.kernels.interface.Layout`)
 and the blocks of its activations and loss, each compiled once per function and dtype. So a change of sizes,
 depth or layer order compiles nothing, and a new activation compiles only its own block.
 """
 
 from __future__ import annotations
 
+import collections
 import inspect
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,22 +41,34 @@ def _offsets(sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return w_off, b_off, units, n_weights
 
 
-def make_layout(sizes: Sequence[int], activation_blocks: Sequence[int], loss: int, output_error: int) -> Layout:
-    """The engine's :class:`~bpframe.kernels.Layout` of a network."""
+def _table(addresses: Sequence[Any]) -> np.ndarray:
+    """Block addresses by layer (index 0 unused) as the engine reads them; the blocks themselves without the JIT."""
+    if all(isinstance(a, int) for a in addresses):
+        return np.array([0, *addresses], np.int64)
+    return np.array([None, *addresses], dtype=object)
+
+
+def make_layout(sizes: Sequence[int], blocks: dict[str, Any]) -> Layout:
+    """The engine's :class:`~bpframe.kernels.interface.Layout` of a network: ``blocks`` holds ``forward`` and
+    ``backward`` (one address per layer 1..L, 0 where none is needed), ``output``, ``cost``, ``nabla`` and
+    ``output_error`` (an address, or 0)."""
     w_off, b_off, units, n_weights = _offsets(sizes)
-    table = np.zeros(len(sizes), np.int64) if all(isinstance(a, int) for a in activation_blocks) else None
-    if table is not None:
-        table[1:] = activation_blocks
     return Layout(
         sizes=np.asarray(sizes, np.int64), w_off=w_off, b_off=b_off, units=units,
-        blocks=table if table is not None else np.array([None, *activation_blocks], dtype=object),
-        loss=loss, output_error=output_error, n_weights=n_weights, widest=int(max(sizes)),
+        forward=_table(blocks["forward"]), backward=_table(blocks["backward"]), output=blocks["output"],
+        cost=blocks["cost"], nabla=blocks["nabla"], output_error=blocks["output_error"], n_weights=n_weights,
+        widest=int(max(sizes)),
     )  # fmt: skip
 
 
 @dataclass
 class Program:
-    """Everything the engine needs to run one network: layout, blocks, and a record of plugin exceptions."""
+    """Everything the engine needs to run one network: layouts, blocks, and a record of plugin exceptions.
+
+    Blocks are compiled only when a use needs them: an evaluation compiles the forward and cost blocks, training
+    also the derivatives of the hidden layers, and for the output layer either the loss's combined output error
+    or ∇ₐC with the output activation's derivative.
+    """
 
     sizes: tuple[int, ...]
     activations: tuple[Activation, ...]
@@ -62,40 +76,45 @@ class Program:
     dtype: np.dtype
     describe: Callable[[Any], str]
     caught: PluginExceptions = field(default_factory=PluginExceptions)
-    _layout: Layout | None = None
-    _blocks: dict[str, Block] = field(default_factory=dict)
+    #: The tiers that have trained this network ("numpy", "compiled"), for reports such as the CLI's.
+    tiers: set[str] = field(default_factory=set)
+    _layouts: dict[str, Layout] = field(default_factory=dict)
 
     # -- blocks --------------------------------------------------------------------------------------------
 
-    def activation_block(self, act: Activation) -> Block:
-        """The block of an activation in this dtype."""
+    def _block(self, kind: str, function: Any, owner: Activation | Loss | Any) -> Any:
+        return block(kind, function, self.dtype, self.describe(owner)).address
+
+    def _activation(self, act: Activation, use: str) -> Any:
+        """The block of ``act`` for ``use``: "forward", "backward" (BP2) or "output" (BP1)."""
         if act.elementwise:
-            return block("activation", (act.sigma, act.sigma_prime), self.dtype, self.describe(act))  # type: ignore[arg-type]
-        return block("vector_activation", (act.forward, act.vjp), self.dtype, self.describe(act))  # type: ignore[arg-type]
-
-    def loss_block(self) -> Block:
-        """The block of the loss (its cost and ∇ₐC)."""
-        return block("loss", (self.loss.cost, self.loss.nabla_a), self.dtype, self.describe(self.loss))
-
-    def output_error_block(self) -> Block | None:
-        """The block of the loss's combined output error for the output activation, if it declares one."""
-        combined = self.loss.output_errors.get(self.activations[-1].name)
-        if combined is None:
-            return None
-        return block("output_error", (combined,), self.dtype, self.describe(self.loss))
+            return self._block(use, act.sigma if use == "forward" else act.sigma_prime, act)
+        return self._block(f"vector_{use}", act.forward if use == "forward" else act.vjp, act)
 
     def update_block(self, optimizer: Any) -> Block:
-        """The block of an optimizer's update (an :class:`~bpframe.optimizers.OptimizerSpec`) in this dtype."""
-        return block("update", (optimizer.update,), self.dtype, self.describe(optimizer))
+        """The block of an optimizer's update (an :class:`~bpframe.OptimizerSpec`) in this dtype."""
+        return block("update", optimizer.update, self.dtype, self.describe(optimizer))
 
-    @property
-    def layout(self) -> Layout:
-        """The engine's layout of this network (compiling the blocks on first use)."""
-        if self._layout is None:
-            acts = [self.activation_block(act).address for act in self.activations]
-            combined = self.output_error_block()
-            self._layout = make_layout(self.sizes, acts, self.loss_block().address, combined.address if combined else 0)
-        return self._layout
+    def layout(self, use: str = "train") -> Layout:
+        """The engine's layout for ``use`` ("evaluate" or "train"), compiling what it needs on first use."""
+        if use not in self._layouts:
+            self._layouts[use] = make_layout(self.sizes, self._blocks(use))
+        return self._layouts[use]
+
+    def _blocks(self, use: str) -> dict[str, Any]:
+        acts, loss = self.activations, self.loss
+        chosen: dict[str, Any] = {"forward": [self._activation(act, "forward") for act in acts],
+                                  "backward": [0] * len(acts), "output": 0, "nabla": 0, "output_error": 0,
+                                  "cost": self._block("cost", loss.cost, loss)}  # fmt: skip
+        if use == "train":
+            chosen["backward"] = [self._activation(act, "backward") for act in acts[:-1]] + [0]
+            combined = loss.output_errors.get(acts[-1].name)
+            if combined is not None:
+                chosen["output_error"] = self._block("output_error", combined, loss)
+            else:
+                chosen["nabla"] = self._block("nabla", loss.nabla_a, loss)
+                chosen["output"] = self._activation(acts[-1], "output")
+        return chosen
 
     # -- engine calls --------------------------------------------------------------------------------------
 
@@ -103,16 +122,20 @@ class Program:
         """Train batches ``first .. stop-1`` (see :func:`~bpframe.kernels.engine.train_batches`) in the tier
         :func:`choose_tier` picks (``batches_left`` in the whole fit); returns the tier's name."""
         t = t._replace(x=_readonly(t.x), y=_readonly(t.y))
-        layout = self.layout
+        layout = self.layout("train")
         seconds = batches_left * _batch_seconds(self.sizes, t.batch_size)
-        entry, tier = self._entry("train_batches", (layout, t, first, stop), seconds)
+        entry, tier = self._entry("train_batches", (layout, t, first, stop), seconds + _NUMPY_SECONDS[self.dtype.name])
+        self.tiers.add(tier)
+        started = time.perf_counter()
         run(lambda: entry(layout, t, first, stop), t.control, self.caught)
+        if tier == "numpy":
+            _NUMPY_SECONDS[self.dtype.name] += time.perf_counter() - started
         return tier
 
     def evaluate(self, theta: np.ndarray, x: np.ndarray, y: np.ndarray, out: np.ndarray, chunk: int,
                  status: np.ndarray) -> tuple[float, int]:  # fmt: skip
         """``out = a[L]`` for every row of x; (summed cost, correct predictions) when ``y`` has columns."""
-        layout, x, y = self.layout, _readonly(x), _readonly(y)
+        layout, x, y = self.layout("evaluate"), _readonly(x), _readonly(y)
         args = (theta, layout, x, y, out, chunk, status)
         entry, _ = self._entry("evaluate", args, 0.0)
         cost, correct = run(lambda: entry(*args), None, self.caught)
@@ -121,7 +144,7 @@ class Program:
     def backprop(self, theta: np.ndarray, zs: np.ndarray, acts: np.ndarray, deltas: np.ndarray, y: np.ndarray,
                  grad: np.ndarray, status: np.ndarray) -> float:  # fmt: skip
         """The four equations on one batch whose inputs are layer 0 of ``acts``; returns the summed cost."""
-        args = (theta, self.layout, zs, acts, deltas, _readonly(y), grad, status)
+        args = (theta, self.layout("train"), zs, acts, deltas, _readonly(y), grad, status)
         entry, _ = self._entry("backprop", args, 0.0)
         return float(run(lambda: entry(*args), None, self.caught))
 
@@ -147,7 +170,7 @@ class Program:
             seen.add(id(spec))
             parts.append(f"# {self.describe(spec)}")
             parts += [_source(fn) for fn in _functions(spec)]
-        parts.append(_source(blocks.activation_block))
+        parts += [_source(blocks.forward), _source(blocks.backward)]
         parts += ["# ---- the engine: one compiled loop over mini-batches, for every network of this dtype", ""]
         parts.append(_source(engine.train_batches))
         return "\n".join(parts)
@@ -162,6 +185,10 @@ class Program:
 #: (Zen 4), every cache empty. The NumPy tier runs a job that it would finish sooner than that.
 COMPILE_SECONDS = 4.0
 
+#: Seconds this process has trained in the NumPy tier, by dtype: many short fits (one epoch at a time, a
+#: hyper-parameter sweep) add up, and once they pass what compiling costs, the engine is compiled.
+_NUMPY_SECONDS: collections.defaultdict[str, float] = collections.defaultdict(float)
+
 
 def _batch_seconds(sizes: Sequence[int], batch_size: int) -> float:
     """A rough time for one mini-batch in the NumPy tier: ~40 µs of Python and ctypes calls per layer and pass,
@@ -173,7 +200,8 @@ def _batch_seconds(sizes: Sequence[int], batch_size: int) -> float:
 def choose_tier(cached: Callable[[], bool], numpy_seconds: float) -> str:
     """``"compiled"`` or ``"numpy"``: ``BPFRAME_ENGINE`` decides when set; otherwise the compiled engine runs when
     it is already compiled or in the disk cache (``cached()`` loads it), or when the NumPy tier would take longer
-    than compiling it. The tiers give the same numbers, so this only decides how soon they come."""
+    than compiling it (``numpy_seconds``: this job's estimate plus what this process spent in the NumPy tier
+    already). The tiers give the same numbers, so this only decides how soon they come."""
     from ..config import env_choice
 
     mode = env_choice("BPFRAME_ENGINE", ("auto", "compiled", "numpy"), "auto")

@@ -16,11 +16,15 @@ Every call also runs under bpframe's BLAS thread limit (:mod:`bpframe.threads`).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import numpy as np
+from numba import config
 
 from ..threads import blas_threads
 
@@ -59,6 +63,12 @@ def _collecting(thread_id: int) -> Iterator[list[BaseException]]:
                 sys.unraisablehook = _previous.pop()
 
 
+def _quiet() -> contextlib.AbstractContextManager[Any]:
+    """Without the JIT the kernels run as Python on NumPy scalars, which warn on overflow where compiled code
+    does not: silence that, so both report non-finite values the same way (through the engine's status)."""
+    return np.errstate(all="ignore") if config.DISABLE_JIT else contextlib.nullcontext()  # type: ignore[attr-defined]
+
+
 class PluginExceptions:
     """The exceptions plugin functions raised during the last :func:`run` (empty when none did)."""
 
@@ -75,7 +85,7 @@ def run(call: Callable[[], Any], control: Any | None, caught: PluginExceptions) 
     functions inside blocks are stored in ``caught.raised``.
     """
     if control is None or threading.current_thread() is not threading.main_thread():
-        with _collecting(threading.get_ident()) as collected, blas_threads():
+        with _collecting(threading.get_ident()) as collected, blas_threads(), _quiet():
             try:
                 return call()
             finally:
@@ -83,7 +93,7 @@ def run(call: Callable[[], Any], control: Any | None, caught: PluginExceptions) 
     outcome: dict[str, Any] = {}
 
     def work() -> None:
-        with _collecting(threading.get_ident()) as collected, blas_threads():
+        with _collecting(threading.get_ident()) as collected, blas_threads(), _quiet():
             try:
                 outcome["result"] = call()
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from bpframe import Activation, hookimpl
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: √(1/2), for Φ(z) = ½ erfc(−z/√2).
 SQRT_HALF = 0.7071067811865476
@@ -63,10 +63,15 @@ def gelu_tanh(z: float) -> float:
 
 
 def gelu_tanh_prime(z: float) -> float:
-    """σ(t) + z σ(t)(1 − σ(t)) t′, with t = 2u and t′ = 2√(2/π)(1 + 3 · 0.044715 z²)."""
+    """σ(t) + z σ(t)(1 − σ(t)) t′, with t = 2u and t′ = 2√(2/π)(1 + 3 · 0.044715 z²).
+
+    Where e^(−|t|) underflows (|z| > 22.4) the second term is below 1e-300 and is left out: computed, it would be
+    0 · ∞ = NaN from |z| ≈ 5.6e102 on, where z³ overflows."""
     t = 2.0 * GELU_C * (z + GELU_A * z * z * z)
     e = math.exp(-abs(t))
     s = 1.0 / (1.0 + e) if t >= 0.0 else e / (1.0 + e)
+    if e == 0.0:
+        return s
     dt = 2.0 * GELU_C * (1.0 + 3.0 * GELU_A * z * z)
     return s + z * dt * e / ((1.0 + e) * (1.0 + e))
 

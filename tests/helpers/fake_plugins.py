@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from bpframe import Activation, Loss, hookimpl
+import numpy as np
+
+from bpframe import Activation, Initializer, Loss, hookimpl
 
 
 @dataclass
@@ -119,3 +121,26 @@ def swish(z):
         return z / (1.0 + math.exp(-z))
     e = math.exp(z)
     return z * e / (1.0 + e)
+
+
+def halves(n_in, n_out, rng):
+    """w = 0.5 everywhere plus a draw, b = the draw: seeded, easy to recognise."""
+    return 0.5 + rng.uniform(-0.01, 0.01, (n_out, n_in)), rng.uniform(-0.01, 0.01, n_out)
+
+
+def transposed(n_in, n_out, rng):
+    """A plugin bug: w has shape (n_in, n_out)."""
+    return rng.standard_normal((n_in, n_out)), np.zeros(n_out)
+
+
+class HalvesPlugin:
+    """An initializer, and an activation whose layers use it by default."""
+
+    @hookimpl
+    def bpframe_register_initializers(self, register):
+        register(Initializer("halves", halves, description="0.5 ± 0.01"))
+        register(Initializer("transposed", transposed))
+
+    @hookimpl
+    def bpframe_register_activations(self, register):
+        register(Activation("cube_halves", cube, cube_prime, default_init="halves"))

@@ -19,8 +19,6 @@ from hypothesis import strategies as st
 
 from bpframe.kernels import cache
 
-pytestmark = pytest.mark.jit
-
 KERNELS = Path(cache.__file__).resolve().parent
 
 
@@ -104,6 +102,7 @@ RESULT = [float(v) for v in net.feedforward(X).ravel()] + [float(v) for v in g.n
 """
 
 
+@pytest.mark.jit
 @pytest.mark.slow
 def test_editing_a_helper_module_of_a_plugin_gives_the_new_numbers(tmp_path):
     """A plugin function calls a numba helper from a second module, which changes (a new release at the same
@@ -154,6 +153,7 @@ def test_functions_of_main_or_without_a_source_file_are_not_cached():
 
 
 # -- damaged files -------------------------------------------------------------------------------------------------
+@pytest.mark.jit
 @pytest.mark.slow
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "other kernel"])
 def test_a_damaged_cache_file_is_removed_and_recompiled_with_one_warning(damage, tmp_path):
@@ -180,6 +180,33 @@ def test_a_damaged_cache_file_is_removed_and_recompiled_with_one_warning(damage,
     assert again["compiled"] == [] and again["removed"] == [] and again["result"] == good["result"]
 
 
+@pytest.mark.jit
+def test_a_damaged_block_file_is_replaced_in_process(tmp_path, monkeypatch):
+    """The same recovery without a subprocess: a garbled block file is removed, recompiled and written again."""
+    import numpy as np
+
+    from bpframe.kernels import build
+
+    monkeypatch.setenv("BPFRAME_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(cache, "_warned", set())
+    first = build.block("forward", _erf_activation, np.dtype("float64"), "test")
+    files = list(cache.cache_files(tmp_path))
+    assert first.cached and len(files) == 1
+    files[0].write_bytes(b"bpframe-kernel-cache 2\n" + b"0" * 64 + b"\ngarbage")
+    monkeypatch.setattr(build, "_blocks", {})
+    stats = cache.stats()
+    removed_before, compiled_before = len(stats.removed), len(stats.compiled)
+    with pytest.warns(UserWarning, match="bpframe removed a damaged kernel cache file"):
+        again = build.block("forward", _erf_activation, np.dtype("float64"), "test")
+    assert len(stats.removed) == removed_before + 1 and len(stats.compiled) == compiled_before + 1
+    assert cache.decode(files[0].read_bytes())  # written again, sound
+    assert again.address != 0
+
+
+def _erf_activation(z):
+    return z * 0.5
+
+
 def test_decode_refuses_what_it_did_not_write():
     payload = b"some bytes"
     assert cache.decode(cache.encode(payload)) == payload
@@ -189,6 +216,7 @@ def test_decode_refuses_what_it_did_not_write():
 
 
 # -- several processes at once -------------------------------------------------------------------------------------
+@pytest.mark.jit
 @pytest.mark.slow
 def test_processes_compiling_into_one_cache_at_once_all_get_correct_results(tmp_path):
     cache_dir = tmp_path / "cache"
@@ -209,6 +237,7 @@ def test_processes_compiling_into_one_cache_at_once_all_get_correct_results(tmp_
 
 
 # -- what compiles ---------------------------------------------------------------------------------------------------
+@pytest.mark.jit
 @pytest.mark.slow
 def test_new_sizes_depth_or_layer_order_compile_nothing(tmp_path):
     """With the functions and the dtype compiled once, any sizes, depth or order of layers loads everything."""
@@ -223,14 +252,19 @@ def test_new_sizes_depth_or_layer_order_compile_nothing(tmp_path):
         assert {"engine-train_batches", "engine-evaluate"} <= set(later["loaded"])
 
 
+@pytest.mark.jit
 @pytest.mark.slow
 def test_a_new_activation_compiles_only_its_block(tmp_path):
     cache_dir = tmp_path / "cache"
     run(train([6, 5, 3], ["tanh", "softmax"]), cache_dir, env={"BPFRAME_ENGINE": "compiled"})
     later = run(train([6, 5, 3], ["softplus", "softmax"]), cache_dir, env={"BPFRAME_ENGINE": "compiled"})
-    assert later["compiled"] == ["block-activation-bpframe_default_plugins_activations_softplus"]
+    assert sorted(later["compiled"]) == [  # its forward pass and, as a hidden layer, its derivative for BP2
+        "block-backward-bpframe_default_plugins_activations_softplus_prime",
+        "block-forward-bpframe_default_plugins_activations_softplus",
+    ]
 
 
+@pytest.mark.jit
 @pytest.mark.slow
 def test_compiling_does_not_depend_on_depth(tmp_path):
     """A 400-layer network compiles exactly what a 2-layer one with the same functions compiles (counted, so
@@ -242,6 +276,7 @@ def test_compiling_does_not_depend_on_depth(tmp_path):
 
 
 # -- where it lives, and clearing ------------------------------------------------------------------------------------
+@pytest.mark.jit
 def test_no_writable_cache_folder_compiles_in_memory_with_one_warning(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -284,6 +319,7 @@ def test_any_function_name_gives_a_safe_cache_file_name(module, qualname):
     assert label.isascii() or all(ch.isalnum() or ch == "_" for ch in label)
 
 
+@pytest.mark.jit
 def test_a_hostile_function_name_runs_no_code(tmp_path):
     """v1 pasted names into generated source; v2 generates none: a name holding code is only ever a label."""
     import numpy as np

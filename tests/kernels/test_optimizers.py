@@ -61,7 +61,7 @@ def oracle_steps(name, theta, grads, n_weights, hyper):
 def update(name, theta, grad, state, n_weights, hyper, step):
     """One update through the optimizer's compiled block; returns (new theta, new state, block status)."""
     spec = get_registry().optimizer(name)
-    compiled = block("update", (spec.update,), theta.dtype, f"optimizer {name!r}")
+    compiled = block("update", spec.update, theta.dtype, f"optimizer {name!r}")
     slots = np.zeros(HYPER_SLOTS)
     slots[: len(hyper)] = hyper
     theta_out, state_out = np.empty_like(theta), np.empty_like(state)

@@ -97,7 +97,7 @@ def _one_batch(dtype):
     net = bp.Network([5, 4, 3], ["sigmoid", "softmax"], "cross_entropy", dtype=dtype, seed=4)
     x = rng.normal(size=(6, 5)).astype(dtype)
     y = np.eye(3, dtype=dtype)[rng.integers(0, 3, 6)]
-    layout = net.program.layout
+    layout = net.program.layout("train")
     zs, acts, deltas = (np.empty(6 * 12, dtype) for _ in range(3))
     acts[:30] = x.ravel()
     work, status = np.empty(8), np.zeros(4, np.int64)

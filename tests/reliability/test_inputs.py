@@ -457,22 +457,32 @@ NETWORK_SETTINGS = [
     ({"dtype": "nope"}, bp.ConfigurationError, "dtype must be 'float32' or 'float64', got 'nope'"),
     ({"dtype": 5}, bp.ConfigurationError, "dtype must be 'float32' or 'float64', got 5"),
     ({"dtype": np.float16}, bp.ConfigurationError, "dtype must be 'float32' or 'float64', got <class 'numpy.float16'>"),
-    ({"init": 5}, bp.ConfigurationError, "init must be an initializer name or a list of 2 of them, got 5"),
+    (
+        {"init": 5},
+        bp.ConfigurationError,
+        "init must be an initializer name, a bpframe.Initializer, or a list of 2 of them (one per layer after the "
+        "input), got 5",
+    ),
     (
         {"init": ["glorot"]},
         bp.ConfigurationError,
-        "init must be an initializer name or a list of 2 of them, got ['glorot']",
+        "init must be an initializer name, a bpframe.Initializer, or a list of 2 of them (one per layer after the "
+        "input), got ['glorot']",
     ),
     (
         {"init": ["glorot", "xavier"]},
-        bp.ConfigurationError,
-        "unknown initializer 'xavier'; available: normal, scaled_normal, glorot, he",
+        bp.UnknownNameError,
+        "unknown initializer 'xavier'; available: glorot, he, normal, scaled_normal",
     ),
-    ({"init": ["glorot", 5]}, bp.ConfigurationError, "unknown initializer 5; available: "),
+    (
+        {"init": ["glorot", 5]},
+        bp.ConfigurationError,
+        "init must hold initializer names or bpframe.Initializer objects, got 5",
+    ),
     pytest.param(
         {"init": ["glorot", ["he"]]},
         bp.ConfigurationError,
-        "unknown initializer ['he']",
+        "init must hold initializer names or bpframe.Initializer objects, got ['he']",
         id="init-unhashable",
     ),
     ({"seed": 1.5}, bp.ConfigurationError, "seed must be None or an int >= 0, got 1.5"),

@@ -13,6 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import fake_plugins
 import numpy as np
 import pytest
 from fake_plugins import CubeClashPlugin, CubePlugin, FakeEntryPoint, UncompilablePlugin, failing_import
@@ -29,6 +30,12 @@ from bpframe.testing import ConformanceError, check_activation, check_loss, chec
 pytestmark = pytest.mark.jit
 
 PROVENANCE = Provenance("broken", "bpframe-broken", "0.3.0")
+
+
+def at(fn):
+    """How a report names a function: ``module.qualname (file:line)``."""
+    code = fn.__code__
+    return f"{fn.__module__}.{fn.__qualname__} ({code.co_filename}:{code.co_firstlineno})"
 
 
 def load(*eps):
@@ -112,7 +119,11 @@ def test_every_builtin_passes_and_the_report_says_so():
     for name in ("quadratic", "binary_cross_entropy", "cross_entropy"):
         assert f"  PASS  loss {name} " in text
     assert f"bpframe {bp.__version__} (plugin 'bpframe.default_plugins.losses')" in text
-    assert text.rstrip().endswith("all passed") and "10 objects from 3 plugins" in text
+    for name in ("sgd", "momentum", "nesterov", "adam"):
+        assert f"  PASS  optimizer {name} " in text
+    for name in ("normal", "scaled_normal", "glorot", "he"):
+        assert f"  PASS  initializer {name} " in text
+    assert text.rstrip().endswith("all passed") and "18 objects from 4 plugins" in text
 
 
 def test_check_activation_and_check_loss_return_none_on_conforming_objects():
@@ -125,12 +136,14 @@ def test_check_activation_and_check_loss_return_none_on_conforming_objects():
 
 def test_wrong_derivative_names_the_check_the_input_and_the_error():
     message = failure(check_activation, Activation("bad_tanh", A.tanh, tanh_prime_wrong), provenance=PROVENANCE)
-    # 1 − tanh z equals the true 1 − tanh² z where tanh z is 0 or (to 1e-6) 1: z = 0, 10, 30, 100, 1000.
-    # At z = −1000 it gives 2 where the slope is 0: the worst error, 2.
+    # 1 − tanh z equals the true 1 − tanh² z where tanh z is 0 or (to 1e-6) 1: z = ±0, the subnormals, z >= 10.
+    # For z <= −10 it gives 2 where the slope is 0: the worst error, 2, first at the most negative input.
     assert message == (
         "activation 'bad_tanh' from bpframe-broken 0.3.0 (plugin 'broken') fails 1 conformance check:\n"
-        "  - derivative: sigma_prime disagrees with the central difference of sigma at 19 of 24 inputs; "
-        "worst at z=-1000.0: sigma_prime=2.0, difference quotient=0, error 2 (relative 2, tolerance 1e-06)"
+        "  - derivative: sigma_prime disagrees with the central difference of sigma at 24 of 43 inputs; "
+        "worst at z=-1e+300: sigma_prime=2.0, difference quotient=0, error 2 (relative 2, tolerance 1e-06)\n"
+        f"    sigma_prime is {at(tanh_prime_wrong)}\n"
+        f"    sigma is {at(A.tanh)}"
     )
     assert issubclass(ConformanceError, bp.BpframeError) and issubclass(ConformanceError, AssertionError)
 
@@ -141,10 +154,8 @@ def test_non_compilable_function_is_attributed_to_the_plugin_not_the_engine():
     assert message.startswith(
         "activation 'calls' from bpframe-broken 0.3.0 (plugin 'broken') fails 1 conformance check"
     )
-    assert (
-        f"compiles: sigma function {__name__}.calls_a_python_function cannot be compiled by numba for float64"
-        in message
-    )
+    assert "  - compiles: sigma cannot be compiled by numba for float64 inputs." in message
+    assert message.endswith(f"\n    sigma is {at(calls_a_python_function)}")
     # numba's own words, pointing at the plugin's line
     assert "Untyped global name '_helper'" in message and "    return _helper(z)" in message
     assert 'test_kit.py", line ' in message and "bpframe/kernels" not in message.replace(os.sep, "/")
@@ -152,36 +163,67 @@ def test_non_compilable_function_is_attributed_to_the_plugin_not_the_engine():
 
 def test_nan_at_extreme_input_is_caught_in_the_engine_and_in_plain_python():
     message = failure(check_activation, Activation("naive", naive_logistic, A.sigmoid_prime))
-    # inf / inf: float64 exp overflows above z ≈ 709, float32 exp above z ≈ 88 (so at z = 100 too)
-    assert "  - finite: sigma gives nan at z=1000.0 in float64 (1 of 24 inputs give non-finite values)\n" in message
-    assert "  - finite: sigma gives nan at z=1000.0 in float32 (2 of 24 inputs give non-finite values)\n" in message
-    assert message.endswith(
-        "  - derivative: sigma_prime disagrees with the central difference of sigma at 1 of 24 inputs; worst at "
+    # inf / inf where the value is 1: from z ≈ 709.8 in float64 (1000, 1e10 ... 1e300: 6 inputs), and in float32
+    # at 100 (its exp overflows above 88.7), 1000, 1e10, 1e20 and 1e30
+    assert message.splitlines()[1:5] == [
+        "  - finite: sigma gives nan at z=1e+300 in float64, but its value there, about 1 in size, fits in float64 "
+        "(it is non-finite from |z| = 710 on, where its size 1 grows like |z|^0); 6 of 43 inputs give non-finite "
+        "values where the value fits",
+        f"    sigma is {at(naive_logistic)}",
+        "  - finite: sigma gives nan at z=1e+30 in float32, but its value there, about 1 in size, fits in float32 "
+        "(it is non-finite from |z| = 710 on, where its size 1 grows like |z|^0); 5 of 35 inputs give non-finite "
+        "values where the value fits",
+        f"    sigma is {at(naive_logistic)}",
+    ]
+    assert message.splitlines()[5] == (
+        "  - derivative: sigma_prime disagrees with the central difference of sigma at 6 of 43 inputs; worst at "
         "z=1000.0: raised OverflowError: math range error"
     )
 
 
-def test_float32_only_overflow_is_reported_for_float32():
-    message = failure(check_activation, Activation("power13", z_to_the_13th, z_to_the_13th_prime))
-    assert message.splitlines()[1:] == [
-        "  - finite: sigma gives -inf at z=-1000.0 in float32 (2 of 24 inputs give non-finite values)"
+def naive_bent(z):
+    return (math.sqrt(z * z + 1.0) - 1.0) / 2.0 + z  # z * z overflows long before the value does
+
+
+def naive_bent_prime(z):
+    return z / (2.0 * math.sqrt(z * z + 1.0)) + 1.0
+
+
+def test_an_overflow_is_allowed_only_where_the_exact_value_does_not_fit():
+    # z¹³ is 1e39 at z = 1000: beyond float32 (3.4e38), and beyond float64 from z ≈ 4e23: its overflows are right
+    check_activation(Activation("power13", z_to_the_13th, z_to_the_13th_prime))
+    # naive bent identity: z * z overflows from |z| = 1.34e154 (float64) and 1.84e19 (float32) although the value,
+    # about z (z > 0) or z/2 (z < 0), fits: the worst input is the most negative one
+    message = failure(check_activation, Activation("naive_bent", naive_bent, naive_bent_prime))
+    assert message.splitlines()[1:7] == [
+        "  - finite: sigma gives inf at z=-1e+300 in float64, but its value there, about 5e+299 in size, fits in "
+        "float64 (it is non-finite from |z| = 1.34e+154 on, where its size 6.7e+153 grows like |z|^1); 4 of 43 "
+        "inputs give non-finite values where the value fits",
+        f"    sigma is {at(naive_bent)}",
+        "  - finite: sigma gives inf at z=-1e+30 in float32, but its value there, about 5e+29 in size, fits in "
+        "float32 (-5e+29 in float64); 4 of 35 inputs give non-finite values where the value fits",
+        f"    sigma is {at(naive_bent)}",
+        "  - float32: sigma_prime gives 1.0 in float32 but 0.5 in float64 at z=-1e+30, a difference of 0.5 "
+        "(tolerance 0.00101)",
+        f"    sigma_prime is {at(naive_bent_prime)}",
     ]
 
 
 def test_a_path_without_a_return_value_is_a_compile_failure():
     message = failure(check_activation, Activation("partial", sometimes_none, A.relu_prime))
-    assert (
-        f"compiles: sigma function {__name__}.sometimes_none returns OptionalType(float64) for float64 inputs"
-        in message
-    )
+    assert message.splitlines()[1:3] == [
+        "  - compiles: sigma returns OptionalType(float64) for float64 inputs; it must return a number on every path",
+        f"    sigma is {at(sometimes_none)}",
+    ]
 
 
 def test_a_subgradient_is_accepted_at_a_kink_and_a_value_outside_is_not():
     check_activation(Activation("relu_half", A.relu, relu_prime_half_at_zero))
     message = failure(check_activation, Activation("relu_two", A.relu, relu_prime_two_at_zero))
-    assert message.endswith(
-        "derivative: sigma_prime disagrees with the central difference of sigma at 1 of 24 inputs; worst at "
-        "z=0.0: sigma_prime=2.0, one-sided slopes 0 .. 1 (a kink: any value between is a subgradient), "
+    # at both signed zeros
+    assert message.splitlines()[1] == (
+        "  - derivative: sigma_prime disagrees with the central difference of sigma at 2 of 43 inputs; worst at "
+        "z=-0.0: sigma_prime=2.0, one-sided slopes 0 .. 1 (a kink: any value between is a subgradient), "
         "error 1 (relative 1, tolerance 1e-06)"
     )
 
@@ -208,7 +250,10 @@ def test_wrong_combined_output_error_against_the_general_formula():
     combined, general = a + 2.5, (a + 2.5) * A.sigmoid_prime(8.0)
     assert message.splitlines()[1:] == [
         f"  - output_error: output_errors['sigmoid'] gives {combined!r} at z=8.0, a={a!r}, y=-2.5, but the general "
-        f"sigma_prime(z) * nabla_a(a, y) = {general!r}, error {combined - general:.3g} (tolerance 1e-06)"
+        f"sigma_prime(z) * nabla_a(a, y) = {general!r}, error {combined - general:.3g} (tolerance 1e-06)",
+        f"    output_errors['sigmoid'] is {at(L.a_minus_y)}",
+        f"    sigma_prime is {at(A.sigmoid_prime)}",
+        f"    nabla_a is {at(L.quadratic_nabla_a)}",
     ]
 
 
@@ -216,9 +261,9 @@ def test_combined_output_error_for_an_unknown_activation_is_only_compiled():
     loss = Loss("q2", L.quadratic, L.quadratic_nabla_a, output_errors={"nowhere": L.a_minus_y})
     check_loss(loss, activations={})
     broken = Loss("q3", L.quadratic, L.quadratic_nabla_a, output_errors={"nowhere": calls_a_python_function_3})
-    assert f"compiles: output_errors['nowhere'] function {__name__}.calls_a_python_function_3 cannot" in failure(
-        check_loss, broken, activations={}
-    )
+    message = failure(check_loss, broken, activations={})
+    assert "  - compiles: output_errors['nowhere'] cannot be compiled by numba" in message
+    assert message.endswith(f"    output_errors['nowhere'] is {at(calls_a_python_function_3)}")
 
 
 def test_the_declared_domain_is_respected():
@@ -231,6 +276,7 @@ def test_every_failure_is_listed_at_once():
     message = failure(check_activation, Activation("everything_wrong", naive_logistic, calls_a_python_function))
     checks = [line.split(":")[0].strip(" -") for line in message.splitlines()[1:] if line.startswith("  - ")]
     assert checks == ["compiles", "finite", "finite", "derivative"]
+    assert message.count(f"is {at(calls_a_python_function)}") == 2 and message.count(f"is {at(naive_logistic)}") == 3
     assert message.splitlines()[0] == "activation 'everything_wrong' fails 4 conformance checks:"
 
 
@@ -272,6 +318,8 @@ PLUGIN_NAMES = {
     "bpframe-losses-extra": ["hinge", "huber", "log_cosh", "mae", "squared_hinge"],
     "bpframe-training-log": [],
     "bpframe-plugin-template": ["arctan"],
+    "bpframe-optimizers-extra": ["adamw", "rmsprop"],
+    "bpframe-initializers-extra": ["glorot_normal", "he_uniform", "identity", "lecun_normal", "orthogonal"],
 }
 
 
@@ -316,22 +364,20 @@ def test_check_registry_reports_per_plugin_and_fails_on_any_problem():
     assert check_registry(registry, out=out) == 1
     blocks = _blocks(out.getvalue())
     assert blocks["bpframe-unc 1.0 (plugin 'unc')"][0].startswith("  FAIL  activation uncompilable ")
-    assert (
-        "compiles: sigma function fake_plugins.uncompilable cannot be compiled"
-        in blocks["bpframe-unc 1.0 (plugin 'unc')"][1]
-    )
+    assert blocks["bpframe-unc 1.0 (plugin 'unc')"][1].startswith("        compiles: sigma cannot be compiled")
+    assert f"sigma is {at(fake_plugins.uncompilable)}" in blocks["bpframe-unc 1.0 (plugin 'unc')"][-1]
     assert blocks["bpframe-gone 2.0 (plugin 'gone')"][0].startswith("  FAIL  load")
     clash = "conflict: the name is registered by bpframe-a 1.0 (plugin 'a') and bpframe-b 2.0 (plugin 'b')"
     assert clash in blocks["bpframe-a 1.0 (plugin 'a')"][1] and clash in blocks["bpframe-b 2.0 (plugin 'b')"][1]
     assert blocks["bpframe-printer 0.1 (plugin 'printer')"] == [
-        "  PASS  (registers no activations or losses)", "  hooks: bpframe_epoch_end",
+        "  PASS  (registers no activations, losses, optimizers or initializers)", "  hooks: bpframe_epoch_end",
     ]  # fmt: skip
     assert all(
         line.startswith("  PASS")
         for line in blocks[f"bpframe {bp.__version__} (plugin 'bpframe.default_plugins.losses')"]
     )
     summary = out.getvalue().rstrip().splitlines()[-1]
-    assert re.fullmatch(r"13 objects from 8 plugins checked in \d+\.\d s: 4 failed, in 4 plugins", summary), summary
+    assert re.fullmatch(r"21 objects from 9 plugins checked in \d+\.\d s: 4 failed, in 4 plugins", summary), summary
 
 
 def _blocks(text):
@@ -423,3 +469,16 @@ def test_pyproject_declares_the_pytest11_entry_point():
     assert declared, (
         f'{pyproject}: [project.entry-points.pytest11] needs "bpframe.pytest_plugin" = "bpframe.pytest_plugin"'
     )
+
+
+def test_check_takes_any_kind_of_object_a_plugin_object_or_a_name():
+    from bpframe.testing import check
+
+    check(Activation("cube", fake_plugins.cube, fake_plugins.cube_prime))
+    check(load_registry(autoload=False).optimizer("sgd"))
+    check(CubePlugin())  # an object with hook implementations, not installed
+    check("bpframe.default_plugins.initializers")
+    with pytest.raises(ConformanceError, match="activation 'cube' fails 1 conformance check"):
+        check(Activation("cube", fake_plugins.cube, fake_plugins.cube))
+    with pytest.raises(TypeError, match=r"bpframe.testing.check expects an Activation, a Loss, an OptimizerSpec, "):
+        check(fake_plugins.cube)  # a function is not a plugin

@@ -15,12 +15,16 @@ __version__ = "0.1.0"
 
 
 def bent_identity(z: float) -> float:
-    """σ(z) = (√(z² + 1) − 1) / 2 + z, with √(z² + 1) − 1 written as z² / (√(z² + 1) + 1).
+    """σ(z) = (√(z² + 1) − 1) / 2 + z, with √(z² + 1) − 1 written as z² / (√(z² + 1) + 1) for |z| <= 1e8,
+    where it does not cancel, and as |z| − 1 beyond, where √(z² + 1) is |z| to the last bit.
 
-    The rewritten form does not cancel for small z, and z · (z / (r + 1)) cannot overflow where z² would.
+    Beyond 1e8 the branch matters: z² overflows from |z| = 1.3e154 on although σ(z) does not, and bpframe compiles
+    plugin functions with fast-math flags that may turn z · (z / (r + 1)) back into z² / (r + 1).
     """
-    r = math.hypot(z, 1.0)
-    return 0.5 * z * (z / (r + 1.0)) + z
+    a = abs(z)
+    if a > 1e8:
+        return 0.5 * (a - 1.0) + z
+    return 0.5 * z * z / (math.sqrt(z * z + 1.0) + 1.0) + z
 
 
 def bent_identity_prime(z: float) -> float:
@@ -37,6 +41,7 @@ def bpframe_register_activations(register: Callable[[Activation], None]) -> None
             bent_identity,
             bent_identity_prime,
             default_init="glorot",
+            monotone="increasing",  # a property the conformance kit checks: σ never decreases, σ′ > 0
             description="(sqrt(z^2 + 1) - 1) / 2 + z, smooth and unbounded",
         )
     )

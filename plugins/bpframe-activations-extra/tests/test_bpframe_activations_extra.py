@@ -25,7 +25,7 @@ def test_every_activation_is_registered_with_provenance():
     assert set(NAMES) <= set(bp.activations())
     for name in NAMES:
         provenance = registry.activations.get(name).provenance
-        assert (provenance.distribution, provenance.version) == ("bpframe-activations-extra", "0.1.0")
+        assert (provenance.distribution, provenance.version) == ("bpframe-activations-extra", X.__version__)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +70,9 @@ def test_selu_keeps_unit_variance():
     z = np.random.default_rng(0).standard_normal(200_000)
     out = np.array([X.selu(float(v)) for v in z])
     assert abs(out.mean()) < 0.01 and abs(out.var() - 1.0) < 0.01
+
+
+def test_gelu_tanh_derivative_saturates_instead_of_nan():
+    # beyond |z| ≈ 22.4 the second term underflows; past |z| ≈ 5.6e102, z³ overflows and it would be 0 · inf
+    assert X.gelu_tanh_prime(-1e300) == 0.0 and X.gelu_tanh_prime(1e300) == 1.0
+    assert X.gelu_tanh_prime(-30.0) == 0.0 and X.gelu_tanh_prime(30.0) == 1.0
