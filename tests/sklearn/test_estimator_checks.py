@@ -16,7 +16,14 @@ from bpframe.sklearn import EXPECTED_FAILED_CHECKS, BPClassifier, BPRegressor, e
 pytestmark = pytest.mark.jit
 
 
-@parametrize_with_checks([BPClassifier(), BPRegressor()], expected_failed_checks=expected_failed_checks)
+def _as_list(decorator):
+    """scikit-learn before 1.8 hands pytest a generator of checks, which pytest 9 deprecates (an error here):
+    the same parametrization, its checks in a list."""
+    names, values = decorator.mark.args
+    return pytest.mark.parametrize(names, list(values), **decorator.mark.kwargs)
+
+
+@_as_list(parametrize_with_checks([BPClassifier(), BPRegressor()], expected_failed_checks=expected_failed_checks))
 def test_scikit_learn_estimator_checks(estimator, check, monkeypatch):
     # the array API check (NumPy inputs with array API dispatch on) needs this set; scoped to the test
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
