@@ -1,13 +1,13 @@
 """The ``bpframe`` command: train, evaluate, inspect models, list plugins, check gradients, manage the cache.
 
-Every error is one line on stderr (``bpframe: error: ...``) with exit status 1 (2 for a usage error).
+Every error is one line on stderr (``bpframe: error: ...``) with exit status 1 (2 for a usage error, 130 after
+Ctrl-C), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,22 +45,6 @@ def _schedule(text: str) -> Any:
     raise argparse.ArgumentTypeError(usage)
 
 
-def load_dataset(name: str, split: str, dtype: str, folder: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(X, y) of a named dataset and split; synthetic problems have one split used for both."""
-    from . import datasets
-
-    if name == "digits":
-        return datasets.load_digits(split, dtype=dtype)
-    if name == "fashion-mnist":
-        return datasets.load_fashion_mnist(folder, split=split, dtype=dtype)
-    if name == "xor":
-        X, Y = datasets.xor(dtype=dtype)
-        return X, Y[:, 0].astype(np.int64)
-    if name == "spirals":
-        return datasets.two_spirals(400, noise=0.05, seed=0 if split == "train" else 1, dtype=dtype)
-    return datasets.moons(400, noise=0.1, seed=0 if split == "train" else 1, dtype=dtype)
-
-
 def _key_value(text: str) -> tuple[str, float]:
     key, equals, value = text.partition("=")
     try:
@@ -69,20 +53,6 @@ def _key_value(text: str) -> tuple[str, float]:
     except ValueError:
         pass
     raise argparse.ArgumentTypeError(f"expected KEY=NUMBER such as mu=0.8, got {text!r}")
-
-
-def _optimizer(args: argparse.Namespace) -> Any:
-    """The optimizer named by ``--optimizer`` with the hyper-parameters of ``--opt`` and the per-name aliases
-    (``--mu``, ``--beta1``, ...): every name and range comes from the optimizer table (its registry)."""
-    from .errors import ConfigurationError
-    from .optimizers import optimizer_from_config
-
-    params: dict[str, float] = {}
-    for key, value in [*args.opt, *getattr(args, "hyper_aliases", {}).items()]:
-        if key in params and params[key] != value:
-            raise ConfigurationError(f"--opt {key}={value:g} contradicts another value for {key}: {params[key]:g}")
-        params[key] = value
-    return optimizer_from_config({"name": args.optimizer, **params})
 
 
 class _Alias(argparse.Action):
@@ -112,68 +82,16 @@ def _hyper_parameters() -> dict[str, list[str]]:
     return names
 
 
-def _check_hidden(hidden: list[int], dtype: str) -> None:
-    """Refuse hidden layers beyond bpframe's limits before any data is loaded (the network checks all again)."""
-    from .errors import ConfigurationError
-    from .limits import check_network_size
-
-    if any(width < 1 for width in hidden):
-        return  # the network's own check names it, among the real sizes
-    try:
-        check_network_size([1, *hidden, 1], np.dtype(dtype))
-    except ConfigurationError as exc:
-        text = ",".join(str(width) for width in hidden[:6]) + (
-            f",... ({len(hidden)} layers)" if len(hidden) > 6 else ""
-        )
-        raise ConfigurationError(
-            f"--hidden {text} is too large, even counting a 1-wide input and output: {exc}"
-        ) from None
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    import bpframe as bp
+    from .train_command import run_train
 
-    _check_hidden(args.hidden, args.dtype)
-    optimizer = _optimizer(args)  # before any work: names and ranges come from the optimizer table
-    X, y = load_dataset(args.dataset, "train", args.dtype, args.data_dir)
-    Xt, yt = load_dataset(args.dataset, "test", args.dtype, args.data_dir)
-    classes = int(max(y.max(), yt.max())) + 1
-    sizes = [X.shape[1], *args.hidden, classes]
-    activation: Any = args.activation if len(args.activation) > 1 else args.activation[0]
-    net = bp.Network(sizes, activation, args.loss, dtype=args.dtype, init=args.init, seed=args.seed)
-    callbacks = [bp.EarlyStopping(monitor=args.monitor, patience=args.patience)] if args.patience else None
-    print(f"training {net} on {args.dataset} ({X.shape[0]} train / {Xt.shape[0]} test samples)")
-    print(f"optimizer {optimizer}, eta {args.eta:g}, lmbda {args.lmbda:g}, batch size {args.batch_size}, "
-          f"{args.epochs} epochs, seed {args.seed}", flush=True)  # fmt: skip
-    started = time.perf_counter()
-    history = net.fit(
-        X, y, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta, lmbda=args.lmbda,
-        optimizer=optimizer, schedule=args.schedule, validation_data=(Xt, yt), callbacks=callbacks,
-        verbose=0 if args.quiet else 1,
-    )  # fmt: skip
-    seconds = time.perf_counter() - started
-    result = net.evaluate(Xt, yt)
-    print(f"done: {len(history)} epochs in {seconds:.1f} s ({_engine_report(net)}); test accuracy "
-          f"{result['accuracy']:.4f}, test cost {result['cost']:.4f}")  # fmt: skip
-    if args.save:
-        path = net.save(args.save, include_optimizer=True)
-        print(f"model saved to {path}")
-    if args.plot:
-        print(f"learning curves saved to {history.plot(args.plot)}")
-    return 0
-
-
-def _engine_report(net: Any) -> str:
-    """Which tier trained, and what this process compiled or loaded: why a first run takes longer."""
-    from .kernels.cache import stats
-
-    tiers = " and ".join({"numpy": "NumPy tier", "compiled": "compiled engine"}[t] for t in sorted(net.program.tiers))
-    record = stats()
-    return f"{tiers or 'no training'}; {len(record.compiled)} kernels compiled, {len(record.loaded)} loaded from cache"
+    return run_train(args)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import bpframe as bp
+
+    from .train_command import load_dataset
 
     net = bp.load(args.model)
     X, y = load_dataset(args.dataset, args.split, net.dtype.name, args.data_dir)
@@ -258,20 +176,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a network (default: the embedded digits)",
-                           description="Train a network and report its test accuracy.")  # fmt: skip
+                           description="Train a network, early-stopping on a validation split held out from the "
+                           "training data, and report its accuracy on the test split once, at the end. Ctrl-C "
+                           "stops after the current mini-batch (with --save, the model is saved as it "
+                           "stands).")  # fmt: skip
     train.add_argument("--dataset", choices=DATASETS, default="digits", help="default: %(default)s")
     train.add_argument("--data-dir", help="folder of the IDX files for fashion-mnist")
-    train.add_argument("--hidden", type=_ints, default=[64], help="hidden layer sizes, e.g. 64,32 (default: 64)")
+    train.add_argument("--hidden", type=_ints, default=[128], help="hidden layer sizes, e.g. 64,32 (default: 128)")
     train.add_argument("--activation", type=_names, default=["relu", "softmax"],
                        help="one activation, or one per layer (default: relu,softmax)")  # fmt: skip
     train.add_argument("--loss", default="cross_entropy", help="default: %(default)s")
     train.add_argument("--init", help="weight initializer for every layer, one of bp.initializers() "
                                       "(default: each activation's own)")  # fmt: skip
-    train.add_argument("--optimizer", default="momentum",
+    train.add_argument("--optimizer", default="adam",
                        help=f"one of {', '.join(_optimizer_names())} (default: %(default)s)")  # fmt: skip
     train.add_argument("--opt", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
                        help="a hyper-parameter of the optimizer, e.g. --opt mu=0.8 (repeatable)")  # fmt: skip
-    train.add_argument("--eta", type=float, default=0.05, help="learning rate (default: %(default)s)")
+    train.add_argument("--eta", type=float, default=0.001, help="learning rate (default: %(default)s)")
     taken = {action.dest for action in train._actions}
     for name, owners in _hyper_parameters().items():
         if name not in taken:  # a plugin's hyper-parameter named like another option is reachable by --opt only
@@ -279,14 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
                                help=f"same as --opt {name}=VALUE: {', '.join(owners)}")  # fmt: skip
     train.add_argument("--lmbda", type=float, default=0.0, help="L2 weight decay (default: %(default)s)")
     train.add_argument("--schedule", type=_schedule, help="step:EPOCHS:FACTOR or exp:RATE")
-    train.add_argument("--epochs", type=int, default=30, help="default: %(default)s")
-    train.add_argument("--batch-size", type=int, default=16, help="default: %(default)s")
-    train.add_argument("--patience", type=int, default=0, help="early stopping patience (0: off)")
+    train.add_argument("--epochs", type=int, default=100, help="the most epochs (default: %(default)s)")
+    train.add_argument("--batch-size", type=int, default=32, help="default: %(default)s")
+    train.add_argument("--validation-split", type=float, default=0.1, metavar="FRACTION",
+                       help="share of the training data held out for validation, stratified (default: "
+                       "%(default)s; 0: validate on the training data)")  # fmt: skip
+    train.add_argument("--patience", type=int, default=10,
+                       help="early stopping: epochs without improvement (default: %(default)s; 0: off)")  # fmt: skip
     train.add_argument("--monitor", default="val_cost", help="early stopping metric (default: %(default)s)")
     train.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     train.add_argument("--dtype", choices=("float32", "float64"), default="float64", help="default: %(default)s")
-    train.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
-    train.add_argument("--plot", metavar="PNG", help="save the learning curves (needs bpframe[plot])")
+    train.add_argument("--save", metavar="PATH", help="save the trained model (.npz), also when interrupted")
+    train.add_argument("--plot", metavar="FILE", help="save the learning curves, e.g. curves.png (needs bpframe[plot])")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     train.set_defaults(run=cmd_train)
 
@@ -353,6 +278,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("bpframe: interrupted", file=sys.stderr)
             return 130
+        except Exception as exc:  # noqa: BLE001 - a bug or a library's own error: still one line and a status
+            text = " ".join(str(exc).split()) or "(no message)"
+            print(f"bpframe: error: unexpected {type(exc).__name__}: {text}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,8 +19,10 @@ from .kernels.interface import STATUS_FIELDS
 from .layers import LayerList
 from .limits import check_network_size
 from .loss import Loss
+from .pickling import STATE_VERSION, spec_from_state, spec_state
 from .results import BackpropResult, History
 from .specs import describe, resolve_activations, resolve_initializers, resolve_loss
+from .split import check_fraction, holdout
 from .state import OptimizerState, RunCursor, Snapshot
 from .validation import as_inputs, as_targets, check_dtype, check_sizes
 
@@ -94,26 +96,34 @@ class Network:
         init: str | Initializer | Sequence[str | Initializer] | None = None,
         seed: int | None = None,
     ) -> None:
-        self._sizes = check_sizes(sizes)
-        self._activations = resolve_activations(activation, len(self._sizes) - 1)
-        self._loss = resolve_loss(loss)
-        self._dtype = check_dtype(dtype)
-        check_network_size(self._sizes, self._dtype)
+        sizes = check_sizes(sizes)
+        activations = resolve_activations(activation, len(sizes) - 1)
+        loss_spec = resolve_loss(loss)
+        dtype = check_dtype(dtype)
+        check_network_size(sizes, dtype)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0):
             raise ConfigurationError(f"seed must be None or an int >= 0, got {seed!r}")
-        self._seed = seed
-        init_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
+        self._configure(sizes, activations, loss_spec, dtype, seed)
+        init_seq, shuffle_seq, split_seq = np.random.SeedSequence(seed).spawn(3)
         self._shuffle_rng = np.random.default_rng(shuffle_seq)
-        self._sizes_array = np.array(self._sizes, dtype=np.int64)
-        self._n_weights = sum(self._sizes[l] * self._sizes[l - 1] for l in range(1, len(self._sizes)))
-        self._theta = np.empty(self._n_weights + sum(self._sizes[1:]), dtype=self._dtype)
-        self._w_views, self._b_views = self._views(self._theta)
+        self._split_seed = split_seq  # validation_split: the same rows on every call
         self._init_names = resolve_initializers(init, self._activations)
         rng = np.random.default_rng(init_seq)
         for l, init_spec in enumerate(self._init_names, start=1):
             w, b = initialize_layer(init_spec, self._sizes[l - 1], self._sizes[l], rng, describe(init_spec))
             self._w_views[l - 1][...] = w
             self._b_views[l - 1][...] = b
+
+    def _configure(
+        self, sizes: tuple[int, ...], activations: tuple[Activation, ...], loss: Loss, dtype: np.dtype, seed: int | None
+    ) -> None:
+        """Set the configuration and allocate the (uninitialised) parameters; nothing trained yet."""
+        self._sizes, self._activations, self._loss, self._dtype = sizes, activations, loss, dtype
+        self._seed = None if seed is None else int(seed)
+        self._sizes_array = np.array(self._sizes, dtype=np.int64)
+        self._n_weights = sum(self._sizes[l] * self._sizes[l - 1] for l in range(1, len(self._sizes)))
+        self._theta = np.empty(self._n_weights + sum(self._sizes[1:]), dtype=self._dtype)
+        self._w_views, self._b_views = self._views(self._theta)
         self._program: Any = None
         #: Every epoch trained so far, over all calls to fit (epochs numbered on from the previous call).
         self.history = History()
@@ -257,6 +267,65 @@ class Network:
         if history:
             self.history = copy.deepcopy(snapshot.history)
         self._run = None if snapshot.run is None else snapshot.run.copy()
+
+    # -- copying and pickling --------------------------------------------------------------------------------
+
+    def _state(self, portable: bool) -> dict[str, Any]:
+        """Configuration and whole trained state; ``portable`` describes the specs for another process."""
+        layers = range(1, self.num_layers + 1)
+        specs: list[Any] = [*self._activations, self._loss, *self._init_names]
+        if portable:
+            where = [
+                *(f"layer {l}'s activation" for l in layers),
+                "the loss",
+                *(f"layer {l}'s initializer" for l in layers),
+            ]
+            specs = [spec_state(spec, place) for spec, place in zip(specs, where, strict=True)]
+        L = self.num_layers
+        return {
+            "version": STATE_VERSION, "sizes": self._sizes, "activations": tuple(specs[:L]), "loss": specs[L],
+            "init": tuple(specs[L + 1 :]), "dtype": self._dtype.name, "seed": self._seed,
+            "split_seed": copy.deepcopy(self._split_seed), "snapshot": self.snapshot(),
+        }  # fmt: skip
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickling stores: configuration, parameters, optimizer state, shuffle state and history (never
+        compiled code; see :mod:`bpframe.pickling`)."""
+        return self._state(portable=True)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            found = state.get("version") if isinstance(state, dict) else type(state).__name__
+            raise ConfigurationError(
+                f"cannot unpickle the network: its state has version {found!r}; this bpframe reads version "
+                f"{STATE_VERSION} (pickle it again with this bpframe, or save it with Network.save)"
+            )
+        acts = tuple(a if isinstance(a, Activation) else spec_from_state(a, "activation") for a in state["activations"])
+        loss = state["loss"] if isinstance(state["loss"], Loss) else spec_from_state(state["loss"], "loss")
+        self._configure(tuple(state["sizes"]), acts, loss, check_dtype(state["dtype"]), state["seed"])
+        self._init_names = tuple(
+            i if isinstance(i, Initializer) else spec_from_state(i, "initializer") for i in state["init"]
+        )
+        self._split_seed = state["split_seed"]
+        self._shuffle_rng = np.random.default_rng()
+        self.restore(state["snapshot"])
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Network:
+        """An independent copy sharing nothing mutable (the activation and loss objects are immutable and shared)."""
+        other = type(self).__new__(type(self))
+        memo[id(self)] = other
+        other.__setstate__(self._state(portable=False))
+        return other
+
+    def __copy__(self) -> Network:
+        """An independent copy, as :func:`copy.deepcopy` gives: a network never shares its parameters."""
+        return self.__deepcopy__({})
+
+    def _repr_html_(self) -> str:
+        """The network as an HTML table, for Jupyter: layers, parameters, loss, training so far."""
+        from .display import network_html
+
+        return network_html(self)
 
     def __repr__(self) -> str:
         acts = [a.name for a in self._activations]
@@ -458,6 +527,7 @@ class Network:
         optimizer: Any = "sgd",
         schedule: Any = None,
         validation_data: tuple[Any, Any] | None = None,
+        validation_split: float | None = None,
         shuffle: bool = True,
         callbacks: Sequence[object] | None = None,
         verbose: int = 1,
@@ -493,6 +563,11 @@ class Network:
             ``bp.StepDecay(step, factor)`` or ``bp.ExponentialDecay(rate)``: the learning rate per epoch.
         validation_data : (X_val, Y_val), optional
             Scored after every epoch into ``history.val_cost`` and ``history.val_accuracy``.
+        validation_split : float in (0, 1), optional
+            Hold out this share of the rows of X and Y as validation data instead (not together with
+            ``validation_data``): seeded by the network's seed, the same rows on every call, stratified by class
+            when the targets are class labels or one-hot rows, random otherwise (:mod:`bpframe.split`). Training
+            uses the other rows only.
         shuffle : bool
             Shuffle the rows every epoch (default) or keep their order.
         callbacks : list of objects, optional
@@ -509,7 +584,8 @@ class Network:
         Raises
         ------
         ConfigurationError
-            For a setting out of range (named in the message), before any work.
+            For a setting out of range (named in the message), before any work; for a ``validation_split`` that
+            would leave a side without a row, or (stratified) without every class.
         DataError
             For inputs or targets of the wrong shape, type or values, before any work.
         DivergenceError
@@ -528,6 +604,8 @@ class Network:
                 "train one network per thread, or wait for the other fit to return"
             )
         try:
+            if validation_split is not None:
+                X, Y, validation_data = self._hold_out(X, Y, validation_split, validation_data)
             return fit(
                 self,
                 X,
@@ -545,3 +623,15 @@ class Network:
             )
         finally:
             self._training.release()
+
+    def _hold_out(self, X: Any, Y: Any, fraction: Any, validation_data: Any) -> tuple[Any, Any, tuple[Any, Any]]:
+        """Training rows, training targets and ``(X_val, Y_val)`` of ``fit(validation_split=fraction)``."""
+        if validation_data is not None:
+            raise ConfigurationError(
+                "fit takes validation_data or validation_split, not both: validation_split holds out part of X and "
+                "Y, validation_data is data of its own"
+            )
+        check_fraction("validation_split", fraction)
+        x = self._inputs(X)
+        part = holdout(x, self._targets(Y, x.shape[0]), fraction, self._split_seed)
+        return part.x_train, part.y_train, (part.x_val, part.y_val)
