@@ -127,7 +127,7 @@ class Program:
         entry, tier = self._entry("train_batches", (layout, t, first, stop), seconds + _NUMPY_SECONDS[self.dtype.name])
         self.tiers.add(tier)
         started = time.perf_counter()
-        run(lambda: entry(layout, t, first, stop), t.control, self.caught)
+        run(lambda: entry(layout, t, first, stop), t.control, self.caught, inline=tier == "numpy")
         if tier == "numpy":
             _NUMPY_SECONDS[self.dtype.name] += time.perf_counter() - started
         return tier
