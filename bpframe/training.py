@@ -326,6 +326,7 @@ class _Trainer:
             fused=np.array(fused if fused is not None else (math.nan,) * 3, dtype=np.float64),
             counter=np.array([self.state.step], dtype=np.int64), costs=costs, correct=correct,
             status=np.zeros(engine.STATUS_FIELDS, np.int64), control=self.control,
+            product=self.net.program.forward_product(self.batch_size),
         )  # fmt: skip
 
     def _log(self, epoch: int, costs: np.ndarray, correct: np.ndarray, started: float) -> dict[str, float]:

@@ -17,7 +17,7 @@ import pytest
 
 import bpframe as bp
 import bpframe.io as bio
-from bpframe import cli, limits
+from bpframe import cli, limits, train_command
 from bpframe.limits import MAX_LAYERS, MAX_PARAMETERS, MAX_WIDTH, check_network_size, format_bytes
 
 
@@ -198,7 +198,7 @@ def test_train_refuses_huge_hidden_layers_in_one_line_before_loading_data(capsys
     def must_not_load(*args):
         raise AssertionError("the data set was loaded")
 
-    monkeypatch.setattr(cli, "load_dataset", must_not_load)
+    monkeypatch.setattr(train_command, "load_dataset", must_not_load)
     assert cli.main(["train", "--hidden", "1000000000", "-q"]) == 1
     out, err = capsys.readouterr()
     assert out == ""

@@ -53,6 +53,8 @@ SIGNATURES = {
     "layer": types.int64(_P, _P, _P, _P, _I, _I),
     # theta, grad, state, theta_out, state_out, hyper (float64), n, n_weights, state rows, step
     "update": types.int64(_P, _P, _P, _P, _P, _P, _I, _I, _I, _I),
+    # a_prev (m, k), w (n, k), z (m, n), m, k, n: the small forward product (bpframe.kernels.products)
+    "product": types.int64(_P, _P, _P, _I, _I, _I),
 }
 
 

@@ -18,13 +18,13 @@ import numpy as np
 from numba import config
 
 from ..errors import KernelError, PluginError
-from . import blocks, cache, engine
+from . import blocks, cache, engine, products
 from .abi import SIGNATURES
 from .blas import blas
-from .options import BLOCK_OPTIONS, PLUGIN_OPTIONS
+from .options import BLOCK_OPTIONS, PLUGIN_OPTIONS, PRODUCT_OPTIONS
 from .store import KernelCache
 
-__all__ = ["Block", "block", "compiled_engine", "jit_enabled", "load_cached", "safely_named"]
+__all__ = ["Block", "block", "compiled_engine", "jit_enabled", "load_cached", "product_block", "safely_named"]
 
 _lock = threading.RLock()
 _blocks: dict[tuple[Any, ...], Block] = {}
@@ -84,6 +84,27 @@ def _build_block(kind: str, function: Callable[..., Any], dtype: np.dtype, owner
     return Block(kind, cfunc.address, cfunc.ctypes, function, cached=folder is not None)
 
 
+def product_block(dtype: np.dtype) -> Block:
+    """The small forward-product kernel (:mod:`bpframe.kernels.products`) for ``dtype``, compiled on first use
+    or loaded from the disk cache (keyed like the engine: bpframe's kernels, nothing of a plugin)."""
+    dtype = np.dtype(dtype)
+    key = ("product", dtype.name)
+    with _lock:
+        found = _blocks.get(key)
+        if found is None:
+            kernel = products.small_forward(dtype.type)
+            if not jit_enabled():
+                found = Block("product", kernel, None, products.small_forward, cached=False)
+            else:
+                folder = cache.cache_dir()
+                digest = cache.digest("product", dtype.name, cache.kernels_digest())
+                kernel_cache = KernelCache(folder, f"product-forward-{dtype.name}", digest)
+                compiled = _compile_cfunc(kernel, SIGNATURES["product"], kernel_cache, PRODUCT_OPTIONS)
+                found = Block("product", compiled.address, compiled.ctypes, products.small_forward, cached=True)
+            _blocks[key] = found
+    return found
+
+
 def _safe(text: object) -> bool:
     return isinstance(text, str) and bool(text) and all(part.isidentifier() for part in text.split("."))
 
@@ -108,13 +129,14 @@ def _label(fn: Callable[..., Any]) -> str:
     return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text)[-60:]
 
 
-def _compile_cfunc(pyfunc: Callable[..., Any], signature: Any, kernel_cache: KernelCache) -> Any:
+def _compile_cfunc(pyfunc: Callable[..., Any], signature: Any, kernel_cache: KernelCache,
+                   options: dict[str, Any] = BLOCK_OPTIONS) -> Any:  # fmt: skip
     """numba's ``cfunc(signature)(pyfunc)``, with bpframe's cache in place of numba's."""
     from numba.core import sigutils
     from numba.core.ccallback import CFunc
 
     normalized = sigutils.normalize_signature(signature)  # type: ignore[no-untyped-call]
-    compiled = CFunc(pyfunc, normalized, locals={}, options=dict(BLOCK_OPTIONS))
+    compiled = CFunc(pyfunc, normalized, locals={}, options=dict(options))
     compiled._cache = kernel_cache  # type: ignore[attr-defined]  # numba reads its cache from this attribute
     compiled.compile()
     return compiled

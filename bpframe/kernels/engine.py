@@ -79,13 +79,13 @@ def biases(theta, layout, l):
 
 
 @helper
-def forward(theta, layout, zs, acts, m):
+def forward(theta, layout, zs, acts, m, product):
     """The forward pass of a batch whose inputs are layer 0 of ``acts``; returns the first layer whose block
-    failed, or 0."""
+    failed, or 0. ``product`` is the small-product kernel, or 0 for BLAS throughout."""
     for l in range(1, layout.sizes.shape[0]):
-        a_prev = layer(acts, layout, l - 1, m)
-        status = forward_layer(a_prev, weights(theta, layout, l), biases(theta, layout, l),
-                               layer(zs, layout, l, m), layer(acts, layout, l, m), layout.forward[l])  # fmt: skip
+        a_prev, z, a = layer(acts, layout, l - 1, m), layer(zs, layout, l, m), layer(acts, layout, l, m)
+        status = forward_layer(a_prev, weights(theta, layout, l), biases(theta, layout, l), z, a, layout.forward[l],
+                               product)  # fmt: skip
         if status != OK:
             return l
     return 0
@@ -188,7 +188,7 @@ def train_batches(layout, t, first, stop):
         m = min(bs, n - start)
         xb, yb = layer(acts, layout, 0, m), ybuf[:m]
         gather_batch(t.x, t.y, t.order, start, xb, yb)
-        failed_layer = forward(current, layout, zs, acts, m)
+        failed_layer = forward(current, layout, zs, acts, m, t.product)
         if failed_layer != 0:
             _failed(t.status, failed_layer, FORWARD_ROLE)
             break
@@ -249,7 +249,7 @@ def evaluate(theta, layout, x, y, out, chunk, status):
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
         put_rows(x[start : start + m], layer(acts, layout, 0, m), 0)
-        failed_layer = forward(theta, layout, zs, acts, m)
+        failed_layer = forward(theta, layout, zs, acts, m, 0)
         if failed_layer != 0:
             _failed(status, failed_layer, FORWARD_ROLE)
             status[BATCH] = start
@@ -276,7 +276,7 @@ def backprop(theta, layout, zs, acts, deltas, y, grad, status):
     work = np.empty(max(layout.widest, m * layout.sizes[L]), np.float64)
     total = np.zeros(1, np.float64)
     status[OUTCOME] = DONE
-    failed_layer = forward(theta, layout, zs, acts, m)
+    failed_layer = forward(theta, layout, zs, acts, m, 0)
     if failed_layer != 0:
         _failed(status, failed_layer, FORWARD_ROLE)
         return np.nan

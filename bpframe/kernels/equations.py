@@ -19,6 +19,7 @@ from __future__ import annotations
 from .abi import OK, call_block
 from .blas import gemm
 from .helpers import helper
+from .interface import SMALL_DEPTH, SMALL_ROWS
 from .memory import CACHE_LINE_BYTES, PREFETCH_ROWS_AHEAD, prefetch
 
 __all__ = [
@@ -38,14 +39,19 @@ __all__ = [
 
 
 @helper
-def forward_layer(a_prev, w, b, z, a, sigma):
-    r"""The forward pass of one layer: BLAS for the product, the activation's block for the rest.
+def forward_layer(a_prev, w, b, z, a, sigma, product):
+    r"""The forward pass of one layer: the product, then the activation's block for the rest.
 
     .. math:: z^l = w^l a^{l-1} + b^l, \qquad a^l = \sigma(z^l)
 
-    With samples as rows, :math:`w^l a^{l-1}` is ``a_prev @ w.T``.
+    With samples as rows, :math:`w^l a^{l-1}` is ``a_prev @ w.T``: BLAS computes it, or for a small mini-batch
+    of a wide layer the kernel at ``product`` when there is one (:mod:`bpframe.kernels.products`).
     """
-    gemm(a_prev, False, w, True, z, 1.0, 0.0)
+    m, k = a_prev.shape
+    if product != 0 and m <= SMALL_ROWS and k >= SMALL_DEPTH:
+        call_block(product, (a_prev, w, z, m, k, w.shape[0]))
+    else:
+        gemm(a_prev, False, w, True, z, 1.0, 0.0)
     return call_block(sigma, (z, b, a, a, z.shape[0], z.shape[1]))
 
 

@@ -25,9 +25,12 @@ __all__ = [
     "OUTCOME",
     "ROLE",
     "ROLES",
+    "SMALL_DEPTH",
+    "SMALL_ROWS",
     "STATUS_FIELDS",
     "Layout",
     "Training",
+    "small_product",
 ]
 
 # status[OUTCOME], and what the other fields mean for each outcome
@@ -43,6 +46,17 @@ INTERRUPTED = 4  # control[0] was set: batches before status[BATCH] are trained,
 #: What status[ROLE] names when a plugin function raised: the kind of block that failed.
 ROLES = ("forward", "backward", "cost", "nabla_a", "output_error", "update", "output")
 FORWARD_ROLE, BACKWARD_ROLE, COST_ROLE, NABLA_ROLE, OUTPUT_ERROR_ROLE, UPDATE_ROLE, OUTPUT_ROLE = range(7)
+
+
+#: The forward product of a layer takes :mod:`bpframe.kernels.products`' kernel instead of BLAS for mini-batches
+#: of at most ``SMALL_ROWS`` rows when the layer has at least ``SMALL_DEPTH`` inputs (where it was measured
+#: faster, and worth compiling); both tiers follow this rule.
+SMALL_ROWS, SMALL_DEPTH = 16, 256
+
+
+def small_product(rows: int, inputs: int) -> bool:
+    """Whether the forward product of ``rows`` samples with ``inputs`` each takes the small-product kernel."""
+    return rows <= SMALL_ROWS and inputs >= SMALL_DEPTH
 
 
 class Layout(NamedTuple):
@@ -89,3 +103,4 @@ class Training(NamedTuple):
     correct: np.ndarray  # int64 (num_batches,): correct predictions of each batch
     status: np.ndarray  # int64 (STATUS_FIELDS,)
     control: np.ndarray  # int64 (1,): set to 1 by another thread to stop after the current batch
+    product: int  # the small forward-product kernel (bpframe.kernels.products), or 0: BLAS for every product

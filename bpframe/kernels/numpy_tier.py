@@ -43,6 +43,7 @@ from .interface import (
     UPDATE_ROLE,
     Layout,
     Training,
+    small_product,
 )
 
 __all__ = ["backprop", "evaluate", "train_batches"]
@@ -50,6 +51,7 @@ __all__ = ["backprop", "evaluate", "train_batches"]
 _LAYER_BLOCK = ctypes.CFUNCTYPE(ctypes.c_int64, *([ctypes.c_void_p] * 4 + [ctypes.c_int64] * 2))
 _UPDATE_BLOCK = ctypes.CFUNCTYPE(ctypes.c_int64, *([ctypes.c_void_p] * 6 + [ctypes.c_int64] * 4))
 _GEMM = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)
+_PRODUCT = ctypes.CFUNCTYPE(ctypes.c_int64, *([ctypes.c_void_p] * 3 + [ctypes.c_int64] * 3))
 
 
 @cache
@@ -72,6 +74,20 @@ def _call_layer(address: Any, p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3
     if not jit_enabled():
         return call_block(address, (p0, p1, p2, p3, rows, cols))
     return int(_layer_function(int(address))(_pointer(p0), _pointer(p1), _pointer(p2), _pointer(p3), rows, cols))
+
+
+@cache
+def _product_function(address: int) -> Callable[..., int]:
+    return _PRODUCT(address)
+
+
+def _call_product(address: Any, a_prev: np.ndarray, w: np.ndarray, z: np.ndarray) -> None:
+    """The small-product kernel, as the engine's ``forward_layer`` calls it."""
+    m, k = a_prev.shape
+    if not jit_enabled():
+        call_block(address, (a_prev, w, z, m, k, w.shape[0]))
+        return
+    _product_function(int(address))(_pointer(a_prev), _pointer(w), _pointer(z), m, k, w.shape[0])
 
 
 @cache
@@ -151,10 +167,14 @@ def _first_max(a: np.ndarray) -> np.ndarray:
     return best
 
 
-def forward(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray, m: int) -> int:
+def forward(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray, m: int, product: Any) -> int:
     for l in range(1, len(layout.sizes)):
-        z, a = layer(zs, layout, l, m), layer(acts, layout, l, m)
-        gemm(layer(acts, layout, l - 1, m), False, weights(theta, layout, l), True, z, 1.0, 0.0)
+        z, a, a_prev = layer(zs, layout, l, m), layer(acts, layout, l, m), layer(acts, layout, l - 1, m)
+        w = weights(theta, layout, l)
+        if product != 0 and small_product(m, a_prev.shape[1]):
+            _call_product(product, a_prev, w, z)
+        else:
+            gemm(a_prev, False, w, True, z, 1.0, 0.0)
         if _call_layer(layout.forward[l], z, biases(theta, layout, l), a, a, m, z.shape[1]) != OK:
             return l
     return 0
@@ -277,7 +297,7 @@ def train_batches(layout: Layout, t: Training, first: int, stop: int) -> None:
         rows = t.order[start : start + m]
         np.take(t.x, rows, axis=0, out=xb)
         np.take(t.y, rows, axis=0, out=yb)
-        failed_layer = forward(current, layout, zs, acts, m)
+        failed_layer = forward(current, layout, zs, acts, m, t.product)
         if failed_layer != 0:
             _failed(t.status, failed_layer, FORWARD_ROLE)
             break
@@ -330,7 +350,7 @@ def evaluate(theta: np.ndarray, layout: Layout, x: np.ndarray, y: np.ndarray, ou
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
         layer(acts, layout, 0, m)[...] = x[start : start + m]
-        failed_layer = forward(theta, layout, zs, acts, m)
+        failed_layer = forward(theta, layout, zs, acts, m, 0)
         if failed_layer != 0:
             _failed(status, failed_layer, FORWARD_ROLE)
             status[BATCH] = start
@@ -357,7 +377,7 @@ def backprop(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray
     work = np.empty(max(layout.widest, m * int(layout.sizes[L])), np.float64)
     total = np.zeros(1, np.float64)
     status[OUTCOME] = DONE
-    failed_layer = forward(theta, layout, zs, acts, m)
+    failed_layer = forward(theta, layout, zs, acts, m, 0)
     if failed_layer != 0:
         _failed(status, failed_layer, FORWARD_ROLE)
         return math.nan

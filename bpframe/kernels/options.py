@@ -27,3 +27,8 @@ PLUGIN_OPTIONS: dict[str, Any] = {"nogil": True, "error_model": "numpy"}
 
 #: Options of the blocks: the loops around a plugin's function.
 BLOCK_OPTIONS: dict[str, Any] = {"nogil": True, "error_model": "numpy"}
+
+#: Options of the small forward-product kernel (:mod:`bpframe.kernels.products`), bpframe's own code: its sums
+#: may be reassociated (vectorised along the shared dimension, as BLAS does) and fused into multiply-adds. Both
+#: tiers call the same compiled kernel, so they still agree bit for bit.
+PRODUCT_OPTIONS: dict[str, Any] = {**BLOCK_OPTIONS, "fastmath": {"reassoc", "contract"}}

@@ -18,9 +18,9 @@ import numpy as np
 
 from ..activation import Activation
 from ..loss import Loss
-from . import blocks, engine, equations, numpy_tier
-from .build import Block, block, compiled_engine, jit_enabled, load_cached
-from .interface import Layout, Training
+from . import blocks, engine, equations, numpy_tier, products
+from .build import Block, block, compiled_engine, jit_enabled, load_cached, product_block
+from .interface import Layout, Training, small_product
 from .runner import PluginExceptions, run
 
 __all__ = ["Program", "make_layout"]
@@ -95,6 +95,13 @@ class Program:
         """The block of an optimizer's update (an :class:`~bpframe.OptimizerSpec`) in this dtype."""
         return block("update", optimizer.update, self.dtype, self.describe(optimizer))
 
+    def forward_product(self, batch_size: int) -> Any:
+        """The small-product kernel's address for training with mini-batches of ``batch_size`` rows when some layer
+        of this network takes it (:func:`~bpframe.kernels.interface.small_product`), else 0."""
+        if any(small_product(batch_size, inputs) for inputs in self.sizes[:-1]):
+            return product_block(self.dtype).address
+        return 0
+
     def layout(self, use: str = "train") -> Layout:
         """The engine's layout for ``use`` ("evaluate" or "train"), compiling what it needs on first use."""
         if use not in self._layouts:
@@ -161,6 +168,8 @@ class Program:
         functions with the functions themselves, then the engine's training loop."""
         parts = [f"# bpframe kernels for {self.describe_network()}", "", "# ---- the equations", ""]
         parts += [_source(kernel) for kernel in _EQUATIONS]
+        parts += ["# the forward product of a small mini-batch of a wide layer, instead of BLAS", ""]
+        parts.append(_source(products.small_forward))
         parts += ["# ---- the blocks: each plugin function applied to a whole layer", ""]
         seen: set[int] = set()
         specs: list[Activation | Loss] = [*self.activations, self.loss]

@@ -101,7 +101,7 @@ def _one_batch(dtype):
     zs, acts, deltas = (np.empty(6 * 12, dtype) for _ in range(3))
     acts[:30] = x.ravel()
     work, status = np.empty(8), np.zeros(4, np.int64)
-    assert engine.forward(net._theta, layout, zs, acts, 6) == 0
+    assert engine.forward(net._theta, layout, zs, acts, 6, 0) == 0
     assert engine.errors(net._theta, layout, zs, acts, deltas, y, 6, work, status)  # BP1, BP2
     return net, layout, x, y, acts, deltas, work
 

@@ -33,6 +33,8 @@ CONFIGS = {
     "plugin-tanh-quadratic": ([6, 7, 5, 3], [BENT, "tanh", "sigmoid"], "quadratic"),
     "softmax-quadratic": ([6, 5, 3], ["softplus", "softmax"], "quadratic"),  # BP1 through the vector-Jacobian
     "sigmoid-bce": ([6, 4, 1], ["leaky_relu", "sigmoid"], "binary_cross_entropy"),
+    # 260 inputs and mini-batches of 8: the first layer's product takes bpframe.kernels.products' kernel
+    "wide-input-small-batch": ([260, 9, 3], ["sigmoid", "sigmoid"], "quadratic"),
 }
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam"]
 
