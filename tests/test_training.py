@@ -41,9 +41,12 @@ def test_book_network_learns_digits_with_quadratic_cost():
 
 @pytest.mark.slow
 def test_two_spirals_are_separated():
+    """With Adam this network separates the spirals from every seed tried (8 of 8). Plain SGD at eta=1.0, the
+    test's old setting, sits on the edge of stability: whether it ends converged or in a burst of large steps
+    changes with the last bit of any rounding (measured: 5 to 7 seeds of 24)."""
     X, y = two_spirals(200, noise=0.0, seed=0)
-    net = bp.Network([2, 32, 32, 2], ["tanh", "tanh", "softmax"], "cross_entropy", seed=3)
-    net.fit(X, y, epochs=1000, batch_size=8, eta=1.0, verbose=0)
+    net = bp.Network([2, 64, 64, 2], ["tanh", "tanh", "softmax"], "cross_entropy", seed=0)
+    net.fit(X, y, epochs=1500, batch_size=8, eta=0.01, optimizer="adam", verbose=0)
     assert net.evaluate(X, y)["accuracy"] >= 0.95
 
 
