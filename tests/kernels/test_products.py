@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kernel_processes import copy_cache, run
 
 import bpframe as bp
 from bpframe.kernels.build import jit_enabled, product_block
 from bpframe.kernels.interface import SMALL_DEPTH, SMALL_ROWS, small_product
-
-from .test_cache import run
 
 
 def product(a, w):
@@ -77,7 +76,7 @@ def test_training_through_the_kernel_learns(monkeypatch):
 
 @pytest.mark.jit
 @pytest.mark.slow
-def test_the_kernel_compiles_once_per_dtype_and_is_loaded_after(tmp_path):
+def test_the_kernel_compiles_once_per_dtype_and_is_loaded_after(tmp_path, warm_template):
     code = """
 import numpy as np
 import bpframe as bp
@@ -87,8 +86,8 @@ net = bp.Network(SIZES, "sigmoid", "quadratic", seed=1)
 net.fit(X, y, epochs=1, batch_size=8, eta=0.1, verbose=0)
 RESULT = None
 """
-    env = {"BPFRAME_ENGINE": "compiled"}
-    first = run(code.replace("SIZES", "[300, 5, 3]"), tmp_path, env=env)
+    env, cache_dir = {"BPFRAME_ENGINE": "compiled"}, copy_cache(warm_template.folder, tmp_path)
+    first = run(code.replace("SIZES", "[300, 5, 3]"), cache_dir, env=env)
     assert "product-forward-float64" in first["compiled"]
-    later = run(code.replace("SIZES", "[512, 9, 7, 3]"), tmp_path, env=env)
+    later = run(code.replace("SIZES", "[512, 9, 7, 3]"), cache_dir, env=env)
     assert later["compiled"] == [] and "product-forward-float64" in later["loaded"]

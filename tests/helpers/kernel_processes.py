@@ -1,0 +1,59 @@
+"""Small programs run in fresh interpreters against a chosen kernel cache folder, as users and tox environments
+run bpframe: what they computed, and what the cache says they loaded, compiled and removed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+__all__ = ["TRAIN", "copy_cache", "run", "train"]
+
+
+def run(code: str, cache_dir: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None) -> dict:
+    """Run ``code`` in a fresh interpreter with this cache; it prints one JSON line, returned with the cache's
+    record of what it loaded and compiled, and the warnings it printed."""
+    program = textwrap.dedent(code) + textwrap.dedent(
+        """
+        import json as _json, warnings as _warnings
+        from bpframe.kernels import cache as _cache
+        _stats = _cache.stats()
+        print(_json.dumps({"result": RESULT, "loaded": _stats.loaded, "compiled": _stats.compiled,
+                           "removed": _stats.removed}))
+        """
+    )
+    environment = {**os.environ, "BPFRAME_CACHE_DIR": str(cache_dir), **(env or {})}
+    environment.pop("BPFRAME_NO_KERNEL_CACHE", None)
+    done = subprocess.run([sys.executable, "-W", "always", "-c", program], capture_output=True, text=True,
+                          env=environment, cwd=cwd, timeout=600, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["stderr"] = done.stderr
+    return out
+
+
+TRAIN = """
+import numpy as np
+import bpframe as bp
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(40, 6)), rng.integers(0, 3, 40)
+net = bp.Network(SIZES, ACTS, "cross_entropy", dtype=DTYPE, seed=1)
+net.fit(X, y, epochs=2, batch_size=8, eta=0.1, optimizer="momentum", verbose=0)
+RESULT = [float(v) for v in net.parameters()[:20]] + [net.evaluate(X, y)["cost"]]
+"""
+
+
+def train(sizes, acts, dtype="float64"):
+    return TRAIN.replace("SIZES", repr(sizes)).replace("ACTS", repr(acts)).replace("DTYPE", repr(dtype))
+
+
+def copy_cache(template: Path, tmp_path: Path, name: str = "cache") -> Path:
+    """A private copy of a cache folder, ``tmp_path / name`` (tests that damage or extend a warm cache start
+    from one)."""
+    target = tmp_path / name
+    shutil.copytree(template, target)
+    return target
