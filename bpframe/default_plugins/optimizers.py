@@ -27,16 +27,16 @@ def sgd_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step)
     r""":math:`\theta \leftarrow \theta - \eta \, g`."""
     cast = theta.dtype.type
     eta, decay = cast(hyper[0]), cast(hyper[1])
-    check = cast(0.0)
+    finite = True
     for i in range(n_weights):
         new = theta[i] - eta * (grad[i] + decay * theta[i])
         theta_out[i] = new
-        check += new * cast(0.0)
+        finite &= new - new == cast(0.0)
     for i in range(n_weights, theta.shape[0]):
         new = theta[i] - eta * grad[i]
         theta_out[i] = new
-        check += new * cast(0.0)
-    return check == 0.0
+        finite &= new - new == cast(0.0)
+    return finite
 
 
 def sgd_fused(eta: float, decay: float, values: tuple[float, ...]) -> tuple[float, float, float]:
@@ -49,15 +49,15 @@ def momentum_update(theta, grad, state, theta_out, state_out, n_weights, hyper, 
     r""":math:`v \leftarrow \mu v + g, \quad \theta \leftarrow \theta - \eta \, v`."""
     cast = theta.dtype.type
     eta, decay, mu = cast(hyper[0]), cast(hyper[1]), cast(hyper[2])
-    check = cast(0.0)
+    finite = True
     for i in range(theta.shape[0]):
         g = grad[i] + decay * theta[i] if i < n_weights else grad[i]
         v = mu * state[0, i] + g
         state_out[0, i] = v
         new = theta[i] - eta * v
         theta_out[i] = new
-        check += new * cast(0.0)
-    return check == 0.0
+        finite &= new - new == cast(0.0)
+    return finite
 
 
 def nesterov_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step):
@@ -65,15 +65,15 @@ def nesterov_update(theta, grad, state, theta_out, state_out, n_weights, hyper, 
     at the current parameters)."""
     cast = theta.dtype.type
     eta, decay, mu = cast(hyper[0]), cast(hyper[1]), cast(hyper[2])
-    check = cast(0.0)
+    finite = True
     for i in range(theta.shape[0]):
         g = grad[i] + decay * theta[i] if i < n_weights else grad[i]
         v = mu * state[0, i] + g
         state_out[0, i] = v
         new = theta[i] - eta * (g + mu * v)
         theta_out[i] = new
-        check += new * cast(0.0)
-    return check == 0.0
+        finite &= new - new == cast(0.0)
+    return finite
 
 
 def adam_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step):
@@ -94,7 +94,7 @@ def adam_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step
     b1, b2 = cast(beta1), cast(beta2)
     alpha = cast(hyper[0] / (1.0 - beta1**step))  # eta / (1 - beta1^t)
     inv_sqrt_bc2 = cast(1.0 / np.sqrt(1.0 - beta2**step))  # 1 / sqrt(1 - beta2^t)
-    check = cast(0.0)
+    finite = True
     for i in range(theta.shape[0]):
         g = grad[i] + decay * theta[i] if i < n_weights else grad[i]
         mi = b1 * state[0, i] + one_minus_beta1 * g
@@ -103,8 +103,8 @@ def adam_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step
         state_out[1, i] = vi
         new = theta[i] - alpha * mi / (np.sqrt(vi) * inv_sqrt_bc2 + epsilon)
         theta_out[i] = new
-        check += new * cast(0.0)
-    return check == 0.0
+        finite &= new - new == cast(0.0)
+    return finite
 
 
 # -- references: the same updates as the equations state them, in NumPy (never compiled; the conformance kit

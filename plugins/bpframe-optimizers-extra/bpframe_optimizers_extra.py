@@ -13,8 +13,8 @@ decay of ``fit(lmbda=...)``, which every bpframe optimizer adds to the gradient 
     g_i = \frac{\partial C}{\partial \theta_i} \ (\theta_i \text{ a bias}).
 
 The update writes the new parameters to ``theta_out`` and the new state to ``state_out`` (never into ``theta`` or
-``state``), and returns whether every new parameter is finite, with the ``check += new * 0.0`` idiom:
-``math.isfinite`` is not reliable under the fast-math flags bpframe compiles plugins with.
+``state``), and returns whether every new parameter is finite, with the ``finite &= new - new == 0.0`` idiom
+(``new - new`` is NaN exactly when ``new`` is inf or NaN), which vectorises.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 
 from bpframe import Hyper, OptimizerSpec, hookimpl
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 
 
 def rmsprop_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step):
@@ -37,15 +37,15 @@ def rmsprop_update(theta, grad, state, theta_out, state_out, n_weights, hyper, s
     cast = theta.dtype.type
     eta, decay, rho, epsilon = cast(hyper[0]), cast(hyper[1]), cast(hyper[2]), cast(hyper[3])
     one_minus_rho = cast(1.0 - hyper[2])
-    check = cast(0.0)
+    finite = True
     for i in range(theta.shape[0]):
         g = grad[i] + decay * theta[i] if i < n_weights else grad[i]
         v = rho * state[0, i] + one_minus_rho * (g * g)
         state_out[0, i] = v
         new = theta[i] - eta * g / (np.sqrt(v) + epsilon)
         theta_out[i] = new
-        check += new * cast(0.0)
-    return check == 0.0
+        finite &= new - new == cast(0.0)
+    return finite
 
 
 def adamw_update(theta, grad, state, theta_out, state_out, n_weights, hyper, step):
@@ -67,7 +67,7 @@ def adamw_update(theta, grad, state, theta_out, state_out, n_weights, hyper, ste
     b1, b2 = cast(beta1), cast(beta2)
     alpha = cast(hyper[0] / (1.0 - beta1**step))
     inv_sqrt_bc2 = cast(1.0 / np.sqrt(1.0 - beta2**step))
-    check = cast(0.0)
+    finite = True
     for i in range(theta.shape[0]):
         weight = i < n_weights
         g = grad[i] + decay * theta[i] if weight else grad[i]
@@ -78,8 +78,8 @@ def adamw_update(theta, grad, state, theta_out, state_out, n_weights, hyper, ste
         kept = theta[i] * shrink if weight else theta[i]
         new = kept - alpha * mi / (np.sqrt(vi) * inv_sqrt_bc2 + epsilon)
         theta_out[i] = new
-        check += new * cast(0.0)
-    return check == 0.0
+        finite &= new - new == cast(0.0)
+    return finite
 
 
 # -- references: the equations in NumPy, never compiled; the conformance kit compares the updates with them ------
