@@ -4,6 +4,7 @@
     python benchmarks/first_result.py                  # 5 rounds; ~5 minutes
     python benchmarks/first_result.py --rounds 7 --markdown docs/_generated/first_result.md
     python benchmarks/first_result.py --python /work/venv-bench/bin/python   # bpframe and torch installed there
+    python benchmarks/first_result.py --rst docs/first_result.inc              # the table the docs include
 
 Each round starts from an empty kernel cache (fresh ``BPFRAME_CACHE_DIR`` and ``NUMBA_CACHE_DIR``) and runs the
 rows below in order, each a fresh process timed from start to exit, so every row meets the cache the rows before
@@ -209,12 +210,28 @@ def report(results: dict[str, Result], step: tuple[list[float], list[float]], py
     return "\n".join(lines) + "\n"
 
 
+def rst_table(markdown: str) -> str:
+    """The report's table as a reStructuredText list-table (what the docs include)."""
+    rows = [line.strip().strip("|").split(" | ") for line in markdown.splitlines() if line.startswith("| ")]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in rows:
+        for i, cell in enumerate(row):
+            text = re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", cell.strip())  # Markdown code to reST literal
+            lines.append(f"   {'* -' if i == 0 else '  -'} {text}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--python", default=sys.executable, help="the interpreter with bpframe and torch installed")
     parser.add_argument("--markdown", help="also write the report to this file")
+    parser.add_argument("--rst", help="also write the table as a reStructuredText list-table to this file")
+    parser.add_argument("--rst-from", metavar="MARKDOWN", help="only convert an earlier --markdown report for --rst")
     args = parser.parse_args()
+    if args.rst_from:
+        Path(args.rst).write_text(rst_table(Path(args.rst_from).read_text()))
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="bpframe-first-result-"))
     warm = "import bpframe.cli, bpframe.kernels.build, bpframe.kernels.numpy_tier, bpframe.kernels.engine, torch"
     subprocess.run([args.python, "-c", warm], env=environment(workdir / "pyc-warmup"), check=True)
@@ -228,6 +245,8 @@ def main() -> int:
     if args.markdown:
         Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text(text)
+    if args.rst:
+        Path(args.rst).write_text(rst_table(text))
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
