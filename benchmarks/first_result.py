@@ -212,7 +212,7 @@ def report(results: dict[str, Result], step: tuple[list[float], list[float]], py
 
 def rst_table(markdown: str) -> str:
     """The report's table as a reStructuredText list-table (what the docs include)."""
-    rows = [line.strip().strip("|").split(" | ") for line in markdown.splitlines() if line.startswith("| ")]
+    rows = [line.strip()[1:-1].split("|") for line in markdown.splitlines() if line.startswith("| ")]
     lines = [".. list-table::", "   :header-rows: 1", ""]
     for row in rows:
         for i, cell in enumerate(row):
