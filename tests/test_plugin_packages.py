@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,8 +32,11 @@ PACKAGES = {
     "bpframe-optimizers-extra": ["adamw", "rmsprop"],
     "bpframe-initializers-extra": ["glorot_normal", "he_uniform", "identity", "lecun_normal", "orthogonal"],
 }  # fmt: skip
-#: the version of each package, and the kind of object it registers
-VERSIONS = {name: "0.2.0" if name == "bpframe-activations-extra" else "0.1.0" for name in PACKAGES}
+#: the version of each package (as its pyproject.toml states it), and the kind of object it registers
+VERSIONS = {
+    name: re.search(r'^version = "([^"]+)"', (ROOT / "plugins" / name / "pyproject.toml").read_text(), re.M).group(1)
+    for name in PACKAGES
+}
 KINDS = {
     "bpframe-activations-extra": "activation", "bpframe-losses-extra": "loss", "bpframe-training-log": "plugin",
     "bpframe-plugin-template": "activation", "bpframe-optimizers-extra": "optimizer",
