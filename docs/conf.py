@@ -41,6 +41,7 @@ extensions = [
     "sphinx.ext.doctest",
     "sphinx.ext.intersphinx",
     "sphinx.ext.viewcode",
+    "sphinx_copybutton",
     "sphinx_gallery.gen_gallery",
 ]
 
@@ -136,6 +137,25 @@ html_show_sourcelink = False
 pygments_style = "friendly"
 pygments_dark_style = "monokai"
 
+# -- math and copy buttons, offline ------------------------------------------------------------------------
+
+# The pages must render with no network (``tools/check_offline.py`` fails the build otherwise), so MathJax is
+# not loaded from its CDN but served from the site: MathJax 3.2.2 as the sphinx-mathjax-offline package ships
+# it (pinned in the ``docs`` extra; its unmodified ``es5`` build). The page loads the SVG build, which draws
+# every glyph from paths inside the script: no font file is fetched at all. ``copy_mathjax`` below copies it
+# with the components it may load later (TeX extensions that ``autoload`` brings in when a formula uses their
+# macros, and the accessibility tools of MathJax's right-click menu with their speech rules), and nothing else.
+mathjax_path = "mathjax/tex-svg.js"
+MATHJAX_FILES = ["tex-svg.js", "input/tex/extensions", "input/mml.js", "a11y", "sre/mathmaps", "ui"]
+
+# A copy button on every code block; it copies the commands without their prompts (``>>>``, ``...``, ``$``),
+# and of a block with prompts only the lines that have one, so an example's output is not copied with it.
+# Its script and stylesheet ship in the package and are served from the site too.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_line_continuation_character = "\\"
+
 # -- gallery -------------------------------------------------------------------------------------------------
 
 # sphinx-gallery runs every docs/examples/plot_*.py script while the site is built and writes one page per
@@ -175,6 +195,26 @@ def make_figures(app: Any) -> None:
         started = time.perf_counter()
         subprocess.run([sys.executable, str(script), str(out / name)], check=True, cwd=HERE)
         print(f"figure {name} made by {script.name} in {time.perf_counter() - started:.1f} s")
+
+
+def copy_mathjax(app: Any) -> None:
+    """Copy ``MATHJAX_FILES`` of the sphinx-mathjax-offline package into the HTML site's ``_static/mathjax``."""
+    if app.builder.format != "html":
+        return
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")  # the package's folder name has dashes
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("MathJax is served from the site: pip install sphinx-mathjax-offline (the docs extra)")
+    source = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax"
+    target = Path(app.outdir) / "_static" / "mathjax"
+    for name in MATHJAX_FILES:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target / name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source / name, target / name)
 
 
 def retry_reference(app: Any, env: Any, node: Any, contnode: Any) -> Any:
@@ -263,3 +303,4 @@ def setup(app: Any) -> None:
     app.connect("autodoc-process-signature", dataclass_factory_defaults)
     app.connect("autodoc-before-process-signature", type_checking_imports)
     app.connect("doctree-read", untested_examples)
+    app.connect("builder-inited", copy_mathjax)
