@@ -14,7 +14,8 @@ Every optimizer works on the decayed gradient of the book's network2,
     g = \frac{\partial C}{\partial w} + \frac{\lambda}{n} w \quad \text{for a weight}, \qquad
     g = \frac{\partial C}{\partial b} \quad \text{for a bias},
 
-where :math:`\partial C / \partial \theta` is the mean gradient over the mini-batch.
+where :math:`\partial C / \partial \theta` is the mean gradient over the m samples of the mini-batch and n is the
+number of samples in the training set.
 
 Examples
 --------
@@ -132,7 +133,7 @@ class OptimizerSpec:
         ``theta`` or ``state``), and return whether every new parameter is finite. ``theta`` and ``grad`` are
         1-D (every weight, then every bias; the first ``n_weights`` entries are weights), ``state`` has shape
         ``(state_rows, theta.size)``, ``hyper`` is float64 ``[eta, decay, <hyper-parameters in order>]`` with
-        ``decay`` = λ/n, and ``step`` counts the updates from 1.
+        ``decay`` = λ/n (n the number of training samples), and ``step`` counts the updates from 1.
     hyper : tuple of Hyper
         The hyper-parameters (at most six), in the order ``hyper[2:]`` holds them.
     state_rows : int
