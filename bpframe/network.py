@@ -130,6 +130,16 @@ class Network:
         self._optimizer_state: Any = None
         self._run: RunCursor | None = None  # an unfinished fit that the same fit call again continues
         self._training = threading.Lock()  # one fit at a time per network (see fit)
+        self._mask_key: int | None = None  # decides the dropout masks, with the update count (see _dropout_key)
+
+    def _dropout_key(self) -> int:
+        """The 63-bit key of this network's dropout masks (:mod:`bpframe.kernels.dropout`): derived from the seed,
+        so a seeded network drops the same neurons on every run; drawn from the OS once for a network without."""
+        if self._mask_key is None:
+            entropy = None if self._seed is None else [self._seed, 0x64726F70]
+            state = np.random.SeedSequence(entropy).generate_state(1, np.uint64)
+            self._mask_key = int(state[0] >> np.uint64(1))
+        return self._mask_key
 
     # -- configuration -------------------------------------------------------------------------------------
 
@@ -406,23 +416,33 @@ class Network:
         labels: np.ndarray = (out[:, 0] > 0.5) if out.shape[1] == 1 else np.argmax(out, axis=1)
         return labels.astype(np.int64)
 
-    def backprop(self, X: Any, Y: Any) -> BackpropResult:
+    def backprop(self, X: Any, Y: Any, *, dropout: Any = 0.0, step: int = 0) -> BackpropResult:
         r"""Run the forward pass and the four equations on one batch and return every quantity involved.
 
-        The gradients are those of the mean per-sample cost :math:`C = \frac{1}{n}\sum_x C_x`.
+        The gradients are those of the mean per-sample cost :math:`C = \frac{1}{m}\sum_x C_x` over the m rows of
+        the batch. With ``dropout``, the hidden layers drop neurons as ``fit(dropout=...)`` does at update number
+        ``step`` (counted from 0 by the optimizer's step count): ``mask[l]`` is the mask :math:`r^l` (0 for a
+        dropped neuron, :math:`1/(1-p)` for a kept one), the next layer reads :math:`r^l \odot a^l`, and BP2 and
+        BP4 use the mask (:mod:`bpframe.kernels.dropout`).
 
         Parameters
         ----------
-        X : array_like, shape (n, sizes[0])
+        X : array_like, shape (m, sizes[0])
             The batch's inputs, of any real dtype (converted once to the network's dtype; the caller's array
             is not modified).
-        Y : array_like, shape (n, sizes[-1]) or (n,)
+        Y : array_like, shape (m, sizes[-1]) or (m,)
             Targets, or integer class labels (turned into one-hot rows).
+        dropout : float in [0, 1), or one per hidden layer
+            Probability of dropping each neuron of the hidden layers (0: none), as in :meth:`fit`.
+        step : int >= 0
+            The update whose masks to draw: the masks of ``fit``'s update number ``step`` for the rows of this
+            batch (row i of the batch gets row i's mask).
 
         Returns
         -------
         BackpropResult
-            ``z[l]``, ``a[l]``, ``delta[l]``, ``nabla_b[l]``, ``nabla_w[l]`` per layer, and ``cost``.
+            ``z[l]``, ``a[l]``, ``delta[l]``, ``nabla_b[l]``, ``nabla_w[l]`` per layer, ``mask[l]`` per hidden
+            layer, and ``cost``.
 
         Examples
         --------
@@ -432,22 +452,32 @@ class Network:
         >>> g.delta[2].shape, g.nabla_w[1].shape, g.a[0].tolist()
         ((1, 2), (3, 2), [[0.5, -1.0]])
         """
+        from .training import check_dropout
+
         x = self._inputs(X)
         y = self._targets(Y, x.shape[0])
-        result = self._backprop_arrays(x, y)
+        rates = check_dropout(dropout, self.num_layers - 1)
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or not 0 <= int(step) < 2**63:
+            raise ConfigurationError(f"step must be an int >= 0 (an update number), got {step!r}")
+        result = self._backprop_arrays(x, y, rates=rates, step=int(step))
         if not (np.isfinite(result.cost) and all(np.isfinite(g).all() for g in result.nabla_w)):
             self._raise_plugin_fault(x, y)
         return result
 
-    def _backprop_arrays(self, x: np.ndarray, y: np.ndarray, check: bool = True) -> BackpropResult:
-        """backprop on validated arrays, without the search for a faulty plugin."""
+    def _backprop_arrays(self, x: np.ndarray, y: np.ndarray, check: bool = True, rates: tuple[float, ...] = (),
+                         step: int = 0) -> BackpropResult:  # fmt: skip
+        """backprop on validated arrays (``rates``: dropout per hidden layer, or none), without the search for a
+        faulty plugin."""
         n, dtype, total = x.shape[0], self._dtype, sum(self._sizes)
-        zs, acts, deltas = (np.empty(n * total, dtype) for _ in range(3))
-        layers = [_buffer_layers(buf, self._sizes, n) for buf in (zs, acts, deltas)]
+        zs, acts, deltas, masks, kept = (np.empty(n * total, dtype) for _ in range(5))
+        masks.fill(1.0)
+        layers = [_buffer_layers(buf, self._sizes, n) for buf in (zs, acts, deltas, masks)]
         layers[1][0][...] = x
         grad = np.empty_like(self._theta)
         status = np.zeros(STATUS_FIELDS, np.int64)
-        cost = self.program.backprop(self._theta, zs, acts, deltas, y, grad, status)
+        drop = np.array([0.0, *rates, 0.0] if rates else [], np.float64)
+        key = self._dropout_key() if rates else 0
+        cost = self.program.backprop(self._theta, zs, acts, deltas, y, grad, status, (drop, key, step, masks, kept))
         if check:
             self._raise_if_plugin_raised(status, x, y)
         nabla_w, nabla_b = self._views(grad)
@@ -458,6 +488,7 @@ class Network:
             nabla_b=LayerList(nabla_b, first=1, what="nabla_b"),
             nabla_w=LayerList(nabla_w, first=1, what="nabla_w"),
             cost=float(cost) / n,
+            mask=LayerList(layers[3][1:-1], first=1, what="mask"),
         )
 
     def evaluate(self, X: Any, Y: Any) -> dict[str, float]:
@@ -531,6 +562,9 @@ class Network:
         shuffle: bool = True,
         callbacks: Sequence[object] | None = None,
         verbose: int = 1,
+        l1: float = 0.0,
+        dropout: float | Sequence[float] = 0.0,
+        layer_speed: bool = False,
     ) -> History:
         r"""Train by mini-batch gradient descent: the book's SGD, or momentum, Nesterov momentum or Adam.
 
@@ -541,8 +575,11 @@ class Network:
         .. math:: w \leftarrow w - \eta\left(\nabla_w C + \tfrac{\lambda}{n} w\right), \qquad
                   b \leftarrow b - \eta \nabla_b C
 
-        where :math:`\nabla C` is the batch mean and n the number of training samples. The other optimizers
-        use the same L2-decayed gradient (see :mod:`bpframe.optimizers`).
+        where :math:`\nabla C` is the mean over the m samples of the batch and n the number of training samples
+        (m is ``batch_size``, n the rows of ``X`` trained on). The other optimizers
+        use the same L2-decayed gradient (see :mod:`bpframe.optimizers`). ``l1`` adds the book's L1 term,
+        :math:`w \leftarrow w - \frac{\eta\lambda_1}{n}\operatorname{sgn}(w) - \dots`, and ``dropout`` drops
+        hidden neurons while training (:mod:`bpframe.kernels.dropout`).
 
         Parameters
         ----------
@@ -575,6 +612,22 @@ class Network:
         verbose : {0, 1, 2}
             0 prints nothing; 1 shows a progress bar on a terminal and one line per epoch otherwise; 2 prints
             one line per epoch.
+        l1 : float >= 0
+            L1 regularisation strength :math:`\lambda_1` (0 turns it off): every weight's gradient gains
+            :math:`\frac{\lambda_1}{n}\operatorname{sgn}(w)`, with n the number of training samples and
+            :math:`\operatorname{sgn}(0) = 0`; biases are not regularised. Together with ``lmbda`` it is the
+            elastic net.
+        dropout : float in [0, 1), or a list with one per hidden layer
+            Probability of dropping each neuron of the hidden layers at each update (inverted dropout: a kept
+            neuron's output is divided by 1 − p, so nothing changes at prediction time, when no neuron is dropped:
+            ``predict``, ``feedforward`` and ``evaluate`` never drop). The masks come from the network's seed and
+            the update count, so a seeded run is reproducible and a resumed one continues exactly;
+            ``backprop(..., dropout=p, step=k)`` shows update k's masks.
+        layer_speed : bool
+            Record each layer's learning speed per epoch, ``history.nabla_b_norm`` and ``history.nabla_w_norm``
+            (see :class:`~bpframe.History`): the mean over the epoch's mini-batches of the norms of
+            :math:`\partial C/\partial b^l` and :math:`\partial C/\partial w^l`. Off, it costs nothing; on, SGD
+            takes the two-buffer update instead of the in-place one (measured on the benchmarks page).
 
         Returns
         -------
@@ -620,6 +673,9 @@ class Network:
                 shuffle=shuffle,
                 callbacks=callbacks,
                 verbose=verbose,
+                l1=l1,
+                dropout=dropout,
+                layer_speed=layer_speed,
             )
         finally:
             self._training.release()

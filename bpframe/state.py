@@ -39,7 +39,8 @@ class RunCursor:
 
     ``fingerprint`` identifies the call (settings and data shape); ``epoch`` is the unfinished epoch (1-based
     within the run), whose rows were in ``order`` and whose batches before ``next_batch`` are trained, with
-    ``costs`` and ``correct`` recorded; ``history`` holds the run's finished epochs.
+    ``costs`` and ``correct`` recorded (and ``speeds``, the sums of each layer's gradient norms, when the fit
+    records them); ``history`` holds the run's finished epochs.
     """
 
     fingerprint: tuple[Any, ...]
@@ -50,6 +51,7 @@ class RunCursor:
     correct: np.ndarray
     seconds: float
     history: History = field(default_factory=History)
+    speeds: np.ndarray | None = None  # the unfinished epoch's sums of gradient norms, when they are recorded
 
     def copy(self) -> RunCursor:
         """A deep copy."""

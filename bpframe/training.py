@@ -66,6 +66,9 @@ class _Settings:
     schedule: Any
     shuffle: bool
     verbose: int
+    l1: float = 0.0
+    dropout: tuple[float, ...] = ()  # per hidden layer; () for none
+    layer_speed: bool = False
 
 
 def _validate_data(net: Network, X: Any, Y: Any, validation_data: Any) -> _Data:
@@ -146,7 +149,8 @@ def _fingerprint(settings: _Settings, data: _Data) -> tuple[Any, ...]:
     checksum = zlib.crc32(np.ascontiguousarray(sample).tobytes()) ^ zlib.crc32(np.ascontiguousarray(data.y).tobytes())
     schedule = None if settings.schedule is None else tuple(sorted(settings.schedule.config().items()))
     return (settings.epochs, settings.batch_size, settings.eta, settings.lmbda, repr(settings.optimizer), schedule,
-            settings.shuffle, data.x.shape, data.y.shape, str(data.x.dtype), checksum)  # fmt: skip
+            settings.shuffle, settings.l1, settings.dropout, settings.layer_speed, data.x.shape, data.y.shape,
+            str(data.x.dtype), checksum)  # fmt: skip
 
 
 def fit(
@@ -164,6 +168,9 @@ def fit(
     shuffle: bool,
     callbacks: Any,
     verbose: int,
+    l1: float = 0.0,
+    dropout: Any = 0.0,
+    layer_speed: bool = False,
 ) -> History:
     """Validate everything before any work, then train epoch by epoch (see :meth:`bpframe.Network.fit`)."""
     settings = _Settings(
@@ -175,10 +182,40 @@ def fit(
         schedule=resolve_schedule(schedule),
         shuffle=_check_flag("shuffle", shuffle),
         verbose=_check_verbose(verbose),
+        l1=check_nonnegative_float("l1", l1),
+        dropout=check_dropout(dropout, net.num_layers - 1),
+        layer_speed=_check_flag("layer_speed", layer_speed),
     )
     data = _validate_data(net, X, Y, validation_data)
     listeners = _check_callbacks(callbacks, data.val is not None)
     return _Trainer(net, data, settings, listeners).run()
+
+
+def check_dropout(dropout: Any, hidden: int) -> tuple[float, ...]:
+    """``dropout`` as one probability per hidden layer (``()`` when none drops): a number in [0, 1) for every
+    hidden layer, or a sequence of ``hidden`` such numbers."""
+    expected = (
+        f"a probability in [0, 1) for every hidden layer, or a list of {hidden} (one per hidden layer, layer 1 first)"
+    )
+    if isinstance(dropout, (bool, np.bool_, str, bytes)):
+        raise ConfigurationError(f"dropout must be {expected}, got {dropout!r}")
+    if isinstance(dropout, numbers.Real):
+        rates = [dropout] * hidden
+        if hidden == 0 and dropout != 0:
+            raise ConfigurationError(
+                f"dropout={dropout!r}, but this network has no hidden layer: dropout drops hidden neurons only"
+            )
+    elif isinstance(dropout, (list, tuple, np.ndarray)) and len(dropout) == hidden:
+        rates = list(dropout)
+    else:
+        raise ConfigurationError(f"dropout must be {expected}, got {dropout!r}")
+    for l, rate in enumerate(rates, start=1):
+        ok = isinstance(rate, numbers.Real) and not isinstance(rate, (bool, np.bool_))
+        if not ok or not 0.0 <= float(rate) < 1.0:
+            where = "dropout" if isinstance(dropout, numbers.Real) else f"dropout[{l - 1}] (layer {l})"
+            raise ConfigurationError(f"{where} must be a probability in [0, 1), got {rate!r}")
+    values = tuple(float(rate) for rate in rates)
+    return values if any(values) else ()
 
 
 def _check_flag(name: str, value: object) -> bool:
@@ -250,6 +287,7 @@ class _Trainer:
         return {
             "epochs": s.epochs, "batch_size": self.batch_size, "eta": s.eta, "lmbda": s.lmbda,
             "optimizer": s.optimizer.config(), "schedule": None if s.schedule is None else s.schedule.config(),
+            "l1": s.l1, "dropout": list(s.dropout), "layer_speed": s.layer_speed,
             "n_samples": self.n, "num_batches": self.num_batches, "validation": self.data.val is not None,
             "resumed": None if resume is None else {"epoch": resume.epoch, "batch": resume.next_batch},
         }  # fmt: skip
@@ -287,13 +325,16 @@ class _Trainer:
         net, started, eta = self.net, time.perf_counter(), self._eta(epoch)
         resume, self.resume = self.resume, None
         self.events.emit("bpframe_epoch_start", net=net, epoch=epoch, epochs=self.s.epochs, eta=eta)
+        L = net.num_layers
         if resume is not None and resume.epoch == epoch:
             order, first = resume.order, resume.next_batch
             costs, correct, started = resume.costs, resume.correct, started - resume.seconds
+            speeds = resume.speeds if resume.speeds is not None else np.zeros((2, L + 1))
         else:
             order = net._shuffle_rng.permutation(self.n) if self.s.shuffle else np.arange(self.n)
             first, costs, correct = 0, np.zeros(self.num_batches), np.zeros(self.num_batches, np.int64)
-        t = self._training(order, eta, costs, correct)
+            speeds = np.zeros((2, L + 1))
+        t = self._training(order, eta, costs, correct, speeds if self.s.layer_speed else np.zeros((0, 0)))
         listening = self.events.listens("bpframe_batches_end")
         chunk = -(-self.num_batches // _MAX_EVENTS_PER_EPOCH) if listening else self.num_batches
         while first < self.num_batches:
@@ -312,9 +353,10 @@ class _Trainer:
                     cost=float(costs[:stop] @ self.batch_sizes[:stop]) / seen,
                     accuracy=float(correct[:stop].sum()) / seen,
                 )  # fmt: skip
-        return self._log(epoch, costs, correct, started)
+        return self._log(epoch, costs, correct, started, t.speeds)
 
-    def _training(self, order: np.ndarray, eta: float, costs: np.ndarray, correct: np.ndarray) -> engine.Training:
+    def _training(self, order: np.ndarray, eta: float, costs: np.ndarray, correct: np.ndarray,
+                  speeds: np.ndarray) -> engine.Training:  # fmt: skip
         """The engine's arguments for one epoch."""
         _net, opt, theta = self.net, self.s.optimizer, self.net._theta
         fused = opt.fused(eta, self.s.lmbda / self.n)
@@ -326,11 +368,18 @@ class _Trainer:
             fused=np.array(fused if fused is not None else (math.nan,) * 3, dtype=np.float64),
             counter=np.array([self.state.step], dtype=np.int64), costs=costs, correct=correct,
             status=np.zeros(engine.STATUS_FIELDS, np.int64), control=self.control,
-            product=self.net.program.forward_product(self.batch_size),
+            product=self.net.program.forward_product(self.batch_size), l1=self.s.l1 / self.n,
+            drop=np.array([0.0, *self.s.dropout, 0.0] if self.s.dropout else [], np.float64),
+            key=self.net._dropout_key() if self.s.dropout else 0, speeds=speeds,
         )  # fmt: skip
 
-    def _log(self, epoch: int, costs: np.ndarray, correct: np.ndarray, started: float) -> dict[str, float]:
-        logs = {"cost": float(costs @ self.batch_sizes) / self.n, "accuracy": float(correct.sum()) / self.n}
+    def _log(self, epoch: int, costs: np.ndarray, correct: np.ndarray, started: float,
+             speeds: np.ndarray) -> dict[str, Any]:  # fmt: skip
+        logs: dict[str, Any] = {"cost": float(costs @ self.batch_sizes) / self.n,
+                                "accuracy": float(correct.sum()) / self.n}  # fmt: skip
+        if speeds.shape[0] != 0:
+            mean = speeds[:, 1:] / self.num_batches
+            logs["nabla_b_norm"], logs["nabla_w_norm"] = mean[0].tolist(), mean[1].tolist()
         if self.data.val is not None:
             val_cost, val_correct = self.net._evaluate(*self.data.val)
             logs.update(val_cost=val_cost, val_accuracy=val_correct / self.data.val[0].shape[0])
@@ -347,6 +396,7 @@ class _Trainer:
         net._run = RunCursor(
             fingerprint=self.fingerprint, epoch=epoch, order=order, next_batch=done, costs=t.costs.copy(),
             correct=t.correct.copy(), seconds=time.perf_counter() - started, history=self.history,
+            speeds=t.speeds.copy() if t.speeds.shape[0] != 0 else None,
         )  # fmt: skip
         outcome, where = int(t.status[engine.OUTCOME]), f"epoch {epoch}, batch {done + 1} of {self.num_batches}"
         rows = order[done * self.batch_size : (done + 1) * self.batch_size]

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from . import dropout
 from .abi import OK, call_block
 from .bounds import max_abs, step_bound
 from .equations import (
@@ -57,6 +58,11 @@ from .options import ENGINE_OPTIONS
 
 __all__ = ["backprop", "entry_points", "evaluate", "train_batches"]
 
+draw_mask = helper(dropout.draw_mask)
+apply_mask = helper(dropout.apply_mask)
+add_l1 = helper(dropout.add_l1)
+norm = helper(dropout.norm)
+
 
 @helper
 def layer(buffer, layout, l, m):
@@ -79,21 +85,44 @@ def biases(theta, layout, l):
 
 
 @helper
-def forward(theta, layout, zs, acts, m, product):
+def drops(drop, l):
+    """Whether layer ``l`` drops neurons (``drop`` is empty when nothing does)."""
+    return drop.shape[0] > l and drop[l] > 0.0
+
+
+@helper
+def inputs(acts, kept, drop, layout, l, m):
+    r""":math:`a^l` as layer l + 1 reads it: the kept activations :math:`r^l \odot a^l` where layer l drops
+    neurons, else :math:`a^l` itself."""
+    if drops(drop, l):
+        return layer(kept, layout, l, m)
+    return layer(acts, layout, l, m)
+
+
+@helper
+def forward(theta, layout, zs, acts, m, product, drop, key, step, masks, kept):
     """The forward pass of a batch whose inputs are layer 0 of ``acts``; returns the first layer whose block
-    failed, or 0. ``product`` is the small-product kernel, or 0 for BLAS throughout."""
+    failed, or 0. ``product`` is the small-product kernel, or 0 for BLAS throughout. A hidden layer with a
+    dropout rate (``drop``, empty for none) draws its mask for update ``step`` into ``masks`` and writes the
+    kept activations into ``kept`` (:mod:`bpframe.kernels.dropout`)."""
     for l in range(1, layout.sizes.shape[0]):
-        a_prev, z, a = layer(acts, layout, l - 1, m), layer(zs, layout, l, m), layer(acts, layout, l, m)
+        a_prev = inputs(acts, kept, drop, layout, l - 1, m)
+        z, a = layer(zs, layout, l, m), layer(acts, layout, l, m)
         status = forward_layer(a_prev, weights(theta, layout, l), biases(theta, layout, l), z, a, layout.forward[l],
                                product)  # fmt: skip
         if status != OK:
             return l
+        if drops(drop, l):
+            start, size = m * layout.units[l], m * layout.sizes[l]
+            draw_mask(masks[start : start + size], key, step, l, drop[l])
+            apply_mask(acts[start : start + size], masks[start : start + size], kept[start : start + size])
     return 0
 
 
 @helper
-def errors(theta, layout, zs, acts, deltas, y, m, work, status):
-    """BP1 and BP2 down to layer 1; on a failed block, fills ``status`` (layer, role) and returns False."""
+def errors(theta, layout, zs, acts, deltas, y, m, work, status, drop, masks):
+    """BP1 and BP2 down to layer 1 (with a layer's dropout mask, :mod:`bpframe.kernels.dropout`); on a failed
+    block, fills ``status`` (layer, role) and returns False."""
     L = layout.sizes.shape[0] - 1
     z, a, delta = layer(zs, layout, L, m), layer(acts, layout, L, m), layer(deltas, layout, L, m)
     if layout.output_error != 0:
@@ -102,9 +131,10 @@ def errors(theta, layout, zs, acts, deltas, y, m, work, status):
     elif bp1_output_error(z, a, y, delta, layout.nabla, layout.output, work[: m * layout.sizes[L]]) != OK:
         return _failed(status, L, NABLA_ROLE)
     for l in range(L - 1, 0, -1):
+        mask = layer(masks, layout, l, m) if drops(drop, l) else masks[:0].reshape((0, 0))
         status_l = bp2_hidden_error(layer(deltas, layout, l + 1, m), weights(theta, layout, l + 1),
                                     layer(zs, layout, l, m), layer(acts, layout, l, m), layer(deltas, layout, l, m),
-                                    layout.backward[l], work)  # fmt: skip
+                                    layout.backward[l], work, mask)  # fmt: skip
         if status_l != OK:
             return _failed(status, l, BACKWARD_ROLE)
     return True
@@ -119,22 +149,32 @@ def _failed(status, l, role):
 
 
 @helper
-def gradient(layout, acts, deltas, grad, m, sums):
+def gradient(layout, acts, kept, drop, deltas, grad, m, sums):
     """BP3 and BP4 of every layer into the flat gradient (laid out like theta)."""
     for l in range(1, layout.sizes.shape[0]):
-        bp3_bp4_mean_in_place(layer(deltas, layout, l, m), layer(acts, layout, l - 1, m),
+        bp3_bp4_mean_in_place(layer(deltas, layout, l, m), inputs(acts, kept, drop, layout, l - 1, m),
                               weights(grad, layout, l), biases(grad, layout, l), sums)  # fmt: skip
 
 
 @helper
-def fused_step(theta, layout, acts, deltas, m, fused, x_max, bound, limit, sums):
+def record_speeds(layout, grad, speeds):
+    r"""Add :math:`\lVert\partial C/\partial b^l\rVert` and :math:`\lVert\partial C/\partial w^l\rVert` of this
+    batch to ``speeds[0, l]`` and ``speeds[1, l]``: each layer's learning speed (the book's Chapter 5)."""
+    for l in range(1, layout.sizes.shape[0]):
+        rows, cols = layout.sizes[l], layout.sizes[l - 1]
+        speeds[0, l] += norm(grad[layout.b_off[l] : layout.b_off[l] + rows])
+        speeds[1, l] += norm(grad[layout.w_off[l] : layout.w_off[l] + rows * cols])
+
+
+@helper
+def fused_step(theta, layout, acts, kept, drop, deltas, m, fused, x_max, bound, limit, sums):
     """The in-place step fused into BP3 and BP4, if no new parameter can exceed ``limit``; returns whether it was
     taken. ``bound[0]`` >= every |theta| is kept up to date (measured exactly again before giving up)."""
     step, keep = fused[2], max(abs(fused[0]), abs(fused[1]))
     new = 0.0
     for l in range(1, layout.sizes.shape[0]):
         delta_max = max_abs(layer(deltas, layout, l, m))
-        a_max = x_max if l == 1 else max_abs(layer(acts, layout, l - 1, m))
+        a_max = x_max if l == 1 else max_abs(inputs(acts, kept, drop, layout, l - 1, m))
         after = step_bound(bound[0], delta_max, a_max, m, step, keep, limit)
         if after == np.inf:
             bound[0] = min(bound[0], max_abs(theta))
@@ -143,8 +183,9 @@ def fused_step(theta, layout, acts, deltas, m, fused, x_max, bound, limit, sums)
                 return False
         new = max(new, after)
     for l in range(1, layout.sizes.shape[0]):
-        bp3_bp4_step_in_place(layer(deltas, layout, l, m), layer(acts, layout, l - 1, m), weights(theta, layout, l),
-                              biases(theta, layout, l), fused[0], fused[1], step, sums)  # fmt: skip
+        bp3_bp4_step_in_place(layer(deltas, layout, l, m), inputs(acts, kept, drop, layout, l - 1, m),
+                              weights(theta, layout, l), biases(theta, layout, l), fused[0], fused[1], step,
+                              sums)  # fmt: skip
     bound[0] = new
     return True
 
@@ -156,15 +197,27 @@ def _buffers(layout, m, dtype_of):
     return np.empty(total, dtype_of.dtype), np.empty(total, dtype_of.dtype), np.empty(total, dtype_of.dtype)
 
 
+@helper
+def _dropout_buffers(layout, m, dtype_of, drop):
+    """Flat mask and kept-activation buffers for batches of up to m rows; empty when nothing drops."""
+    total = 0
+    for l in range(drop.shape[0]):
+        if drop[l] > 0.0:
+            total = m * layout.units[layout.units.shape[0] - 1]
+    return np.empty(total, dtype_of.dtype), np.empty(total, dtype_of.dtype)
+
+
 @njit(**ENGINE_OPTIONS)
 def train_batches(layout, t, first, stop):
     """Train mini-batches ``first .. stop-1`` of an epoch over the rows ``t.x[t.order]``.
 
     Each batch runs the forward pass, the cost, BP1 and BP2, then either the in-place step fused into BP3 and
     BP4 (when the optimizer has a fused form and ``fused_step`` proves it safe) or BP3 and BP4 into the
-    gradient and the optimizer's update block into the other of two parameter (and state) buffers, whose roles
-    then swap. Before each batch, ``t.control[0]`` is read: when set, the call stops there. At the end the last
-    good parameters and state are in ``t.theta`` and ``t.state``, whatever the outcome in ``t.status``.
+    gradient (plus the L1 term, ``t.l1``) and the optimizer's update block into the other of two parameter (and
+    state) buffers, whose roles then swap. Hidden layers drop neurons at the rates ``t.drop``
+    (:mod:`bpframe.kernels.dropout`); when ``t.speeds`` has rows, each layer's gradient norms are added to it.
+    Before each batch, ``t.control[0]`` is read: when set, the call stops there. At the end the last good
+    parameters and state are in ``t.theta`` and ``t.state``, whatever the outcome in ``t.status``.
     """
     L = layout.sizes.shape[0] - 1
     n, bs = t.order.shape[0], t.batch_size
@@ -173,8 +226,9 @@ def train_batches(layout, t, first, stop):
     work = np.empty(max(layout.widest, m * layout.sizes[L]), np.float64)
     total = np.empty(1, np.float64)
     limit = 2.0e37 if t.theta.itemsize == 4 else 1.0e307  # 1/16 of the dtype's largest number
-    fused = not np.isnan(t.fused[0])
+    fused = not np.isnan(t.fused[0]) and t.l1 == 0.0 and t.speeds.shape[0] == 0
     bound = np.array([max_abs(t.theta) if fused else 0.0])
+    masks, kept = _dropout_buffers(layout, m, t.theta, t.drop)
     current, spare, state_now, state_spare = t.theta, t.spare, t.state, t.state_spare
     swapped = False
     ybuf = np.empty((m, layout.sizes[L]), t.y.dtype)
@@ -188,7 +242,7 @@ def train_batches(layout, t, first, stop):
         m = min(bs, n - start)
         xb, yb = layer(acts, layout, 0, m), ybuf[:m]
         gather_batch(t.x, t.y, t.order, start, xb, yb)
-        failed_layer = forward(current, layout, zs, acts, m, t.product)
+        failed_layer = forward(current, layout, zs, acts, m, t.product, t.drop, t.key, t.counter[0], masks, kept)
         if failed_layer != 0:
             _failed(t.status, failed_layer, FORWARD_ROLE)
             break
@@ -200,12 +254,17 @@ def train_batches(layout, t, first, stop):
         if not np.isfinite(t.costs[k]):
             t.status[OUTCOME] = NONFINITE_COST
             break
-        if not errors(current, layout, zs, acts, deltas, yb, m, work, t.status):
+        if not errors(current, layout, zs, acts, deltas, yb, m, work, t.status, t.drop, masks):
             break
-        if fused and fused_step(current, layout, acts, deltas, m, t.fused, t.x_max, bound, limit, work):
+        if fused and fused_step(current, layout, acts, kept, t.drop, deltas, m, t.fused, t.x_max, bound, limit,
+                                work):  # fmt: skip
             t.counter[0] += 1
             continue
-        gradient(layout, acts, deltas, t.grad, m, work)
+        gradient(layout, acts, kept, t.drop, deltas, t.grad, m, work)
+        if t.speeds.shape[0] != 0:
+            record_speeds(layout, t.grad, t.speeds)
+        if t.l1 != 0.0:
+            add_l1(t.grad, current, layout.n_weights, t.l1)
         outcome = call_block(t.update, (current, t.grad, state_now, spare, state_spare, t.hyper, current.shape[0],
                                         layout.n_weights, t.state.shape[0], t.counter[0] + 1))  # fmt: skip
         if outcome != OK:
@@ -243,13 +302,14 @@ def evaluate(theta, layout, x, y, out, chunk, status):
     n = x.shape[0]
     m = min(chunk, n)
     zs, acts, _ = _buffers(layout, m, theta)
+    none = np.empty(0, np.float64)
     total = np.empty(1, np.float64)
     cost, correct = 0.0, 0
     status[OUTCOME] = DONE
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
         put_rows(x[start : start + m], layer(acts, layout, 0, m), 0)
-        failed_layer = forward(theta, layout, zs, acts, m, 0)
+        failed_layer = forward(theta, layout, zs, acts, m, 0, none, 0, 0, zs[:0], zs[:0])
         if failed_layer != 0:
             _failed(status, failed_layer, FORWARD_ROLE)
             status[BATCH] = start
@@ -268,27 +328,28 @@ def evaluate(theta, layout, x, y, out, chunk, status):
 
 
 @njit(**ENGINE_OPTIONS)
-def backprop(theta, layout, zs, acts, deltas, y, grad, status):
+def backprop(theta, layout, zs, acts, deltas, y, grad, status, drop, key, step, masks, kept):
     """The forward pass and the four equations on one batch (inputs in layer 0 of ``acts``): every z, a and δ
-    stays in the buffers, ∂C/∂θ goes to ``grad``; returns the summed cost."""
+    stays in the buffers, ∂C/∂θ goes to ``grad``; returns the summed cost. With dropout rates ``drop`` (empty for
+    none), the masks of update ``step`` and the kept activations go to ``masks`` and ``kept``."""
     L = layout.sizes.shape[0] - 1
     m = y.shape[0]
     work = np.empty(max(layout.widest, m * layout.sizes[L]), np.float64)
     total = np.zeros(1, np.float64)
     status[OUTCOME] = DONE
-    failed_layer = forward(theta, layout, zs, acts, m, 0)
+    failed_layer = forward(theta, layout, zs, acts, m, 0, drop, key, step, masks, kept)
     if failed_layer != 0:
         _failed(status, failed_layer, FORWARD_ROLE)
         return np.nan
     if batch_cost(layer(acts, layout, L, m), y, layout.cost, total) != OK:
         _failed(status, L, COST_ROLE)
         return np.nan
-    if not errors(theta, layout, zs, acts, deltas, y, m, work, status):
+    if not errors(theta, layout, zs, acts, deltas, y, m, work, status, drop, masks):
         return np.nan
     for l in range(1, L + 1):
         delta = layer(deltas, layout, l, m)
         bp3_bias_gradient(delta, biases(grad, layout, l), work)
-        bp4_weight_gradient(delta, layer(acts, layout, l - 1, m), weights(grad, layout, l))
+        bp4_weight_gradient(delta, inputs(acts, kept, drop, layout, l - 1, m), weights(grad, layout, l))
     return total[0]
 
 

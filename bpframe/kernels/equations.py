@@ -4,6 +4,8 @@ Notation (rows are samples): ``a_prev`` is :math:`a^{l-1}` with shape ``(m, size
 samples; ``w`` is :math:`w^l` with shape ``(sizes[l], sizes[l-1])`` so that ``w[j, k]`` connects neuron k of layer
 l−1 to neuron j of layer l; ``b`` is :math:`b^l`; ``z``, ``a`` and ``delta`` are :math:`z^l`, :math:`a^l` and
 :math:`\delta^l`, each ``(m, sizes[l])``. A row of these matrices is the book's column vector for one sample.
+As in the book, n is the number of samples in the whole training set; it appears only in the regularisation
+(the L2 decay λ/n).
 
 The matrix products go to BLAS (:func:`~bpframe.kernels.blas.gemm`). Where an equation needs a plugin's function
 (σ, σ′, ∇ₐC), the kernel calls the *block* of that function: a compiled loop that applies it to the whole layer
@@ -89,7 +91,7 @@ def bp1_combined(z, a, y, delta, output_error):
 
 
 @helper
-def bp2_hidden_error(delta_next, w_next, z, a, delta, sigma_prime, work):
+def bp2_hidden_error(delta_next, w_next, z, a, delta, sigma_prime, work, mask):
     r"""BP2, the error of a hidden layer from the error of the next one.
 
     .. math:: \delta^l = ((w^{l+1})^\mathsf{T} \delta^{l+1}) \odot \sigma'(z^l)
@@ -98,6 +100,10 @@ def bp2_hidden_error(delta_next, w_next, z, a, delta, sigma_prime, work):
     block then multiplies by :math:`\sigma'(z^l)`.
     """
     gemm(delta_next, False, w_next, False, delta, 1.0, 0.0)
+    if mask.shape[0] != 0:  # dropout: the layer's mask r^l, before σ′ (bpframe.kernels.dropout)
+        for i in range(delta.shape[0]):
+            for j in range(delta.shape[1]):
+                delta[i, j] = delta[i, j] * mask[i, j]
     return call_block(sigma_prime, (z, a, delta, work, z.shape[0], z.shape[1]))
 
 
@@ -152,7 +158,8 @@ def bp3_bp4_mean_in_place(delta, a_prev, nabla_w, nabla_b, sums):
 def bp3_bp4_step_in_place(delta, a_prev, w, b, keep_w, keep_b, step, sums):
     r"""BP3 and BP4 fused with an optimizer step of the form
     :math:`\theta \leftarrow k\,\theta - s\,\partial C/\partial\theta` (stochastic gradient descent, whose
-    :math:`k = 1 - \eta\lambda/n` on the weights (L2 decay) and 1 on the biases, and :math:`s = \eta`):
+    :math:`k = 1 - \eta\lambda/n` on the weights (L2 decay) and 1 on the biases, and :math:`s = \eta`), for a
+    mini-batch of m samples (the rows of ``delta``) out of a training set of n:
 
     .. math:: b^l \leftarrow k_b\, b^l - s \, \frac{1}{m} \sum_x \delta^{x,l}, \qquad
               w^l \leftarrow k_w\, w^l - s \, \frac{1}{m} \big(\delta^l\big)^\mathsf{T} a^{l-1}

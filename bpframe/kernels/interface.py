@@ -104,3 +104,7 @@ class Training(NamedTuple):
     status: np.ndarray  # int64 (STATUS_FIELDS,)
     control: np.ndarray  # int64 (1,): set to 1 by another thread to stop after the current batch
     product: int  # the small forward-product kernel (bpframe.kernels.products), or 0: BLAS for every product
+    l1: float  # the L1 term of the weights' gradient, lambda_1 / n per unit of sgn(w); 0 turns it off
+    drop: np.ndarray  # float64 (L + 1,): probability of dropping a neuron of layer l (0: no dropout there)
+    key: int  # 0 <= key < 2**63: with the update count, it decides every dropout mask (bpframe.kernels.dropout)
+    speeds: np.ndarray  # float64 (2, L + 1): sums over batches of |dC/db^l| and |dC/dw^l|, or (0, 0): not recorded

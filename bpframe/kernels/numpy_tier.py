@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..validation import max_abs
+from . import dropout
 from .abi import OK, call_block
 from .blas import blas
 from .build import jit_enabled
@@ -167,9 +168,22 @@ def _first_max(a: np.ndarray) -> np.ndarray:
     return best
 
 
-def forward(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray, m: int, product: Any) -> int:
+def drops(drop: np.ndarray, l: int) -> bool:
+    return bool(drop.shape[0] > l and drop[l] > 0.0)
+
+
+def inputs(acts: np.ndarray, kept: np.ndarray, drop: np.ndarray, layout: Layout, l: int, m: int) -> np.ndarray:
+    return layer(kept, layout, l, m) if drops(drop, l) else layer(acts, layout, l, m)
+
+
+_NONE = np.empty(0, np.float64)
+
+
+def forward(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray, m: int, product: Any,
+            drop: np.ndarray = _NONE, key: int = 0, step: int = 0, masks: np.ndarray = _NONE,
+            kept: np.ndarray = _NONE) -> int:  # fmt: skip
     for l in range(1, len(layout.sizes)):
-        z, a, a_prev = layer(zs, layout, l, m), layer(acts, layout, l, m), layer(acts, layout, l - 1, m)
+        z, a, a_prev = layer(zs, layout, l, m), layer(acts, layout, l, m), inputs(acts, kept, drop, layout, l - 1, m)
         w = weights(theta, layout, l)
         if product != 0 and small_product(m, a_prev.shape[1]):
             _call_product(product, a_prev, w, z)
@@ -177,6 +191,10 @@ def forward(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray,
             gemm(a_prev, False, w, True, z, 1.0, 0.0)
         if _call_layer(layout.forward[l], z, biases(theta, layout, l), a, a, m, z.shape[1]) != OK:
             return l
+        if drops(drop, l):
+            start, size = m * int(layout.units[l]), m * int(layout.sizes[l])
+            dropout.draw_mask(masks[start : start + size], key, step, l, float(drop[l]))
+            dropout.apply_mask(acts[start : start + size], masks[start : start + size], kept[start : start + size])
     return 0
 
 
@@ -186,7 +204,8 @@ def _failed(status: np.ndarray, l: int, role: int) -> bool:
 
 
 def errors(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray, deltas: np.ndarray, y: np.ndarray,
-           m: int, work: np.ndarray, status: np.ndarray) -> bool:  # fmt: skip
+           m: int, work: np.ndarray, status: np.ndarray, drop: np.ndarray = _NONE,
+           masks: np.ndarray = _NONE) -> bool:  # fmt: skip
     L = len(layout.sizes) - 1
     z, a, delta = layer(zs, layout, L, m), layer(acts, layout, L, m), layer(deltas, layout, L, m)
     n = z.shape[1]
@@ -201,17 +220,28 @@ def errors(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray, 
     for l in range(L - 1, 0, -1):
         z, a, delta = layer(zs, layout, l, m), layer(acts, layout, l, m), layer(deltas, layout, l, m)
         gemm(layer(deltas, layout, l + 1, m), False, weights(theta, layout, l + 1), False, delta, 1.0, 0.0)
+        if drops(drop, l):
+            np.multiply(delta, layer(masks, layout, l, m), out=delta)
         if _call_layer(layout.backward[l], z, a, delta, work, m, z.shape[1]) != OK:
             return _failed(status, l, BACKWARD_ROLE)
     return True
 
 
-def _gradient(layout: Layout, acts: np.ndarray, deltas: np.ndarray, grad: np.ndarray, m: int) -> None:
+def _gradient(layout: Layout, acts: np.ndarray, deltas: np.ndarray, grad: np.ndarray, m: int,
+              kept: np.ndarray = _NONE, drop: np.ndarray = _NONE) -> None:  # fmt: skip
     dtype = grad.dtype.type
     for l in range(1, len(layout.sizes)):
         delta = layer(deltas, layout, l, m)
         biases(grad, layout, l)[...] = (column_sums(delta) / m).astype(dtype)
-        gemm(delta, True, layer(acts, layout, l - 1, m), False, weights(grad, layout, l), 1.0 / m, 0.0)
+        gemm(delta, True, inputs(acts, kept, drop, layout, l - 1, m), False, weights(grad, layout, l), 1.0 / m, 0.0)
+
+
+def _record_speeds(layout: Layout, grad: np.ndarray, speeds: np.ndarray) -> None:
+    for l in range(1, len(layout.sizes)):
+        rows, cols = int(layout.sizes[l]), int(layout.sizes[l - 1])
+        b, w = int(layout.b_off[l]), int(layout.w_off[l])
+        speeds[0, l] += dropout.norm(grad[b : b + rows])
+        speeds[1, l] += dropout.norm(grad[w : w + rows * cols])
 
 
 def step_bound(bound: float, delta_max: float, a_max: float, m: int, step: float, keep: float, limit: float) -> float:
@@ -222,14 +252,15 @@ def step_bound(bound: float, delta_max: float, a_max: float, m: int, step: float
     return new if new <= limit else math.inf
 
 
-def _fused_step(theta: np.ndarray, layout: Layout, acts: np.ndarray, deltas: np.ndarray, m: int, fused: np.ndarray,
-                x_max: float, bound: list[float], limit: float) -> bool:  # fmt: skip
+def _fused_step(theta: np.ndarray, layout: Layout, acts: np.ndarray, kept: np.ndarray, drop: np.ndarray,
+                deltas: np.ndarray, m: int, fused: np.ndarray, x_max: float, bound: list[float],
+                limit: float) -> bool:  # fmt: skip
     step, keep = float(fused[2]), max(abs(float(fused[0])), abs(float(fused[1])))
     new = 0.0
     L = len(layout.sizes) - 1
     for l in range(1, L + 1):
         delta_max = max_abs(layer(deltas, layout, l, m))
-        a_max = x_max if l == 1 else max_abs(layer(acts, layout, l - 1, m))
+        a_max = x_max if l == 1 else max_abs(inputs(acts, kept, drop, layout, l - 1, m))
         after = step_bound(bound[0], delta_max, a_max, m, step, keep, limit)
         if after == math.inf:
             bound[0] = min(bound[0], max_abs(theta))
@@ -242,7 +273,7 @@ def _fused_step(theta: np.ndarray, layout: Layout, acts: np.ndarray, deltas: np.
         delta, w, b = layer(deltas, layout, l, m), weights(theta, layout, l), biases(theta, layout, l)
         sums = column_sums(delta)
         b[...] = (float(fused[1]) * b.astype(np.float64) - rate * sums).astype(b.dtype)
-        gemm(delta, True, layer(acts, layout, l - 1, m), False, w, -rate, float(fused[0]))
+        gemm(delta, True, inputs(acts, kept, drop, layout, l - 1, m), False, w, -rate, float(fused[0]))
     bound[0] = new
     return True
 
@@ -280,8 +311,10 @@ def train_batches(layout: Layout, t: Training, first: int, stop: int) -> None:
     work = np.empty(max(layout.widest, m * int(layout.sizes[L])), np.float64)
     total = np.empty(1, np.float64)
     limit = 2.0e37 if t.theta.itemsize == 4 else 1.0e307
-    fused = not math.isnan(t.fused[0])
+    fused = not math.isnan(t.fused[0]) and t.l1 == 0.0 and t.speeds.shape[0] == 0
     bound = [max_abs(t.theta) if fused else 0.0]
+    dropping = bool((t.drop > 0.0).any())
+    masks, kept = (np.empty(m * total_units if dropping else 0, t.theta.dtype) for _ in range(2))
     current, spare, state_now, state_spare = t.theta, t.spare, t.state, t.state_spare
     swapped = False
     t.status[OUTCOME] = DONE
@@ -297,7 +330,7 @@ def train_batches(layout: Layout, t: Training, first: int, stop: int) -> None:
         rows = t.order[start : start + m]
         np.take(t.x, rows, axis=0, out=xb)
         np.take(t.y, rows, axis=0, out=yb)
-        failed_layer = forward(current, layout, zs, acts, m, t.product)
+        failed_layer = forward(current, layout, zs, acts, m, t.product, t.drop, t.key, int(t.counter[0]), masks, kept)
         if failed_layer != 0:
             _failed(t.status, failed_layer, FORWARD_ROLE)
             break
@@ -310,12 +343,16 @@ def train_batches(layout: Layout, t: Training, first: int, stop: int) -> None:
         if not math.isfinite(t.costs[k]):
             t.status[OUTCOME] = NONFINITE_COST
             break
-        if not errors(current, layout, zs, acts, deltas, yb, m, work, t.status):
+        if not errors(current, layout, zs, acts, deltas, yb, m, work, t.status, t.drop, masks):
             break
-        if fused and _fused_step(current, layout, acts, deltas, m, t.fused, t.x_max, bound, limit):
+        if fused and _fused_step(current, layout, acts, kept, t.drop, deltas, m, t.fused, t.x_max, bound, limit):
             t.counter[0] += 1
             continue
-        _gradient(layout, acts, deltas, t.grad, m)
+        _gradient(layout, acts, deltas, t.grad, m, kept, t.drop)
+        if t.speeds.shape[0] != 0:
+            _record_speeds(layout, t.grad, t.speeds)
+        if t.l1 != 0.0:
+            dropout.add_l1(t.grad, current, layout.n_weights, t.l1)
         outcome = _update(t, current, state_now, spare, state_spare, layout.n_weights)
         if outcome != OK:
             if outcome == 0:
@@ -370,14 +407,15 @@ def evaluate(theta: np.ndarray, layout: Layout, x: np.ndarray, y: np.ndarray, ou
 
 @_quiet
 def backprop(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray, deltas: np.ndarray, y: np.ndarray,
-             grad: np.ndarray, status: np.ndarray) -> float:  # fmt: skip
+             grad: np.ndarray, status: np.ndarray, drop: np.ndarray, key: int, step: int, masks: np.ndarray,
+             kept: np.ndarray) -> float:  # fmt: skip
     """:func:`bpframe.kernels.engine.backprop`, with NumPy and ctypes."""
     L = len(layout.sizes) - 1
     m = y.shape[0]
     work = np.empty(max(layout.widest, m * int(layout.sizes[L])), np.float64)
     total = np.zeros(1, np.float64)
     status[OUTCOME] = DONE
-    failed_layer = forward(theta, layout, zs, acts, m, 0)
+    failed_layer = forward(theta, layout, zs, acts, m, 0, drop, key, step, masks, kept)
     if failed_layer != 0:
         _failed(status, failed_layer, FORWARD_ROLE)
         return math.nan
@@ -385,7 +423,7 @@ def backprop(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray
     if _call_layer(layout.cost, a, y, total, total, m, a.shape[1]) != OK:
         _failed(status, L, COST_ROLE)
         return math.nan
-    if not errors(theta, layout, zs, acts, deltas, y, m, work, status):
+    if not errors(theta, layout, zs, acts, deltas, y, m, work, status, drop, masks):
         return math.nan
-    _gradient(layout, acts, deltas, grad, m)
+    _gradient(layout, acts, deltas, grad, m, kept, drop)
     return float(total[0])

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..activation import Activation
 from ..loss import Loss
-from . import blocks, engine, equations, numpy_tier, products
+from . import blocks, dropout, engine, equations, numpy_tier, products
 from .build import Block, block, compiled_engine, jit_enabled, load_cached, product_block
 from .interface import Layout, Training, small_product
 from .runner import PluginExceptions, run
@@ -149,9 +149,12 @@ class Program:
         return float(cost), int(correct)
 
     def backprop(self, theta: np.ndarray, zs: np.ndarray, acts: np.ndarray, deltas: np.ndarray, y: np.ndarray,
-                 grad: np.ndarray, status: np.ndarray) -> float:  # fmt: skip
-        """The four equations on one batch whose inputs are layer 0 of ``acts``; returns the summed cost."""
-        args = (theta, self.layout("train"), zs, acts, deltas, _readonly(y), grad, status)
+                 grad: np.ndarray, status: np.ndarray, dropout: tuple[np.ndarray, int, int, np.ndarray, np.ndarray],
+                 ) -> float:  # fmt: skip
+        """The four equations on one batch whose inputs are layer 0 of ``acts``; returns the summed cost.
+        ``dropout`` is (rates by layer, key, update number, mask buffer, kept-activation buffer); empty rates for
+        none (:mod:`bpframe.kernels.dropout`)."""
+        args = (theta, self.layout("train"), zs, acts, deltas, _readonly(y), grad, status, *dropout)
         entry, _ = self._entry("backprop", args, 0.0)
         return float(run(lambda: entry(*args), None, self.caught))
 
@@ -170,6 +173,8 @@ class Program:
         parts += [_source(kernel) for kernel in _EQUATIONS]
         parts += ["# the forward product of a small mini-batch of a wide layer, instead of BLAS", ""]
         parts.append(_source(products.small_forward))
+        parts += ["# dropout's masks, and the L1 term of the weights' gradient", ""]
+        parts += [_source(fn) for fn in (dropout.draw_mask, dropout.apply_mask, dropout.add_l1)]
         parts += ["# ---- the blocks: each plugin function applied to a whole layer", ""]
         seen: set[int] = set()
         specs: list[Activation | Loss] = [*self.activations, self.loss]

@@ -154,3 +154,29 @@ def test_column_sums_add_the_rows_in_the_engines_order(dtype):
         equations.column_sums(delta, engine_sums)
         np.testing.assert_array_equal(numpy_tier.column_sums(delta), engine_sums)
         assert np.array_equal(np.signbit(numpy_tier.column_sums(delta)), np.signbit(engine_sums))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(
+    ("config", "optimizer"),
+    [("plugin-tanh-quadratic", "sgd"), ("relu-softmax-ce", "adam"), ("wide-input-small-batch", "momentum")],
+)
+def test_tiers_agree_with_dropout_l1_and_layer_speed(config, optimizer, dtype, monkeypatch):
+    """Dropout's masks, the L1 term and the recorded gradient norms are the same bits in both tiers."""
+    sizes, acts, loss = CONFIGS[config]
+    X, Y = data(loss, 53, sizes)
+    results = []
+    for tier in ("numpy", "compiled"):
+        monkeypatch.setenv("BPFRAME_ENGINE", tier)
+        net = bp.Network(sizes, acts, loss, dtype=dtype, seed=2)
+        history = net.fit(X, Y, epochs=2, batch_size=8, eta=0.05, l1=0.2, dropout=0.3, optimizer=optimizer,
+                          layer_speed=True, verbose=0)  # fmt: skip
+        g = net.backprop(X[:7], Y[:7], dropout=0.5, step=3)
+        results.append((net, history, g))
+    (a, ha, ga), (b, hb, gb) = results
+    assert_same(a, b, ha, hb)
+    assert ha.nabla_b_norm == hb.nabla_b_norm and ha.nabla_w_norm == hb.nabla_w_norm
+    for l in range(1, len(sizes)):
+        np.testing.assert_array_equal(ga.nabla_w[l], gb.nabla_w[l])
+    for l in range(1, len(sizes) - 1):
+        np.testing.assert_array_equal(ga.mask[l], gb.mask[l])

@@ -1,0 +1,78 @@
+r"""Dropout's masks, and the L1 term: the two additions of the book's Chapter 3 to the four equations.
+
+**Dropout** (inverted): while training, each neuron of a hidden layer l is dropped with probability p (its
+output multiplied by 0) and kept otherwise (multiplied by :math:`1/(1-p)`, so that the expected input of the next
+layer is what it will be at prediction time, when nothing is dropped). With the mask :math:`r^l` of those
+factors, the forward pass and the equations become
+
+.. math::
+    \tilde a^l = r^l \odot a^l, \qquad z^{l+1} = w^{l+1} \tilde a^l + b^{l+1}, \qquad
+    \delta^l = \big(r^l \odot (w^{l+1})^\mathsf{T} \delta^{l+1}\big) \odot \sigma'(z^l), \qquad
+    \frac{\partial C}{\partial w^{l+1}} = \delta^{l+1} (\tilde a^l)^\mathsf{T}
+
+(BP2 gains the mask, BP4 reads the kept activations; BP1 and BP3 are unchanged). The mask is not random in
+the usual sense: :func:`draw_mask` derives it from a 64-bit key, the update's number and the layer, by a
+hash (splitmix64's finaliser), so the same run draws the same masks whichever tier trains it, a resumed run
+draws the masks the uninterrupted one would have, and :meth:`bpframe.Network.backprop` can show the mask of any
+update.
+
+**L1** regularisation adds :math:`\frac{\lambda_1}{n}\operatorname{sgn}(w)` to every weight's gradient (the
+derivative of the cost term :math:`\frac{\lambda_1}{n}\sum_w |w|`, with :math:`\operatorname{sgn}(0) = 0` as in
+the book), before the optimizer's update: :func:`add_l1`.
+
+Every function here is written once, with array operations that numba compiles for the engine and NumPy runs
+for the NumPy tier, so both compute the same bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["add_l1", "apply_mask", "draw_mask", "norm"]
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
+_TWO53 = 9007199254740992.0  # 2**53: the hash's top 53 bits are a uniform number in [0, 2**53)
+
+
+def draw_mask(out: np.ndarray, key: int, step: int, l: int, rate: float) -> None:
+    r"""Write layer ``l``'s dropout mask for update ``step`` into the flat ``out`` (row-major ``(m, sizes[l])``):
+    0 with probability ``rate``, :math:`1/(1 - \text{rate})` otherwise.
+
+    Entry i is kept when the top 53 bits of :math:`h(s + i\,\phi)` are at least :math:`\lfloor 2^{53} p \rfloor`,
+    where h is splitmix64's finaliser, :math:`\phi` the golden-ratio constant and s the hash of (key, step, l).
+    """
+    seed = np.zeros(1, np.uint64)
+    head = np.empty(3, np.uint64)
+    head[0], head[1], head[2] = key, step, l
+    for r in range(3):
+        seed = seed ^ head[r : r + 1]
+        seed = (seed ^ (seed >> _S30)) * _MIX1
+        seed = (seed ^ (seed >> _S27)) * _MIX2
+        seed = seed ^ (seed >> _S31)
+    h = np.arange(out.shape[0]).astype(np.uint64) * _GOLDEN + seed[0]
+    h = (h ^ (h >> _S30)) * _MIX1
+    h = (h ^ (h >> _S27)) * _MIX2
+    h = h ^ (h >> _S31)
+    kept = (h >> _S11) >= np.uint64(rate * _TWO53)
+    out[:] = np.where(kept, 1.0 / (1.0 - rate), 0.0)
+
+
+def apply_mask(values: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:
+    """``out = values ⊙ mask`` on flat arrays of the network's dtype (``out`` may be ``values``)."""
+    np.multiply(values, mask, out)
+
+
+def add_l1(grad: np.ndarray, theta: np.ndarray, n_weights: int, l1: float) -> None:
+    r"""The L1 term: ``grad[i] += l1 * sgn(theta[i])`` for the weights (the first ``n_weights`` entries), added
+    in float64 and rounded once to the dtype."""
+    w = theta[:n_weights]
+    g = grad[:n_weights]
+    g[:] = g.astype(np.float64) + l1 * np.sign(w).astype(np.float64)
+
+
+def norm(values: np.ndarray) -> float:
+    """The Euclidean norm of a flat array, its squares summed in order in float64 (so both tiers agree)."""
+    return float(np.sqrt(np.cumsum(np.square(values.astype(np.float64)))[-1]))
