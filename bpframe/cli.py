@@ -25,6 +25,15 @@ def _ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 64,32, got {text!r}") from None
 
 
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 0.5 or 0.2,0.5, got {text!r}"
+        ) from None
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -199,6 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
             train.add_argument(f"--{name}", type=float, action=_Alias, dest=f"hyper_{name}", metavar="VALUE",
                                help=f"same as --opt {name}=VALUE: {', '.join(owners)}")  # fmt: skip
     train.add_argument("--lmbda", type=float, default=0.0, help="L2 weight decay (default: %(default)s)")
+    train.add_argument("--l1", type=float, default=0.0, help="L1 regularisation strength (default: %(default)s)")
+    train.add_argument("--dropout", type=_floats, default=[0.0], metavar="P",
+                       help="probability of dropping a hidden neuron while training: one for every hidden layer, "
+                       "or one per hidden layer, e.g. 0.2,0.5 (default: 0)")  # fmt: skip
+    train.add_argument(
+        "--layer-speed",
+        action="store_true",
+        help="record each layer's learning speed per epoch (drawn by --plot, saved by --save)",
+    )
     train.add_argument("--schedule", type=_schedule, help="step:EPOCHS:FACTOR or exp:RATE")
     train.add_argument("--epochs", type=int, default=100, help="the most epochs (default: %(default)s)")
     train.add_argument("--batch-size", type=int, default=32, help="default: %(default)s")

@@ -1,7 +1,7 @@
 r"""Saving and loading networks: one ``.npz`` file, no pickles, written atomically, read within fixed bounds.
 
-The file format (``format_version`` 2)
---------------------------------------
+The file format (``format_version`` 2, or 3 with the layers' learning speed)
+--------------------------------------------------------------------------
 A model file is an *uncompressed* ZIP archive of NumPy ``.npy`` members, the layout :func:`numpy.savez`
 writes, so ``numpy.load(path, allow_pickle=False)`` can inspect it too:
 
@@ -17,6 +17,12 @@ writes, so ``numpy.load(path, allow_pickle=False)`` can inspect it too:
     A 1-D ``float64`` array: the history's columns one after the other, as long as the metadata's
     ``lengths`` say (the epoch numbers are whole numbers, stored exactly). A column may be shorter than
     ``epoch``: ``val_cost`` only has the epochs of the ``fit`` calls given validation data.
+``layer_speed.npy`` (format 3: only for a network trained with ``fit(layer_speed=True)``)
+    A ``float64`` array of shape ``(epochs, 2, L)``: for every epoch of the history (the metadata's
+    ``"layer_speed": {"epochs": ...}`` repeats the count), :attr:`~bpframe.History.nabla_b_norm` and
+    :attr:`~bpframe.History.nabla_w_norm` of each layer, NaN for an epoch trained without recording them. A file
+    without it is written as format 2, so that bpframe 0.1 reads it; a file with it as format 3, which an older
+    bpframe refuses with a message to upgrade instead of dropping the data.
 
 The metadata is one JSON object::
 
@@ -129,7 +135,7 @@ __all__ = [
 #: it last changed): a save still writing changes its file all the time.
 STALE_TEMPORARY_SECONDS = 3600
 
-_HISTORY_COLUMNS = tuple(field.name for field in dataclasses.fields(History))
+_HISTORY_COLUMNS = tuple(History().as_dict())  # the per-epoch columns; the per-layer speeds have a member of their own
 #: The temporary files of saves: this bpframe's, and those of format-1 bpframe (recognised by their contents).
 _TEMPORARY = re.compile(r"\..{1,100}\.[0-9a-f]{12}\.bpframe-save\.tmp")
 _OLD_TEMPORARY = re.compile(r"\..{1,100}\.[0-9a-f]{12}\.tmp")
@@ -236,14 +242,43 @@ def _arrays_to_save(net: Network, include_optimizer: bool) -> dict[str, np.ndarr
         )
     optimizer = getattr(net, "_optimizer_state", None) if include_optimizer else None
     state = None if optimizer is None else _optimizer_array(optimizer.state, theta)
-    columns, lengths, values = _history_columns(getattr(net, "history", None) or History())
+    history = getattr(net, "history", None) or History()
+    columns, lengths, values = _history_columns(history)
     metadata = _metadata(net, optimizer, state, columns, lengths)
+    speeds = _layer_speed(history, net.num_layers)
+    if speeds is not None:
+        metadata["format_version"], metadata["layer_speed"] = FORMAT_VERSION, {"epochs": speeds.shape[0]}
     arrays = {"metadata": np.frombuffer(_metadata_text(metadata), dtype=np.uint8), "theta": theta}
     if state is not None:
         arrays["optimizer_state"] = state
     if values.size:
         arrays["history"] = values
+    if speeds is not None:
+        arrays["layer_speed"] = speeds
     return arrays
+
+
+def _layer_speed(history: History, layers: int) -> np.ndarray | None:
+    """The history's per-layer learning speed as a (epochs, 2, L) float64 array, or None when none was recorded."""
+    if not history.nabla_b_norm:
+        return None
+    rows = len(history.nabla_b_norm)
+    try:
+        speeds: np.ndarray = np.array([history.nabla_b_norm, history.nabla_w_norm], np.float64).transpose(1, 0, 2)
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"cannot save the network: its history's layer speeds are not a table of numbers ({exc})"
+        ) from None
+    if speeds.shape != (rows, 2, layers) or rows != len(history.epoch):
+        raise DataError(
+            f"cannot save the network: its history's layer speeds have shape {speeds.shape[:1] + speeds.shape[2:]} "
+            f"per quantity; expected one row for each of the {len(history.epoch)} epochs, of {layers} layers"
+        )
+    if not (np.isnan(speeds) | (np.isfinite(speeds) & (speeds >= 0))).all():
+        raise DataError(
+            "cannot save the network: its history's layer speeds hold values that are not norms (>= 0, or NaN)"
+        )
+    return speeds
 
 
 def _metadata(
@@ -252,7 +287,7 @@ def _metadata(
     """The JSON object described in the module docstring."""
     return {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": 2,  # 3 when the file holds layer_speed.npy (_arrays_to_save)
         "bpframe_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "sizes": list(net.sizes),

@@ -30,13 +30,17 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "VERSION_PATTERN", "ModelContents", "Opti
 #: The value of the metadata's ``"format"`` field.
 FORMAT = "bpframe-model"
 #: The newest model format version this bpframe reads and the one it writes; it reads every older one too.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: What a file may hold as a version (PEP 440).
 VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]{0,63}")
 
 _DTYPES = ("float32", "float64")
 #: The members each format version defines.
-_MEMBERS = {1: ("metadata", "theta", "optimizer_state"), 2: ("metadata", "theta", "optimizer_state", "history")}
+_MEMBERS = {
+    1: ("metadata", "theta", "optimizer_state"),
+    2: ("metadata", "theta", "optimizer_state", "history"),
+    3: ("metadata", "theta", "optimizer_state", "history", "layer_speed"),
+}
 _HISTORY_COLUMNS = ("epoch", "cost", "accuracy", "val_cost", "val_accuracy", "seconds")  # History's fields
 _HISTORY_INT_COLUMNS = ("epoch",)
 #: The longest a value from the file, or a message about it, is quoted: a crafted file must not turn an error
@@ -211,6 +215,8 @@ def _parse(path: str, metadata: dict[str, Any], archive: ModelArchive, version: 
         history = _history_v1(path, metadata.get("history", {}))
     else:
         history = _history(path, metadata.get("history", {"columns": [], "lengths": []}), archive)
+    if version >= 3:
+        _layer_speed(path, metadata.get("layer_speed"), archive, history, len(sizes) - 1)
     theta = _theta(path, archive, dtype, n_params, sizes)
     optimizer = _optimizer(path, version, metadata.get("optimizer"), archive, dtype, n_params)
     return ModelContents(version, sizes, dtype, records, loss, seed, history, theta, optimizer)
@@ -399,6 +405,28 @@ def _history(path: str, record: object, archive: ModelArchive) -> History:
         if key not in _HISTORY_INT_COLUMNS:
             setattr(history, key, column.tolist())
     return history
+
+
+def _layer_speed(path: str, record: object, archive: ModelArchive, history: History, layers: int) -> None:
+    """Format 3's per-layer learning speed: ``layer_speed.npy`` of shape (epochs, 2, L), a row for every epoch of
+    the history (NaN where not recorded), when the metadata has a ``layer_speed`` record (absent or null: none)."""
+    present = "layer_speed" in archive.members
+    if record is None and not present:
+        return
+    epochs = record.get("epochs") if isinstance(record, dict) else None
+    if type(epochs) is not int or epochs != len(history) or epochs < 1 or not present:
+        raise ModelFileError(
+            f"{path}: invalid layer_speed in the metadata: expected {{'epochs': {len(history)}}} (the history's "
+            f"epochs, at least 1) with a 'layer_speed' entry, got {_shown(record)}"
+            + ("" if present else " and no 'layer_speed' entry")
+        )
+    why = f"the metadata records {epochs} epochs of learning speed for {layers} layers"
+    speeds = archive.read_array("layer_speed", _expect(path, "layer_speed", np.dtype(np.float64),
+                                                       (epochs, 2, layers), why))  # fmt: skip
+    if not (np.isnan(speeds) | (np.isfinite(speeds) & (speeds >= 0))).all():
+        raise ModelFileError(f"{path}: the file is damaged: layer_speed holds values that are not norms (>= 0, or NaN)")
+    history.nabla_b_norm = speeds[:, 0, :].tolist()
+    history.nabla_w_norm = speeds[:, 1, :].tolist()
 
 
 def _history_record(path: str, record: object) -> tuple[list[str], list[int]]:

@@ -113,6 +113,21 @@ def check_plot_format(value: str) -> None:
         raise ConfigurationError(f"--plot {value}: {what}; give a file name ending in one of .{', .'.join(formats)}")
 
 
+def _check_regularisation(args: argparse.Namespace) -> None:
+    """--l1 and --dropout, named as on the command line; --dropout becomes what ``fit`` takes."""
+    from .training import check_dropout
+
+    if not args.l1 >= 0 or args.l1 == float("inf"):
+        raise ConfigurationError(f"--l1 must be a number >= 0, got {args.l1:g}")
+    rates = args.dropout[0] if len(args.dropout) == 1 else args.dropout
+    try:
+        check_dropout(rates, len(args.hidden))
+    except ConfigurationError as exc:
+        shown = ",".join(f"{rate:g}" for rate in args.dropout)
+        raise ConfigurationError(f"--dropout {shown}: {exc}") from None
+    args.dropout = rates
+
+
 def _check_numbers(args: argparse.Namespace) -> None:
     """The numeric options, named as on the command line."""
     for option, value, low in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1),
@@ -134,6 +149,7 @@ def check_arguments(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.monitor not in _METRICS:
         raise ConfigurationError(f"--monitor {args.monitor}: not a metric; use one of {', '.join(_METRICS)}")
     check_hidden(args.hidden, args.dtype)
+    _check_regularisation(args)
     optimizer = optimizer_from_args(args)
     stopper = bp.EarlyStopping(monitor=args.monitor, patience=args.patience) if args.patience else None
     if args.save:
@@ -217,7 +233,8 @@ def run_train(args: argparse.Namespace) -> int:
                      seed=args.seed)  # fmt: skip
     print(f"training {net} on {args.dataset} ({X.shape[0]} training / {Xt.shape[0]} test samples)")
     X_train, Y_train, X_val, Y_val = _validation(args, X, y, classes)
-    print(f"optimizer {optimizer}, eta {args.eta:g}, lmbda {args.lmbda:g}, batch size {args.batch_size}, "
+    extras = (f", l1 {args.l1:g}" if args.l1 else "") + (f", dropout {args.dropout}" if args.dropout else "")
+    print(f"optimizer {optimizer}, eta {args.eta:g}, lmbda {args.lmbda:g}{extras}, batch size {args.batch_size}, "
           f"{args.epochs} epochs, " + (f"early stopping on {args.monitor} (patience {args.patience}), "
           if stopper else "") + f"seed {args.seed}", flush=True)  # fmt: skip
     started = time.perf_counter()
@@ -225,7 +242,8 @@ def run_train(args: argparse.Namespace) -> int:
         history = net.fit(
             X_train, Y_train, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta, lmbda=args.lmbda,
             optimizer=optimizer, schedule=args.schedule, validation_data=(X_val, Y_val),
-            callbacks=None if stopper is None else [stopper], verbose=0 if args.quiet else 1,
+            callbacks=None if stopper is None else [stopper], verbose=0 if args.quiet else 1, l1=args.l1,
+            dropout=args.dropout, layer_speed=args.layer_speed,
         )  # fmt: skip
     except TrainingInterrupted as exc:
         return _interrupted(net, args, stopper, exc)

@@ -147,3 +147,38 @@ def test_cache_info_and_clear(capsys, tmp_path, monkeypatch):
     status, out, _ = run(capsys, "cache", "clear")
     assert status == 0 and out == f"removed 1 kernel cache files (0.0 MiB) from {folder}\n"
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # our empty folders go, the foreign file stays
+
+
+def test_train_with_l1_dropout_init_and_layer_speed(capsys, tmp_path):
+    """The book's Chapter 3 and 5 options on the command line: they reach fit, and the model file keeps the
+    learning speed of each layer."""
+    import bpframe as bp
+
+    status, out, _ = run(
+        capsys, "train", "--hidden", "32,16", "--activation", "sigmoid,sigmoid,softmax", "--epochs", "4",
+        "--l1", "0.5", "--dropout", "0.2,0.1", "--init", "normal", "--layer-speed", "--patience", "0", "-q",
+        "--save", str(tmp_path / "m.npz"),
+    )  # fmt: skip
+    assert status == 0, out
+    assert "l1 0.5, dropout [0.2, 0.1]" in out and "done: 4 epochs" in out
+    net = bp.load(tmp_path / "m.npz")
+    assert len(net.history.nabla_b_norm) == 4 and len(net.history.nabla_b_norm[0]) == 3
+    assert net.history.nabla_b_norm[-1][0] < net.history.nabla_b_norm[-1][2]  # sigmoid: the first layer is slowest
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dropout", "0.2,0.3"], "--dropout 0.2,0.3: dropout must be a probability in [0, 1) for every hidden "
+                                   "layer, or a list of 1 (one per hidden layer, layer 1 first), got [0.2, 0.3]"),
+        (["--dropout", "1"], "--dropout 1: dropout must be a probability in [0, 1), got 1.0"),
+        (["--hidden", "8,8", "--activation", "relu,relu,softmax", "--dropout", "0.1,-1"],
+         "--dropout 0.1,-1: dropout[1] (layer 2) must be a probability in [0, 1), got -1.0"),
+        (["--l1", "-0.5"], "--l1 must be a number >= 0, got -0.5"),
+    ],
+)  # fmt: skip
+def test_train_refuses_bad_regularisation_before_loading_data(capsys, argv, message):
+    status, out, err = run(capsys, "train", "--epochs", "1", "-q", *argv)
+    assert status == 1
+    assert err.strip() == f"bpframe: error: {message}"
+    assert "training" not in out

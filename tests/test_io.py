@@ -648,10 +648,10 @@ def test_json_that_is_not_an_object(saved):
 
 def test_newer_format_version_asks_for_an_upgrade(saved):
     _, path = saved
-    edit_metadata(path, lambda m: m.update(format_version=3, bpframe_version="9.1.0"))
+    edit_metadata(path, lambda m: m.update(format_version=4, bpframe_version="9.1.0"))
     assert load_error(path) == (
-        f"{path}: the model was saved by a newer bpframe 9.1.0 in model format version 3; this bpframe "
-        f"{bp.__version__} reads format versions 1 to 2 only. Upgrade bpframe to load it: "
+        f"{path}: the model was saved by a newer bpframe 9.1.0 in model format version 4; this bpframe "
+        f"{bp.__version__} reads format versions 1 to 3 only. Upgrade bpframe to load it: "
         'pip install --upgrade "bpframe>=9.1.0"'
     )
 
@@ -668,7 +668,7 @@ def test_newer_format_version_never_echoes_a_crafted_version_into_the_command(sa
 def test_unknown_format_version(saved, version):
     _, path = saved
     edit_metadata(path, lambda m: m.update(format_version=version))
-    assert f"{path}: unknown format_version {version!r} in the metadata; this bpframe reads format versions 1 to 2" == (
+    assert f"{path}: unknown format_version {version!r} in the metadata; this bpframe reads format versions 1 to 3" == (
         load_error(path)
     )
 
