@@ -5,6 +5,7 @@
     python benchmarks/run.py --quick                 # 6,000 training images, 2 rounds: a sanity check
     python benchmarks/run.py --workloads W1,cold --rounds 7 --markdown docs/benchmarks.md
     python benchmarks/run.py --threads 1,2 --impls bpframe,torch
+    python benchmarks/run.py --rounds 7 --json benchmarks/results.json   # every round's time, for the docs' chart
 
 Each (workload, implementation, thread count) trains in its own worker process (benchmarks/worker.py) that
 loads its library and the data once, then waits for commands; the parent asks the workers for one epoch
@@ -310,6 +311,7 @@ def machine_info() -> dict[str, str]:
         "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
         "commit": commit,
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+        "library_versions": versions,
     }
 
 
@@ -439,6 +441,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--markdown", metavar="FILE", help="also write the report as Markdown to FILE")
     p.add_argument(
+        "--json",
+        metavar="FILE",
+        help="also write every timed round (and the warm-up, accuracy, memory, machine, commit and command) as "
+        "JSON to FILE: what docs/figures/benchmark_chart.py draws",
+    )
+    p.add_argument(
         "--v1", default="9409583", metavar="REV", help="the commit the v1 implementation runs (default: 9409583)"
     )
     args = p.parse_args(argv)
@@ -504,12 +512,88 @@ def main(argv: list[str]) -> int:
                     peaks[t][k] = max(peaks[t][k] or 0.0, v)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    load_end = loadavg()
     report = render(args, command, started, load_start, n_train, source, peaks, rows, cold)
     print("\n".join(report))
     if args.markdown:
         Path(args.markdown).write_text("\n".join(report) + "\n")
         log(f"wrote {args.markdown}")
+    if args.json:
+        record = json_record(args, command, started, (load_start, load_end), n_train, source, peaks, rows, cold)
+        Path(args.json).write_text(json.dumps(record, indent=1) + "\n")
+        log(f"wrote {args.json}")
     return 0
+
+
+#: The layout of --json's file; a reader checks it (docs/figures/benchmark_chart.py).
+JSON_FORMAT = "bpframe-benchmark-rounds/1"
+
+
+def json_record(args, command, started, loads, n_train, source, peaks, rows, cold) -> dict:
+    """Everything a chart or a later comparison needs, every round's time included, as plain JSON values."""
+    m = machine_info()
+    finished = datetime.datetime.now().astimezone()
+    return {
+        "format": JSON_FORMAT,
+        "command": command,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "machine": {
+            "cpu": m["cpu"],
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": m["python"],
+            "versions": m["library_versions"],
+            "openblas_coretype": m["openblas_coretype"],
+            "load_average_start": loads[0],
+            "load_average_end": loads[1],
+        },
+        "commit": m["commit"],
+        "settings": {
+            "quick": args.quick,
+            "rounds": args.rounds,
+            "threads": args.threads,
+            "implementations": args.impls,
+            "workloads": args.workloads,
+            "n_train": n_train,
+            "data": source,
+            "v1_commit": args.v1 if "v1" in args.impls else None,
+        },
+        "matmul_peak_gflops": {str(t): p for t, p in peaks.items()},
+        "training": [
+            {
+                "workload": r.wl.key,
+                "title": r.wl.title,
+                "sizes": list(r.wl.sizes),
+                "dtype": r.wl.dtype,
+                "batch_size": r.wl.batch_size,
+                "implementation": r.impl,
+                "threads": r.threads,
+                "label": r.label,
+                "note": r.note,
+                "warmup_seconds": r.warmup_s,
+                "round_seconds": r.seconds,
+                "round_cpu_seconds": r.cpu_seconds,
+                "test_accuracy": r.accuracy,
+                "peak_rss_mib": r.maxrss_mib,
+                "rss_after_data_mib": r.baseline_rss_mib,
+                "flops_per_epoch": epoch_flops(r.wl.sizes, n_train, r.wl.batch_size) if n_train else None,
+                "info": r.info,
+            }
+            for r in rows
+        ],
+        "cold_start": [
+            {
+                "label": c.label,
+                "note": c.note,
+                "round_wall_seconds": c.wall,
+                "round_import_seconds": c.import_s,
+                "round_step_seconds": c.step_s,
+                "round_peak_rss_mib": c.maxrss,
+            }
+            for c in cold
+        ],
+    }
 
 
 def render(args, command, started, load_start, n_train, source, peaks, rows, cold) -> list[str]:

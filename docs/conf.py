@@ -184,6 +184,8 @@ sphinx_gallery_conf = {
 FIGURES = {
     "learning_curve.png": HERE / "figures" / "learning_curve.py",
     "network_diagram.png": HERE / "figures" / "network_diagram.py",
+    # from the committed benchmarks/results.json (benchmarks/run.py --json); also writes benchmark_chart.inc
+    "benchmark_chart.png": HERE / "figures" / "benchmark_chart.py",
 }
 
 
