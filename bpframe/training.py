@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 __all__ = ["TRAINING_HOOKS", "OptimizerState", "fit"]
 
 _MAX_EVENTS_PER_EPOCH = 100  # batch-level events: about one per 1 % of an epoch, when anyone listens
+#: fit(layer_speed=True) measures the gradient of every mini-batch of an epoch of up to this many batches, and of
+#: this many or a little more, evenly spaced, in a longer one.
+SPEED_BATCHES = 100
 
 TRAINING_HOOKS = (
     "bpframe_fit_start",
@@ -280,6 +283,9 @@ class _Trainer:
         self.resume = cursor if cursor is not None and cursor.fingerprint == self.fingerprint else None
         self.history = History() if self.resume is None else self.resume.history
         self.update = net.program.update_block(settings.optimizer.spec)
+        #: Learning speed is measured on every batch of an epoch of up to SPEED_BATCHES, else on that many, evenly
+        #: spaced (batches 0, k, 2k, ...): the mean is as good, and the other batches keep SGD's in-place step.
+        self.speed_every = max(1, self.num_batches // SPEED_BATCHES)
 
     def settings(self) -> dict[str, Any]:
         """What fit_start hooks receive."""
@@ -370,7 +376,7 @@ class _Trainer:
             status=np.zeros(engine.STATUS_FIELDS, np.int64), control=self.control,
             product=self.net.program.forward_product(self.batch_size), l1=self.s.l1 / self.n,
             drop=np.array([0.0, *self.s.dropout, 0.0] if self.s.dropout else [], np.float64),
-            key=self.net._dropout_key() if self.s.dropout else 0, speeds=speeds,
+            key=self.net._dropout_key() if self.s.dropout else 0, speeds=speeds, speed_every=self.speed_every,
         )  # fmt: skip
 
     def _log(self, epoch: int, costs: np.ndarray, correct: np.ndarray, started: float,
@@ -378,7 +384,7 @@ class _Trainer:
         logs: dict[str, Any] = {"cost": float(costs @ self.batch_sizes) / self.n,
                                 "accuracy": float(correct.sum()) / self.n}  # fmt: skip
         if speeds.shape[0] != 0:
-            mean = speeds[:, 1:] / self.num_batches
+            mean = speeds[:, 1:] / -(-self.num_batches // self.speed_every)
             logs["nabla_b_norm"], logs["nabla_w_norm"] = mean[0].tolist(), mean[1].tolist()
         if self.data.val is not None:
             val_cost, val_correct = self.net._evaluate(*self.data.val)

@@ -348,3 +348,25 @@ def test_loading_refuses_an_inconsistent_layer_speed(tmp_path, change, message):
     with pytest.raises(bp.ModelFileError) as info:
         bp.load(path)
     assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+
+
+def test_layer_speed_of_a_long_epoch_is_measured_on_evenly_spaced_batches():
+    """More than SPEED_BATCHES batches: every k-th batch is measured (k = 2 for 250 batches), the others keep SGD's
+    in-place step; the result is the mean over the measured batches along the same trajectory."""
+    from bpframe.training import SPEED_BATCHES
+
+    assert SPEED_BATCHES == 100
+    X, y = data(n=500, seed=5)
+    net, manual = (bp.Network(SIZES, ACTS, "cross_entropy", seed=2) for _ in range(2))
+    history = net.fit(X, y, epochs=1, batch_size=2, eta=0.05, shuffle=False, layer_speed=True, verbose=0)
+    speeds, measured = np.zeros(3), 0
+    for k in range(250):
+        g = manual.backprop(X[2 * k : 2 * k + 2], y[2 * k : 2 * k + 2])
+        if k % 2 == 0:
+            speeds += [np.linalg.norm(g.nabla_b[l]) for l in (1, 2, 3)]
+            measured += 1
+        step = np.concatenate([*(np.ravel(w) for w in g.nabla_w), *(np.ravel(b) for b in g.nabla_b)])
+        manual.set_parameters(manual.parameters() - 0.05 * step)
+    assert measured == 125
+    np.testing.assert_allclose(history.nabla_b_norm[0], speeds / measured, rtol=1e-9)
+    np.testing.assert_allclose(net.parameters(), manual.parameters(), rtol=1e-9, atol=1e-12)

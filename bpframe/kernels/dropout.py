@@ -74,5 +74,9 @@ def add_l1(grad: np.ndarray, theta: np.ndarray, n_weights: int, l1: float) -> No
 
 
 def norm(values: np.ndarray) -> float:
-    """The Euclidean norm of a flat array, its squares summed in order in float64 (so both tiers agree)."""
-    return float(np.sqrt(np.cumsum(np.square(values.astype(np.float64)))[-1]))
+    """The Euclidean norm of a flat array in float64: the squares of entries 0, 4, 8, ... summed in order, and so
+    on for the entries 1, 5, ..., 2, 6, ... and 3, 7, ...; then the four sums as (s0 + s1) + (s2 + s3). The
+    engine adds the same squares in the same order in a loop (``engine.norm``), so both tiers agree."""
+    squares = np.square(values.astype(np.float64))
+    s = [float(np.cumsum(squares[k::4])[-1]) if k < squares.shape[0] else 0.0 for k in range(4)]
+    return float(np.sqrt((s[0] + s[1]) + (s[2] + s[3])))

@@ -61,7 +61,36 @@ __all__ = ["backprop", "entry_points", "evaluate", "train_batches"]
 draw_mask = helper(dropout.draw_mask)
 apply_mask = helper(dropout.apply_mask)
 add_l1 = helper(dropout.add_l1)
-norm = helper(dropout.norm)
+
+
+@helper
+def norm(values):
+    """:func:`bpframe.kernels.dropout.norm` as a loop: the same four sums in the same order, without temporaries
+    (four independent sums run about four times as fast as one)."""
+    n = values.shape[0]
+    s0 = s1 = s2 = s3 = 0.0
+    for i in range(0, n - 3, 4):
+        v0, v1, v2, v3 = (
+            np.float64(values[i]),
+            np.float64(values[i + 1]),
+            np.float64(values[i + 2]),
+            np.float64(values[i + 3]),
+        )
+        s0 += v0 * v0
+        s1 += v1 * v1
+        s2 += v2 * v2
+        s3 += v3 * v3
+    tail = n - n % 4
+    if tail < n:
+        v = np.float64(values[tail])
+        s0 += v * v
+    if tail + 1 < n:
+        v = np.float64(values[tail + 1])
+        s1 += v * v
+    if tail + 2 < n:
+        v = np.float64(values[tail + 2])
+        s2 += v * v
+    return np.sqrt((s0 + s1) + (s2 + s3))
 
 
 @helper
@@ -215,7 +244,9 @@ def train_batches(layout, t, first, stop):
     BP4 (when the optimizer has a fused form and ``fused_step`` proves it safe) or BP3 and BP4 into the
     gradient (plus the L1 term, ``t.l1``) and the optimizer's update block into the other of two parameter (and
     state) buffers, whose roles then swap. Hidden layers drop neurons at the rates ``t.drop``
-    (:mod:`bpframe.kernels.dropout`); when ``t.speeds`` has rows, each layer's gradient norms are added to it.
+    (:mod:`bpframe.kernels.dropout`); when ``t.speeds`` has rows, each layer's gradient norms are added to it for
+    every ``t.speed_every``-th batch (those batches take the two-buffer path, since the in-place step leaves no
+    gradient to measure).
     Before each batch, ``t.control[0]`` is read: when set, the call stops there. At the end the last good
     parameters and state are in ``t.theta`` and ``t.state``, whatever the outcome in ``t.status``.
     """
@@ -226,7 +257,7 @@ def train_batches(layout, t, first, stop):
     work = np.empty(max(layout.widest, m * layout.sizes[L]), np.float64)
     total = np.empty(1, np.float64)
     limit = 2.0e37 if t.theta.itemsize == 4 else 1.0e307  # 1/16 of the dtype's largest number
-    fused = not np.isnan(t.fused[0]) and t.l1 == 0.0 and t.speeds.shape[0] == 0
+    fused = not np.isnan(t.fused[0]) and t.l1 == 0.0
     bound = np.array([max_abs(t.theta) if fused else 0.0])
     masks, kept = _dropout_buffers(layout, m, t.theta, t.drop)
     current, spare, state_now, state_spare = t.theta, t.spare, t.state, t.state_spare
@@ -256,12 +287,13 @@ def train_batches(layout, t, first, stop):
             break
         if not errors(current, layout, zs, acts, deltas, yb, m, work, t.status, t.drop, masks):
             break
-        if fused and fused_step(current, layout, acts, kept, t.drop, deltas, m, t.fused, t.x_max, bound, limit,
-                                work):  # fmt: skip
+        record = t.speeds.shape[0] != 0 and k % t.speed_every == 0
+        if fused and not record and fused_step(current, layout, acts, kept, t.drop, deltas, m, t.fused, t.x_max,
+                                               bound, limit, work):  # fmt: skip
             t.counter[0] += 1
             continue
         gradient(layout, acts, kept, t.drop, deltas, t.grad, m, work)
-        if t.speeds.shape[0] != 0:
+        if record:
             record_speeds(layout, t.grad, t.speeds)
         if t.l1 != 0.0:
             add_l1(t.grad, current, layout.n_weights, t.l1)

@@ -108,3 +108,4 @@ class Training(NamedTuple):
     drop: np.ndarray  # float64 (L + 1,): probability of dropping a neuron of layer l (0: no dropout there)
     key: int  # 0 <= key < 2**63: with the update count, it decides every dropout mask (bpframe.kernels.dropout)
     speeds: np.ndarray  # float64 (2, L + 1): sums over batches of |dC/db^l| and |dC/dw^l|, or (0, 0): not recorded
+    speed_every: int  # >= 1: the norms are added for the batches k with k % speed_every == 0

@@ -311,7 +311,7 @@ def train_batches(layout: Layout, t: Training, first: int, stop: int) -> None:
     work = np.empty(max(layout.widest, m * int(layout.sizes[L])), np.float64)
     total = np.empty(1, np.float64)
     limit = 2.0e37 if t.theta.itemsize == 4 else 1.0e307
-    fused = not math.isnan(t.fused[0]) and t.l1 == 0.0 and t.speeds.shape[0] == 0
+    fused = not math.isnan(t.fused[0]) and t.l1 == 0.0
     bound = [max_abs(t.theta) if fused else 0.0]
     dropping = bool((t.drop > 0.0).any())
     masks, kept = (np.empty(m * total_units if dropping else 0, t.theta.dtype) for _ in range(2))
@@ -345,11 +345,13 @@ def train_batches(layout: Layout, t: Training, first: int, stop: int) -> None:
             break
         if not errors(current, layout, zs, acts, deltas, yb, m, work, t.status, t.drop, masks):
             break
-        if fused and _fused_step(current, layout, acts, kept, t.drop, deltas, m, t.fused, t.x_max, bound, limit):
+        record = t.speeds.shape[0] != 0 and k % t.speed_every == 0
+        in_place = fused and not record
+        if in_place and _fused_step(current, layout, acts, kept, t.drop, deltas, m, t.fused, t.x_max, bound, limit):
             t.counter[0] += 1
             continue
         _gradient(layout, acts, deltas, t.grad, m, kept, t.drop)
-        if t.speeds.shape[0] != 0:
+        if record:
             _record_speeds(layout, t.grad, t.speeds)
         if t.l1 != 0.0:
             dropout.add_l1(t.grad, current, layout.n_weights, t.l1)
