@@ -625,9 +625,10 @@ class Network:
             ``backprop(..., dropout=p, step=k)`` shows update k's masks.
         layer_speed : bool
             Record each layer's learning speed per epoch, ``history.nabla_b_norm`` and ``history.nabla_w_norm``
-            (see :class:`~bpframe.History`): the mean over the epoch's mini-batches of the norms of
-            :math:`\partial C/\partial b^l` and :math:`\partial C/\partial w^l`. Off, it costs nothing; on, SGD
-            takes the two-buffer update instead of the in-place one (measured on the benchmarks page).
+            (see :class:`~bpframe.History`): the mean over the epoch's mini-batches (over 100 to 199 evenly spaced
+            ones when an epoch has more) of the norms of :math:`\partial C/\partial b^l` and
+            :math:`\partial C/\partial w^l`. Off, it costs nothing; on, the measured batches take the two-buffer
+            update instead of SGD's in-place one (measured on the benchmarks page).
 
         Returns
         -------

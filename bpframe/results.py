@@ -56,7 +56,8 @@ class History:
 
     ``nabla_b_norm`` and ``nabla_w_norm`` are each layer's *learning speed* (the book's Chapter 5), recorded by
     ``fit(layer_speed=True)``: for each such epoch a list with one value per layer, layer 1 first, the mean over
-    the epoch's mini-batches of :math:`\lVert \partial C/\partial b^l \rVert` (the norm of the batch mean of
+    the epoch's mini-batches (over 100 to 199 evenly spaced ones, batches 0, k, 2k, ..., when an
+    epoch has more than 199) of :math:`\lVert \partial C/\partial b^l \rVert` (the norm of the batch mean of
     :math:`\delta^l`) and of :math:`\lVert \partial C/\partial w^l \rVert` (Frobenius norm), the regularisation
     terms not included. Both are empty until an epoch records them; from then on they have a row for every
     epoch, NaN for the epochs trained without recording.

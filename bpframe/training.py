@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["TRAINING_HOOKS", "OptimizerState", "fit"]
 
 _MAX_EVENTS_PER_EPOCH = 100  # batch-level events: about one per 1 % of an epoch, when anyone listens
-#: fit(layer_speed=True) measures the gradient of every mini-batch of an epoch of up to this many batches, and of
-#: this many or a little more, evenly spaced, in a longer one.
+#: fit(layer_speed=True) measures the gradient of every k-th mini-batch of an epoch, k = max(1, batches // this):
+#: every batch of an epoch of fewer than twice this many, and this many to twice as many in a longer one.
 SPEED_BATCHES = 100
 
 TRAINING_HOOKS = (
