@@ -172,7 +172,8 @@ def css_findings(text: str, path: str, first_line: int = 1, where: str = "") -> 
     for m in CSS_URL.finditer(text):
         url = next(g for g in (m.group("dq"), m.group("sq"), m.group("bare")) if g is not None)
         if is_remote(url):
-            kind = "CSS @import url()" if CSS_IMPORT_BEFORE.search(text, 0, m.start()) else "CSS url()"
+            imported = CSS_IMPORT_BEFORE.search(text, max(0, m.start() - 64), m.start())
+            kind = "CSS @import url()" if imported else "CSS url()"
             yield Finding(path, _line_at(text, m.start(), first_line), f"{prefix}{kind}", url.strip())
 
 
