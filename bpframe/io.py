@@ -40,7 +40,9 @@ The metadata is one JSON object::
       "seed": 0,                          # or null
       "history": {"columns": ["epoch", "cost", "accuracy", "val_cost", "val_accuracy", "seconds"],
                   "lengths": [30, 30, 30, 20, 20, 30]},   # the non-empty columns ([] and [] untrained)
-      "optimizer": {"config": {"name": "adam", ...}, "step": 120, "rows": 2}   # or null
+      "optimizer": {"config": {"name": "adam", ...}, "step": 120, "rows": 2},  # or null
+      "training": {"optimizer": "adam", "eta": 0.001, "lmbda": 0.0, "l1": 0.0,  # the last fit (or null):
+                   "dropout": [0.2], "batch_size": 32, "epochs": 100}          # Network.fit_settings
     }
 
 An activation or loss that no plugin registered (an object built in user code) is recorded with
@@ -297,6 +299,7 @@ def _metadata(
         "seed": None if net.seed is None else int(net.seed),
         "history": {"columns": columns, "lengths": lengths},
         "optimizer": None if state is None else _optimizer_record(optimizer, state.shape[0]),
+        "training": getattr(net, "_fit_settings", None),
     }
 
 
@@ -747,6 +750,7 @@ def _build(path: str, model: ModelContents, activations: list[Any], loss: Any) -
     net.set_parameters(model.theta)
     net.history = model.history
     net._optimizer_state = model.optimizer
+    net._fit_settings = model.training
     return net
 
 
@@ -787,9 +791,21 @@ def describe_model(path: str | os.PathLike[str]) -> str:
     rows += [(f"layer {l}", _describe_record("activation", r)) for l, r in enumerate(model.activations, start=1)]
     rows += [("loss", _describe_record("loss", model.loss)), ("seed", str(model.seed))]
     rows += [("history", _describe_history(model.history)), ("optimizer", _describe_optimizer(model.optimizer))]
+    if model.training is not None:
+        rows.append(("training", _describe_training(model.training)))
     saved_by, created = _printable(metadata.get("bpframe_version")), _printable(metadata.get("created"))
     head = f"{where}: bpframe model, format {metadata['format_version']}, saved by bpframe {saved_by} at {created}"
     return "\n".join([head] + [f"  {key:<10} {value}" for key, value in rows])
+
+
+def _describe_training(training: dict[str, Any]) -> str:
+    """The last fit's settings in one line."""
+    dropout = training["dropout"]
+    shown = "0" if not any(dropout) else ",".join(f"{p:g}" for p in dropout)
+    return (
+        f"last fit: {training['optimizer']}, eta {training['eta']:g}, lmbda {training['lmbda']:g}, "
+        f"l1 {training['l1']:g}, dropout {shown}, batch size {training['batch_size']}, {training['epochs']} epochs"
+    )
 
 
 def _describe_record(kind: str, record: dict[str, Any]) -> str:

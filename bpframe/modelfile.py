@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ class ModelContents:
     history: History
     theta: np.ndarray
     optimizer: OptimizerState | None
+    training: dict[str, Any] | None = None  # the last fit's settings (Network.fit_settings), when recorded
 
 
 def read_model(path: str) -> tuple[dict[str, Any], ModelContents]:
@@ -219,7 +221,8 @@ def _parse(path: str, metadata: dict[str, Any], archive: ModelArchive, version: 
         _layer_speed(path, metadata.get("layer_speed"), archive, history, len(sizes) - 1)
     theta = _theta(path, archive, dtype, n_params, sizes)
     optimizer = _optimizer(path, version, metadata.get("optimizer"), archive, dtype, n_params)
-    return ModelContents(version, sizes, dtype, records, loss, seed, history, theta, optimizer)
+    training = _training(path, metadata.get("training"), len(sizes) - 2)
+    return ModelContents(version, sizes, dtype, records, loss, seed, history, theta, optimizer, training)
 
 
 def _field(path: str, metadata: dict[str, Any], key: str) -> Any:
@@ -285,6 +288,36 @@ def _record_problem(kind: str, record: dict[str, Any]) -> str | None:
     if not isinstance(record.get("user-defined", False), bool):
         return f"'user-defined' must be true or false, got {_shown(record['user-defined'])}"
     return None
+
+
+_TRAINING_NUMBERS = (("eta", 0.0, False), ("lmbda", 0.0, True), ("l1", 0.0, True))
+
+
+def _training(path: str, record: object, hidden: int) -> dict[str, Any] | None:
+    """The last fit's settings (absent or null: not recorded); other keys a newer bpframe may add are ignored."""
+    if record is None:
+        return None
+    expected = (
+        f"{{'optimizer': a name, 'eta': a number > 0, 'lmbda' and 'l1': numbers >= 0, 'dropout': {hidden} "
+        "probabilities in [0, 1), 'batch_size' and 'epochs': ints >= 1}"
+    )
+    problem = f"{path}: invalid training record in the metadata: expected {expected}, got {_shown(record)}"
+    if not isinstance(record, dict):
+        raise ModelFileError(problem)
+    name, dropout = record.get("optimizer"), record.get("dropout")
+    ok = isinstance(name, str) and _NAME.fullmatch(name) is not None
+    for key, low, inclusive in _TRAINING_NUMBERS:
+        value = record.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise ModelFileError(problem)
+        ok = ok and (value >= low if inclusive else value > low)
+    ok = ok and all(type(record.get(key)) is int and record[key] >= 1 for key in ("batch_size", "epochs"))
+    ok = ok and isinstance(dropout, list) and len(dropout) == hidden
+    ok = ok and all(type(p) in (int, float) and 0.0 <= p < 1.0 for p in dropout)  # type: ignore[union-attr]
+    if not ok:
+        raise ModelFileError(problem)
+    keys = ("optimizer", *(key for key, _, _ in _TRAINING_NUMBERS), "dropout", "batch_size", "epochs")
+    return {key: record[key] for key in keys}
 
 
 def _seed(path: str, value: object) -> int | None:

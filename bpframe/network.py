@@ -131,6 +131,23 @@ class Network:
         self._run: RunCursor | None = None  # an unfinished fit that the same fit call again continues
         self._training = threading.Lock()  # one fit at a time per network (see fit)
         self._mask_key: int | None = None  # decides the dropout masks, with the update count (see _dropout_key)
+        self._fit_settings: dict[str, Any] | None = None  # the last fit's settings (see fit_settings)
+
+    @property
+    def fit_settings(self) -> dict[str, Any] | None:
+        """The settings of the last :meth:`fit` (``optimizer`` name, ``eta``, ``lmbda``, ``l1``, ``dropout`` per
+        hidden layer, ``batch_size``, ``epochs``), or None before any; model files keep them, so a loaded model
+        says how it was trained (``bpframe info`` shows them).
+
+        Examples
+        --------
+        >>> import bpframe as bp
+        >>> net = bp.Network([2, 4, 1], seed=0)
+        >>> _ = net.fit([[0.0, 1.0], [1.0, 0.0]], [[1.0], [0.0]], epochs=2, l1=0.5, dropout=0.2, verbose=0)
+        >>> net.fit_settings
+        {'optimizer': 'sgd', 'eta': 0.1, 'lmbda': 0.0, 'l1': 0.5, 'dropout': [0.2], 'batch_size': 2, 'epochs': 2}
+        """
+        return None if self._fit_settings is None else copy.deepcopy(self._fit_settings)
 
     def _dropout_key(self) -> int:
         """The 63-bit key of this network's dropout masks (:mod:`bpframe.kernels.dropout`): derived from the seed,
@@ -296,6 +313,7 @@ class Network:
             "version": STATE_VERSION, "sizes": self._sizes, "activations": tuple(specs[:L]), "loss": specs[L],
             "init": tuple(specs[L + 1 :]), "dtype": self._dtype.name, "seed": self._seed,
             "split_seed": copy.deepcopy(self._split_seed), "snapshot": self.snapshot(),
+            "fit_settings": copy.deepcopy(self._fit_settings),
         }  # fmt: skip
 
     def __getstate__(self) -> dict[str, Any]:
@@ -317,6 +335,7 @@ class Network:
             i if isinstance(i, Initializer) else spec_from_state(i, "initializer") for i in state["init"]
         )
         self._split_seed = state["split_seed"]
+        self._fit_settings = copy.deepcopy(state.get("fit_settings"))
         self._shuffle_rng = np.random.default_rng()
         self.restore(state["snapshot"])
 

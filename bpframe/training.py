@@ -287,6 +287,13 @@ class _Trainer:
         #: spaced (batches 0, k, 2k, ...): the mean is as good, and the other batches keep SGD's in-place step.
         self.speed_every = max(1, self.num_batches // SPEED_BATCHES)
 
+    def record(self) -> dict[str, Any]:
+        """What the network keeps of this fit (``Network.fit_settings``, saved in model files)."""
+        s = self.s
+        return {"optimizer": s.optimizer.spec.name, "eta": s.eta, "lmbda": s.lmbda, "l1": s.l1,
+                "dropout": list(s.dropout) or [0.0] * (self.net.num_layers - 1), "batch_size": self.batch_size,
+                "epochs": s.epochs}  # fmt: skip
+
     def settings(self) -> dict[str, Any]:
         """What fit_start hooks receive."""
         s, resume = self.s, self.resume
@@ -301,6 +308,7 @@ class _Trainer:
     def run(self) -> History:
         net, first = self.net, 1 if self.resume is None else self.resume.epoch
         net._run = None
+        net._fit_settings = self.record()
         self.events.emit("bpframe_fit_start", net=net, settings=self.settings())
         reason = "completed"
         try:

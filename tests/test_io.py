@@ -221,6 +221,7 @@ def test_file_layout_is_plain_json_and_arrays(saved):
         "seed": 3,
         "history": {"columns": [], "lengths": []},
         "optimizer": None,
+        "training": None,
     }
     with zipfile.ZipFile(path) as archive:
         assert {info.compress_type for info in archive.infolist()} == {0}  # stored, not deflated

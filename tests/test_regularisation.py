@@ -370,3 +370,51 @@ def test_layer_speed_of_a_long_epoch_is_measured_on_evenly_spaced_batches():
     assert measured == 125
     np.testing.assert_allclose(history.nabla_b_norm[0], speeds / measured, rtol=1e-9)
     np.testing.assert_allclose(net.parameters(), manual.parameters(), rtol=1e-9, atol=1e-12)
+
+
+def test_the_last_fits_settings_are_kept_by_model_files_pickles_and_bpframe_info(tmp_path, capsys):
+    import pickle
+
+    from bpframe.cli import main
+
+    X, y = data()
+    net = bp.Network(SIZES, ACTS, "cross_entropy", seed=2)
+    assert net.fit_settings is None
+    net.fit(X, y, epochs=2, batch_size=4, eta=0.2, lmbda=0.1, l1=0.5, dropout=[0.1, 0.4], verbose=0)
+    want = {"optimizer": "sgd", "eta": 0.2, "lmbda": 0.1, "l1": 0.5, "dropout": [0.1, 0.4], "batch_size": 4,
+            "epochs": 2}  # fmt: skip
+    assert net.fit_settings == want
+    path = net.save(tmp_path / "m.npz")
+    assert bp.load(path).fit_settings == want
+    assert pickle.loads(pickle.dumps(net)).fit_settings == want
+    assert main(["info", str(path)]) == 0
+    assert "training   last fit: sgd, eta 0.2, lmbda 0.1, l1 0.5, dropout 0.1,0.4, batch size 4, 2 epochs" in (
+        capsys.readouterr().out
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t.update(l1=-1),
+        lambda t: t.update(eta=0),
+        lambda t: t.update(dropout=[0.1]),
+        lambda t: t.update(dropout=[0.1, 1.0]),
+        lambda t: t.update(optimizer="Not A Name"),
+        lambda t: t.update(batch_size=True),
+        lambda t: t.pop("epochs"),
+    ],
+)
+def test_loading_refuses_a_bad_training_record(tmp_path, change):
+    from tests.helpers.io_fixtures import edit_metadata
+
+    X, y = data()
+    net = bp.Network(SIZES, ACTS, "cross_entropy", seed=2)
+    net.fit(X, y, epochs=1, eta=0.1, dropout=0.2, verbose=0)
+    path = net.save(tmp_path / "m.npz")
+    edit_metadata(path, lambda m: change(m["training"]))
+    with pytest.raises(bp.ModelFileError) as info:
+        bp.load(path)
+    expected = ("{'optimizer': a name, 'eta': a number > 0, 'lmbda' and 'l1': numbers >= 0, 'dropout': 2 "
+                "probabilities in [0, 1), 'batch_size' and 'epochs': ints >= 1}")  # fmt: skip
+    assert str(info.value).startswith(f"{path}: invalid training record in the metadata: expected {expected}, got ")
