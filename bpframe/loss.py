@@ -19,7 +19,7 @@ class Loss:
     r"""A per-sample cost :math:`C_x = \sum_j c(a_j, y_j)` and its gradient, as plain scalar functions.
 
     Every loss sums a scalar function over the output units of one sample; bpframe averages over the samples of
-    a batch, :math:`C = \frac{1}{n}\sum_x C_x`.
+    a batch of m samples, :math:`C = \frac{1}{m}\sum_x C_x`.
 
     Parameters
     ----------

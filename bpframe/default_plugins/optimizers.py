@@ -2,7 +2,9 @@ r"""Built-in optimizers: SGD, momentum, Nesterov momentum and Adam, registered l
 
 Each update is plain Python in numba's subset, over the flat parameter vector: ``theta`` holds every weight
 (the first ``n_weights`` entries), then every bias. ``hyper`` is ``[eta, decay, <hyper-parameters>]`` in
-float64, where ``decay`` is λ/n as in the book's network2; the L2 decay applies to the weights only:
+float64, where ``decay`` is λ/n as in the book's network2 (n the number of training samples; the gradient
+:math:`\partial C/\partial\theta` is the mean over the m samples of a mini-batch); the L2 decay applies to
+the weights only:
 
 .. math::
     g_i = \frac{\partial C}{\partial \theta_i} + \frac{\lambda}{n} \theta_i \quad (\theta_i \text{ a weight}),
