@@ -81,12 +81,26 @@ def main(argv: list[str]) -> int:
                 times[name] += result["times"]
             print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     print(f"W1-f32 epoch ({X.shape[0]} images), {args.rounds} rounds x {args.epochs} epochs, warm cache, one thread")
-    print(f"{'variant':26} {'median':>9} {'min':>9} {'max':>9} {'vs first':>9}")
-    first = statistics.median(times[variants[0][0]])
+    print(f"{'variant':26} {'median':>9} {'min':>9} {'max':>9} {'vs first':>9}  95 % interval of the ratio")
+    first = times[variants[0][0]]
     for name, _, _ in variants:
         median = statistics.median(times[name])
-        print(f"{name:26} {median:9.4f} {min(times[name]):9.4f} {max(times[name]):9.4f} {median / first:9.3f}")
+        low, high = _ratio_interval(times[name], first)
+        print(f"{name:26} {median:9.4f} {min(times[name]):9.4f} {max(times[name]):9.4f} "
+              f"{median / statistics.median(first):9.3f}  [{low:.3f}, {high:.3f}]")  # fmt: skip
+    print("ratio: median epoch over the first variant's; interval: 2,000 bootstrap resamples of both sets of epochs")
     return 0
+
+
+def _ratio_interval(times: list[float], first: list[float], resamples: int = 2000) -> tuple[float, float]:
+    """A bootstrap 95 % interval of median(times) / median(first): how well the run resolves the ratio."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a, b = np.asarray(times), np.asarray(first)
+    ratios = [np.median(rng.choice(a, a.size)) / np.median(rng.choice(b, b.size)) for _ in range(resamples)]
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return float(low), float(high)
 
 
 if __name__ == "__main__":
