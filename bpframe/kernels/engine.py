@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import config, njit
 
 from . import dropout
 from .abi import OK, call_block
@@ -58,39 +58,14 @@ from .options import ENGINE_OPTIONS
 
 __all__ = ["backprop", "entry_points", "evaluate", "train_batches"]
 
-draw_mask = helper(dropout.draw_mask)
-apply_mask = helper(dropout.apply_mask)
-add_l1 = helper(dropout.add_l1)
-
-
-@helper
-def norm(values):
-    """:func:`bpframe.kernels.dropout.norm` as a loop: the same four sums in the same order, without temporaries
-    (four independent sums run about four times as fast as one)."""
-    n = values.shape[0]
-    s0 = s1 = s2 = s3 = 0.0
-    for i in range(0, n - 3, 4):
-        v0, v1, v2, v3 = (
-            np.float64(values[i]),
-            np.float64(values[i + 1]),
-            np.float64(values[i + 2]),
-            np.float64(values[i + 3]),
-        )
-        s0 += v0 * v0
-        s1 += v1 * v1
-        s2 += v2 * v2
-        s3 += v3 * v3
-    tail = n - n % 4
-    if tail < n:
-        v = np.float64(values[tail])
-        s0 += v * v
-    if tail + 1 < n:
-        v = np.float64(values[tail + 1])
-        s1 += v * v
-    if tail + 2 < n:
-        v = np.float64(values[tail + 2])
-        s2 += v * v
-    return np.sqrt((s0 + s1) + (s2 + s3))
+# Dropout's masks, the L1 term and the norms of the learning speed: the loops when compiled (an array expression
+# costs numba about a second to compile), the NumPy forms without the JIT (NumPy's uint64 scalars warn when the
+# hash's products wrap around, its arrays do not).
+if config.DISABLE_JIT:  # type: ignore[attr-defined]
+    draw_mask, apply_mask, add_l1, norm = dropout.draw_mask, dropout.apply_mask, dropout.add_l1, dropout.norm
+else:
+    draw_mask, apply_mask = helper(dropout.draw_mask_loop), helper(dropout.apply_mask_loop)
+    add_l1, norm = helper(dropout.add_l1_loop), helper(dropout.norm_loop)
 
 
 @helper
