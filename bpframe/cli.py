@@ -195,8 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--activation", type=_names, default=["relu", "softmax"],
                        help="one activation, or one per layer (default: relu,softmax)")  # fmt: skip
     train.add_argument("--loss", default="cross_entropy", help="default: %(default)s")
-    train.add_argument("--init", help="weight initializer for every layer, one of bp.initializers() "
-                                      "(default: each activation's own)")  # fmt: skip
+    train.add_argument("--init", type=_names, help="weight initializer: one of bp.initializers() for every layer, "
+                       "or one per layer, e.g. he,glorot (default: each activation's own)")  # fmt: skip
     train.add_argument("--optimizer", default="adam",
                        help=f"one of {', '.join(_optimizer_names())} (default: %(default)s)")  # fmt: skip
     train.add_argument("--opt", type=_key_value, action="append", default=[], metavar="KEY=VALUE",

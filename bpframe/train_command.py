@@ -113,6 +113,25 @@ def check_plot_format(value: str) -> None:
         raise ConfigurationError(f"--plot {value}: {what}; give a file name ending in one of .{', .'.join(formats)}")
 
 
+def _check_init(args: argparse.Namespace) -> None:
+    """--init: installed initializer names, one or one per layer."""
+    import bpframe as bp
+
+    if args.init is None:
+        return
+    layers = len(args.hidden) + 1
+    shown = ",".join(args.init)
+    if len(args.init) not in (1, layers):
+        raise ConfigurationError(
+            f"--init {shown}: give one initializer for every layer, or one per layer ({layers} with --hidden "
+            f"{','.join(map(str, args.hidden))})"
+        )
+    known = bp.initializers()
+    for name in args.init:
+        if name not in known:
+            raise ConfigurationError(f"--init {shown}: unknown initializer {name!r}; available: {', '.join(known)}")
+
+
 def _check_regularisation(args: argparse.Namespace) -> None:
     """--l1 and --dropout, named as on the command line; --dropout becomes what ``fit`` takes."""
     from .training import check_dropout
@@ -149,6 +168,7 @@ def check_arguments(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.monitor not in _METRICS:
         raise ConfigurationError(f"--monitor {args.monitor}: not a metric; use one of {', '.join(_METRICS)}")
     check_hidden(args.hidden, args.dtype)
+    _check_init(args)
     _check_regularisation(args)
     optimizer = optimizer_from_args(args)
     stopper = bp.EarlyStopping(monitor=args.monitor, patience=args.patience) if args.patience else None
@@ -229,7 +249,8 @@ def run_train(args: argparse.Namespace) -> int:
     Xt, yt = load_dataset(args.dataset, "test", args.dtype, args.data_dir)  # read now: a bad file fails early
     classes = int(max(y.max(), yt.max())) + 1
     activation: Any = args.activation if len(args.activation) > 1 else args.activation[0]
-    net = bp.Network([X.shape[1], *args.hidden, classes], activation, args.loss, dtype=args.dtype, init=args.init,
+    init: Any = args.init if args.init is None or len(args.init) > 1 else args.init[0]
+    net = bp.Network([X.shape[1], *args.hidden, classes], activation, args.loss, dtype=args.dtype, init=init,
                      seed=args.seed)  # fmt: skip
     print(f"training {net} on {args.dataset} ({X.shape[0]} training / {Xt.shape[0]} test samples)")
     X_train, Y_train, X_val, Y_val = _validation(args, X, y, classes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from bpframe.cli import main
@@ -182,3 +183,22 @@ def test_train_refuses_bad_regularisation_before_loading_data(capsys, argv, mess
     assert status == 1
     assert err.strip() == f"bpframe: error: {message}"
     assert "training" not in out
+
+
+def test_init_takes_one_initializer_per_layer(capsys, tmp_path):
+    import bpframe as bp
+
+    # a learning rate of 1e-300 moves no parameter measurably: the file holds the initialisation
+    status, _, err = run(capsys, "train", "--dataset", "xor", "--hidden", "4", "--init", "glorot,normal", "--epochs",
+                         "1", "--eta", "1e-300", "--seed", "2", "-q", "--save", str(tmp_path / "m.npz"))  # fmt: skip
+    assert status == 0, err
+    expected = bp.Network([2, 4, 2], ["relu", "softmax"], "cross_entropy", init=["glorot", "normal"], seed=2)
+    default = bp.Network([2, 4, 2], ["relu", "softmax"], "cross_entropy", seed=2)
+    assert not np.allclose(default.parameters(), expected.parameters())  # the option changes something
+    np.testing.assert_allclose(bp.load(tmp_path / "m.npz").parameters(), expected.parameters(), rtol=1e-15,
+                               atol=1e-290)  # fmt: skip
+    assert bp.load(tmp_path / "m.npz").fit_settings["epochs"] == 1
+    status, _, err = run(capsys, "train", "--hidden", "8,8", "--init", "he,glorot", "--epochs", "1", "-q")
+    assert status == 1
+    assert err == "bpframe: error: --init he,glorot: give one initializer for every layer, or one per layer (3 with " \
+        "--hidden 8,8)\n"  # fmt: skip

@@ -56,8 +56,8 @@ def test_train_takes_a_plugin_initializer(capsys, tmp_path, use_registry):
     expected = bp.Network([2, 3, 2], ["relu", "softmax"], "cross_entropy", init="halves", seed=5)
     np.testing.assert_array_equal(bp.load(model).parameters(), expected.parameters())
     status, _, err = run(capsys, "train", "--dataset", "xor", "--init", "xavier", "--epochs", "1", "-q")
-    assert status == 1 and err == "bpframe: error: unknown initializer 'xavier'; available: glorot, halves, he, " \
-        "normal, scaled_normal, transposed\n"  # fmt: skip
+    assert status == 1 and err == "bpframe: error: --init xavier: unknown initializer 'xavier'; available: glorot, " \
+        "halves, he, normal, scaled_normal, transposed\n"  # fmt: skip
 
 
 def test_a_version_change_on_load_is_one_warning_line(capsys, tmp_path, use_registry):
