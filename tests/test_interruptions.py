@@ -81,6 +81,24 @@ def test_ctrl_c_stops_after_the_batch_and_the_same_fit_continues_exactly(tier, e
     assert net._run is None
 
 
+@pytest.mark.parametrize("tier", TIERS)
+def test_a_fit_with_dropout_l1_and_layer_speed_continues_exactly(tier, monkeypatch):
+    """The dropout masks come from the update count, the learning speed of the unfinished epoch is kept: the
+    resumed fit gives the parameters and the per-layer speeds of the uninterrupted one, bit for bit."""
+    monkeypatch.setenv("BPFRAME_ENGINE", tier)
+    X, y = problem()
+    extra = {"dropout": 0.4, "l1": 0.2, "layer_speed": True}
+    whole = network()
+    whole_history = whole.fit(X, y, **FIT, **extra)
+    net = network()
+    with pytest.raises(bp.TrainingInterrupted):
+        net.fit(X, y, callbacks=[InterruptAt(2, 6)], **FIT, **extra)
+    resumed = net.fit(X, y, **FIT, **extra)
+    assert_same_run(net, whole, resumed, whole_history)
+    assert resumed.nabla_b_norm == whole_history.nabla_b_norm and resumed.nabla_w_norm == whole_history.nabla_w_norm
+    assert len(resumed.nabla_b_norm) == 3
+
+
 def test_a_different_fit_after_an_interruption_starts_afresh(monkeypatch):
     """Only the same call resumes; another one trains from the parameters as they stand."""
     X, y = problem()
