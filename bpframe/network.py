@@ -488,8 +488,9 @@ class Network:
         """backprop on validated arrays (``rates``: dropout per hidden layer, or none), without the search for a
         faulty plugin."""
         n, dtype, total = x.shape[0], self._dtype, sum(self._sizes)
-        zs, acts, deltas, masks, kept = (np.empty(n * total, dtype) for _ in range(5))
-        masks.fill(1.0)
+        zs, acts, deltas, masks = (np.empty(n * total, dtype) for _ in range(4))
+        masks.fill(1.0)  # the result's mask without dropout; the engine writes the dropping layers' masks
+        kept = np.empty(n * total if rates else 0, dtype)
         layers = [_buffer_layers(buf, self._sizes, n) for buf in (zs, acts, deltas, masks)]
         layers[1][0][...] = x
         grad = np.empty_like(self._theta)

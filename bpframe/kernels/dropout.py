@@ -21,7 +21,8 @@ derivative of the cost term :math:`\frac{\lambda_1}{n}\sum_w |w|`, with :math:`\
 the book), before the optimizer's update: :func:`add_l1`.
 
 Each function comes twice: with array operations, for the NumPy tier, and as a plain loop (``*_loop``) that the
-engine compiles (numba takes about a second to compile each array expression, and a loop costs almost nothing).
+engine compiles (compiled into the engine, the array forms made ``train_batches`` take 16.1 s to compile, the
+loops 9.6 s, against 8.7 s before these features; every cache empty, one process).
 The twins do the same integer and floating-point operations in the same order, so both tiers compute the same
 bits; ``tests/kernels/test_dropout.py`` checks each pair, and ``tests/kernels/test_tiers.py`` whole fits.
 """
