@@ -103,6 +103,14 @@ def gemm(a: np.ndarray, trans_a: bool, b: np.ndarray, trans_b: bool, c: np.ndarr
         product = alpha * ((a.T if trans_a else a) @ (b.T if trans_b else b))
         c[...] = product if beta == 0 else product + beta * c
         return
+    function, arguments, _ = _gemm_call(a, trans_a, b, trans_b, c, alpha, beta)
+    function(*arguments)
+
+
+def _gemm_call(a: np.ndarray, trans_a: bool, b: np.ndarray, trans_b: bool, c: np.ndarray, alpha: float,
+               beta: float) -> tuple[Callable[..., None], tuple[int, ...], list[Any]]:  # fmt: skip
+    """The ctypes function and arguments of :func:`gemm`'s BLAS call, and the ctypes values they point at (which
+    must stay alive as long as the arguments are used)."""
     integer = ctypes.c_int64 if blas().int_bytes == 8 else ctypes.c_int32
     scalar = ctypes.c_float if c.dtype == np.float32 else ctypes.c_double
     k = a.shape[0] if trans_a else a.shape[1]
@@ -110,9 +118,96 @@ def gemm(a: np.ndarray, trans_a: bool, b: np.ndarray, trans_b: bool, c: np.ndarr
               integer(c.shape[1]), integer(c.shape[0]), integer(k), scalar(c.dtype.type(alpha))]  # fmt: skip
     tail = [integer(b.shape[1]), integer(a.shape[1]), scalar(c.dtype.type(beta)), integer(c.shape[1])]
     refs = [ctypes.addressof(v) for v in values + tail]
-    _gemm_function("s" if c.dtype == np.float32 else "d")(
-        *refs[:6], _pointer(b), refs[6], _pointer(a), refs[7], refs[8], _pointer(c), refs[9]
-    )
+    arguments = (*refs[:6], _pointer(b), refs[6], _pointer(a), refs[7], refs[8], _pointer(c), refs[9])
+    return _gemm_function("s" if c.dtype == np.float32 else "d"), arguments, values + tail
+
+
+# ------------------------------------------------------------------------------------- one call's views
+
+
+class Views:
+    """One call's views of its flat buffers, their addresses, and the ctypes arguments of its calls, each made once.
+
+    A short job's time in this tier is Python's, not arithmetic's: a mini-batch of a small network makes some
+    twenty calls of blocks and BLAS, and building their views, addresses and ctypes arguments every time cost
+    more than the calls themselves (measured: a 30-epoch digits job spent 0.12 s in address lookups alone).
+    Within one call of :func:`train_batches`, :func:`evaluate` or :func:`backprop` the buffers do not move, so
+    each view and each argument list is made the first time and looked up after. Every array a cached entry
+    refers to is kept alive by the entry, so no ``id`` is reused while the cache holds it.
+    """
+
+    __slots__ = ("_calls", "_layout", "_views")
+
+    def __init__(self, layout: Layout) -> None:
+        self._layout = layout
+        self._views: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._calls: dict[tuple[Any, ...], tuple[Callable[..., Any], tuple[Any, ...], tuple[Any, ...]]] = {}
+
+    def _view(self, kind: int, buffer: np.ndarray, l: int, m: int) -> np.ndarray:
+        key = (kind, id(buffer), l, m)
+        found = self._views.get(key)
+        if found is None:
+            made = (layer(buffer, self._layout, l, m) if kind == 0 else weights(buffer, self._layout, l) if kind == 1
+                    else biases(buffer, self._layout, l))  # fmt: skip
+            found = self._views[key] = (made, buffer)
+        return found[0]
+
+    def layer(self, buffer: np.ndarray, l: int, m: int) -> np.ndarray:
+        """:func:`layer`, made once."""
+        return self._view(0, buffer, l, m)
+
+    def weights(self, theta: np.ndarray, l: int) -> np.ndarray:
+        """:func:`weights`, made once."""
+        return self._view(1, theta, l, 0)
+
+    def biases(self, theta: np.ndarray, l: int) -> np.ndarray:
+        """:func:`biases`, made once."""
+        return self._view(2, theta, l, 0)
+
+    def pointers(self, arrays: tuple[np.ndarray, ...]) -> tuple[int, ...]:
+        """The addresses of ``arrays``, found once."""
+        key = (2, *map(id, arrays))
+        found = self._calls.get(key)
+        if found is None:
+            found = self._calls[key] = (_pointer, tuple(map(_pointer, arrays)), arrays)
+        return found[1]
+
+    def head(self, buffer: np.ndarray, rows: int) -> np.ndarray:
+        """``buffer[:rows]``, made once."""
+        key = (3, id(buffer), rows, 0)
+        found = self._views.get(key)
+        if found is None:
+            found = self._views[key] = (buffer[:rows], buffer)
+        return found[0]
+
+    def inputs(self, acts: np.ndarray, kept: np.ndarray, drop: np.ndarray, l: int, m: int) -> np.ndarray:
+        """:func:`inputs`, made once."""
+        return self.layer(kept, l, m) if drops(drop, l) else self.layer(acts, l, m)
+
+    def gemm(self, a: np.ndarray, trans_a: bool, b: np.ndarray, trans_b: bool, c: np.ndarray, alpha: float,
+             beta: float) -> None:  # fmt: skip
+        """:func:`gemm`, its ctypes arguments made once."""
+        if not jit_enabled():
+            gemm(a, trans_a, b, trans_b, c, alpha, beta)
+            return
+        key = (0, id(a), trans_a, id(b), trans_b, id(c), alpha, beta)
+        found = self._calls.get(key)
+        if found is None:
+            function, arguments, kept = _gemm_call(a, trans_a, b, trans_b, c, alpha, beta)
+            found = self._calls[key] = (function, arguments, (a, b, c, kept))
+        found[0](*found[1])
+
+    def call_layer(self, address: Any, p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3: np.ndarray, rows: int,
+                   cols: int) -> int:  # fmt: skip
+        """:func:`_call_layer`, its arguments made once."""
+        if not jit_enabled():
+            return _call_layer(address, p0, p1, p2, p3, rows, cols)
+        key = (1, int(address), id(p0), id(p1), id(p2), id(p3), rows, cols)
+        found = self._calls.get(key)
+        if found is None:
+            arguments = (_pointer(p0), _pointer(p1), _pointer(p2), _pointer(p3), rows, cols)
+            found = self._calls[key] = (_layer_function(int(address)), arguments, (p0, p1, p2, p3))
+        return int(found[0](*found[1]))
 
 
 # ---------------------------------------------------------------------------------------------- the kernels
@@ -172,24 +267,20 @@ def drops(drop: np.ndarray, l: int) -> bool:
     return bool(drop.shape[0] > l and drop[l] > 0.0)
 
 
-def inputs(acts: np.ndarray, kept: np.ndarray, drop: np.ndarray, layout: Layout, l: int, m: int) -> np.ndarray:
-    return layer(kept, layout, l, m) if drops(drop, l) else layer(acts, layout, l, m)
-
-
 _NONE = np.empty(0, np.float64)
 
 
-def forward(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray, m: int, product: Any,
+def forward(v: Views, theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray, m: int, product: Any,
             drop: np.ndarray = _NONE, key: int = 0, step: int = 0, masks: np.ndarray = _NONE,
             kept: np.ndarray = _NONE) -> int:  # fmt: skip
     for l in range(1, len(layout.sizes)):
-        z, a, a_prev = layer(zs, layout, l, m), layer(acts, layout, l, m), inputs(acts, kept, drop, layout, l - 1, m)
-        w = weights(theta, layout, l)
+        z, a, a_prev = v.layer(zs, l, m), v.layer(acts, l, m), v.inputs(acts, kept, drop, l - 1, m)
+        w = v.weights(theta, l)
         if product != 0 and small_product(m, a_prev.shape[1]):
             _call_product(product, a_prev, w, z)
         else:
-            gemm(a_prev, False, w, True, z, 1.0, 0.0)
-        if _call_layer(layout.forward[l], z, biases(theta, layout, l), a, a, m, z.shape[1]) != OK:
+            v.gemm(a_prev, False, w, True, z, 1.0, 0.0)
+        if v.call_layer(layout.forward[l], z, v.biases(theta, l), a, a, m, z.shape[1]) != OK:
             return l
         if drops(drop, l):
             start, size = m * int(layout.units[l]), m * int(layout.sizes[l])
@@ -203,45 +294,43 @@ def _failed(status: np.ndarray, l: int, role: int) -> bool:
     return False
 
 
-def errors(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray, deltas: np.ndarray, y: np.ndarray,
-           m: int, work: np.ndarray, status: np.ndarray, drop: np.ndarray = _NONE,
+def errors(v: Views, theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray, deltas: np.ndarray,
+           y: np.ndarray, m: int, work: np.ndarray, status: np.ndarray, drop: np.ndarray = _NONE,
            masks: np.ndarray = _NONE) -> bool:  # fmt: skip
     L = len(layout.sizes) - 1
-    z, a, delta = layer(zs, layout, L, m), layer(acts, layout, L, m), layer(deltas, layout, L, m)
+    z, a, delta = v.layer(zs, L, m), v.layer(acts, L, m), v.layer(deltas, L, m)
     n = z.shape[1]
     if layout.output_error != 0:
-        if _call_layer(layout.output_error, z, a, y, delta, m, n) != OK:
+        if v.call_layer(layout.output_error, z, a, y, delta, m, n) != OK:
             return _failed(status, L, OUTPUT_ERROR_ROLE)
     else:
-        nabla = work[: m * n]
-        if (_call_layer(layout.nabla, a, y, nabla, nabla, m, n) != OK
-                or _call_layer(layout.output, z, a, delta, nabla, m, n) != OK):  # fmt: skip
+        nabla = v.head(work, m * n)
+        if (v.call_layer(layout.nabla, a, y, nabla, nabla, m, n) != OK
+                or v.call_layer(layout.output, z, a, delta, nabla, m, n) != OK):  # fmt: skip
             return _failed(status, L, NABLA_ROLE)
     for l in range(L - 1, 0, -1):
-        z, a, delta = layer(zs, layout, l, m), layer(acts, layout, l, m), layer(deltas, layout, l, m)
-        gemm(layer(deltas, layout, l + 1, m), False, weights(theta, layout, l + 1), False, delta, 1.0, 0.0)
+        z, a, delta = v.layer(zs, l, m), v.layer(acts, l, m), v.layer(deltas, l, m)
+        v.gemm(v.layer(deltas, l + 1, m), False, v.weights(theta, l + 1), False, delta, 1.0, 0.0)
         if drops(drop, l):
-            np.multiply(delta, layer(masks, layout, l, m), out=delta)
-        if _call_layer(layout.backward[l], z, a, delta, work, m, z.shape[1]) != OK:
+            np.multiply(delta, v.layer(masks, l, m), out=delta)
+        if v.call_layer(layout.backward[l], z, a, delta, work, m, z.shape[1]) != OK:
             return _failed(status, l, BACKWARD_ROLE)
     return True
 
 
-def _gradient(layout: Layout, acts: np.ndarray, deltas: np.ndarray, grad: np.ndarray, m: int,
+def _gradient(v: Views, layout: Layout, acts: np.ndarray, deltas: np.ndarray, grad: np.ndarray, m: int,
               kept: np.ndarray = _NONE, drop: np.ndarray = _NONE) -> None:  # fmt: skip
     dtype = grad.dtype.type
     for l in range(1, len(layout.sizes)):
-        delta = layer(deltas, layout, l, m)
-        biases(grad, layout, l)[...] = (column_sums(delta) / m).astype(dtype)
-        gemm(delta, True, inputs(acts, kept, drop, layout, l - 1, m), False, weights(grad, layout, l), 1.0 / m, 0.0)
+        delta = v.layer(deltas, l, m)
+        v.biases(grad, l)[...] = (column_sums(delta) / m).astype(dtype)
+        v.gemm(delta, True, v.inputs(acts, kept, drop, l - 1, m), False, v.weights(grad, l), 1.0 / m, 0.0)
 
 
-def _record_speeds(layout: Layout, grad: np.ndarray, speeds: np.ndarray) -> None:
+def _record_speeds(v: Views, layout: Layout, grad: np.ndarray, speeds: np.ndarray) -> None:
     for l in range(1, len(layout.sizes)):
-        rows, cols = int(layout.sizes[l]), int(layout.sizes[l - 1])
-        b, w = int(layout.b_off[l]), int(layout.w_off[l])
-        speeds[0, l] += dropout.norm(grad[b : b + rows])
-        speeds[1, l] += dropout.norm(grad[w : w + rows * cols])
+        speeds[0, l] += dropout.norm(v.biases(grad, l))
+        speeds[1, l] += dropout.norm(v.weights(grad, l).reshape(-1))
 
 
 def step_bound(bound: float, delta_max: float, a_max: float, m: int, step: float, keep: float, limit: float) -> float:
@@ -252,15 +341,15 @@ def step_bound(bound: float, delta_max: float, a_max: float, m: int, step: float
     return new if new <= limit else math.inf
 
 
-def _fused_step(theta: np.ndarray, layout: Layout, acts: np.ndarray, kept: np.ndarray, drop: np.ndarray,
+def _fused_step(v: Views, theta: np.ndarray, layout: Layout, acts: np.ndarray, kept: np.ndarray, drop: np.ndarray,
                 deltas: np.ndarray, m: int, fused: np.ndarray, x_max: float, bound: list[float],
                 limit: float) -> bool:  # fmt: skip
     step, keep = float(fused[2]), max(abs(float(fused[0])), abs(float(fused[1])))
     new = 0.0
     L = len(layout.sizes) - 1
     for l in range(1, L + 1):
-        delta_max = max_abs(layer(deltas, layout, l, m))
-        a_max = x_max if l == 1 else max_abs(inputs(acts, kept, drop, layout, l - 1, m))
+        delta_max = max_abs(v.layer(deltas, l, m))
+        a_max = x_max if l == 1 else max_abs(v.inputs(acts, kept, drop, l - 1, m))
         after = step_bound(bound[0], delta_max, a_max, m, step, keep, limit)
         if after == math.inf:
             bound[0] = min(bound[0], max_abs(theta))
@@ -270,21 +359,22 @@ def _fused_step(theta: np.ndarray, layout: Layout, acts: np.ndarray, kept: np.nd
         new = max(new, after)
     rate = step / m
     for l in range(1, L + 1):
-        delta, w, b = layer(deltas, layout, l, m), weights(theta, layout, l), biases(theta, layout, l)
+        delta, w, b = v.layer(deltas, l, m), v.weights(theta, l), v.biases(theta, l)
         sums = column_sums(delta)
         b[...] = (float(fused[1]) * b.astype(np.float64) - rate * sums).astype(b.dtype)
-        gemm(delta, True, inputs(acts, kept, drop, layout, l - 1, m), False, w, -rate, float(fused[0]))
+        v.gemm(delta, True, v.inputs(acts, kept, drop, l - 1, m), False, w, -rate, float(fused[0]))
     bound[0] = new
     return True
 
 
 def _update(t: Training, current: np.ndarray, state_now: np.ndarray, spare: np.ndarray, state_spare: np.ndarray,
-            n_weights: int) -> int:  # fmt: skip
+            n_weights: int, v: Views | None = None) -> int:  # fmt: skip
     args = (current, t.grad, state_now, spare, state_spare, t.hyper)
     sizes = (current.shape[0], n_weights, t.state.shape[0], int(t.counter[0]) + 1)
     if not jit_enabled():
         return call_block(t.update, (*args, *sizes))
-    return int(_update_function(int(t.update))(*[_pointer(a) for a in args], *sizes))
+    pointers = v.pointers(args) if v is not None else tuple(_pointer(a) for a in args)
+    return int(_update_function(int(t.update))(*pointers, *sizes))
 
 
 def _quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -316,6 +406,7 @@ def train_batches(layout: Layout, t: Training, first: int, stop: int) -> None:
     dropping = bool((t.drop > 0.0).any())
     masks, kept = (np.empty(m * total_units if dropping else 0, t.theta.dtype) for _ in range(2))
     current, spare, state_now, state_spare = t.theta, t.spare, t.state, t.state_spare
+    v = Views(layout)
     swapped = False
     t.status[OUTCOME] = DONE
     t.status[BATCH] = stop
@@ -326,16 +417,18 @@ def train_batches(layout: Layout, t: Training, first: int, stop: int) -> None:
             break
         start = k * bs
         m = min(bs, n - start)
-        xb, yb = layer(acts, layout, 0, m), ybuf[:m]
+        xb, yb = v.layer(acts, 0, m), v.head(ybuf, m)
         rows = t.order[start : start + m]
         np.take(t.x, rows, axis=0, out=xb)
         np.take(t.y, rows, axis=0, out=yb)
-        failed_layer = forward(current, layout, zs, acts, m, t.product, t.drop, t.key, int(t.counter[0]), masks, kept)
+        failed_layer = forward(
+            v, current, layout, zs, acts, m, t.product, t.drop, t.key, int(t.counter[0]), masks, kept
+        )
         if failed_layer != 0:
             _failed(t.status, failed_layer, FORWARD_ROLE)
             break
-        a = layer(acts, layout, L, m)
-        if _call_layer(layout.cost, a, yb, total, total, m, a.shape[1]) != OK:
+        a = v.layer(acts, L, m)
+        if v.call_layer(layout.cost, a, yb, total, total, m, a.shape[1]) != OK:
             _failed(t.status, L, COST_ROLE)
             break
         t.costs[k] = total[0] / m
@@ -343,19 +436,20 @@ def train_batches(layout: Layout, t: Training, first: int, stop: int) -> None:
         if not math.isfinite(t.costs[k]):
             t.status[OUTCOME] = NONFINITE_COST
             break
-        if not errors(current, layout, zs, acts, deltas, yb, m, work, t.status, t.drop, masks):
+        if not errors(v, current, layout, zs, acts, deltas, yb, m, work, t.status, t.drop, masks):
             break
         record = t.speeds.shape[0] != 0 and k % t.speed_every == 0
         in_place = fused and not record
-        if in_place and _fused_step(current, layout, acts, kept, t.drop, deltas, m, t.fused, t.x_max, bound, limit):
+        if in_place and _fused_step(v, current, layout, acts, kept, t.drop, deltas, m, t.fused, t.x_max, bound,
+                                    limit):  # fmt: skip
             t.counter[0] += 1
             continue
-        _gradient(layout, acts, deltas, t.grad, m, kept, t.drop)
+        _gradient(v, layout, acts, deltas, t.grad, m, kept, t.drop)
         if record:
-            _record_speeds(layout, t.grad, t.speeds)
+            _record_speeds(v, layout, t.grad, t.speeds)
         if t.l1 != 0.0:
             dropout.add_l1(t.grad, current, layout.n_weights, t.l1)
-        outcome = _update(t, current, state_now, spare, state_spare, layout.n_weights)
+        outcome = _update(t, current, state_now, spare, state_spare, layout.n_weights, v)
         if outcome != OK:
             if outcome == 0:
                 _failed(t.status, 0, UPDATE_ROLE)
@@ -386,15 +480,16 @@ def evaluate(theta: np.ndarray, layout: Layout, x: np.ndarray, y: np.ndarray, ou
     total = np.empty(1, np.float64)
     cost, correct = 0.0, 0
     status[OUTCOME] = DONE
+    v = Views(layout)
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
-        layer(acts, layout, 0, m)[...] = x[start : start + m]
-        failed_layer = forward(theta, layout, zs, acts, m, 0)
+        v.layer(acts, 0, m)[...] = x[start : start + m]
+        failed_layer = forward(v, theta, layout, zs, acts, m, 0)
         if failed_layer != 0:
             _failed(status, failed_layer, FORWARD_ROLE)
             status[BATCH] = start
             break
-        a = layer(acts, layout, L, m)
+        a = v.layer(acts, L, m)
         if y.shape[1] != 0:
             yb = np.ascontiguousarray(y[start : start + m])
             if _call_layer(layout.cost, a, yb, total, total, m, a.shape[1]) != OK:
@@ -417,15 +512,16 @@ def backprop(theta: np.ndarray, layout: Layout, zs: np.ndarray, acts: np.ndarray
     work = np.empty(max(layout.widest, m * int(layout.sizes[L])), np.float64)
     total = np.zeros(1, np.float64)
     status[OUTCOME] = DONE
-    failed_layer = forward(theta, layout, zs, acts, m, 0, drop, key, step, masks, kept)
+    v = Views(layout)
+    failed_layer = forward(v, theta, layout, zs, acts, m, 0, drop, key, step, masks, kept)
     if failed_layer != 0:
         _failed(status, failed_layer, FORWARD_ROLE)
         return math.nan
-    a = layer(acts, layout, L, m)
-    if _call_layer(layout.cost, a, y, total, total, m, a.shape[1]) != OK:
+    a = v.layer(acts, L, m)
+    if v.call_layer(layout.cost, a, y, total, total, m, a.shape[1]) != OK:
         _failed(status, L, COST_ROLE)
         return math.nan
-    if not errors(theta, layout, zs, acts, deltas, y, m, work, status, drop, masks):
+    if not errors(v, theta, layout, zs, acts, deltas, y, m, work, status, drop, masks):
         return math.nan
-    _gradient(layout, acts, deltas, grad, m, kept, drop)
+    _gradient(v, layout, acts, deltas, grad, m, kept, drop)
     return float(total[0])
