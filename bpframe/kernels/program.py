@@ -195,9 +195,10 @@ class Program:
         return f"{list(self.sizes)} {names}; {self.loss.name}; {self.dtype.name}"
 
 
-#: What compiling the engine's training loop for a dtype costs, about: measured 4.1–4.2 s on a 2-core AMD EPYC
-#: (Zen 4), every cache empty. The NumPy tier runs a job that it would finish sooner than that.
-COMPILE_SECONDS = 4.0
+#: What compiling the engine's training loop for a dtype costs, about: measured 6.7-6.8 s on a 2-core AMD EPYC
+#: (Zen 4), every cache empty, at eb50760 (a one-epoch fit with ``BPFRAME_ENGINE=compiled`` after the blocks were
+#: compiled). The NumPy tier runs a job that it would finish sooner than that.
+COMPILE_SECONDS = 6.0
 
 #: Seconds this process has trained in the NumPy tier, by dtype: many short fits (one epoch at a time, a
 #: hyper-parameter sweep) add up, and once they pass what compiling costs, the engine is compiled.
@@ -205,10 +206,12 @@ _NUMPY_SECONDS: collections.defaultdict[str, float] = collections.defaultdict(fl
 
 
 def _batch_seconds(sizes: Sequence[int], batch_size: int) -> float:
-    """A rough time for one mini-batch in the NumPy tier: ~40 µs of Python and ctypes calls per layer and pass,
-    plus the matrix products at a conservative 5 GFLOP/s."""
+    """A rough, deliberately high time for one mini-batch in the NumPy tier: 20 µs of Python and ctypes calls per
+    layer and pass, plus the matrix products at 15 GFLOP/s. Measured at eb50760 (one thread, float64, momentum,
+    the machine shared): [64, 64, 10] batch 16, 72 µs (estimate 150); seven layers of 32, 237 µs (420);
+    [784, 30, 10] batch 10, 219 µs (310); [784, 100, 10] batch 128, 1.2 ms (4.2)."""
     flops = 6.0 * batch_size * sum(sizes[l] * sizes[l - 1] for l in range(1, len(sizes)))
-    return 40e-6 * (len(sizes) - 1) * 3 + flops / 5e9
+    return 20e-6 * (len(sizes) - 1) * 3 + flops / 15e9
 
 
 def choose_tier(cached: Callable[[], bool], numpy_seconds: float) -> str:
