@@ -212,7 +212,7 @@ def test_a_plugin_optimizer_is_checked_through_a_real_model_file(monkeypatch):
 
     def forgetful_load(path, **kwargs):
         net = real_load(path, **kwargs)
-        net._optimizer_state = None
+        net._model.optimizer = None
         return net
 
     monkeypatch.setattr(bpframe.io, "load_network", forgetful_load)
