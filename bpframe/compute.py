@@ -2,7 +2,7 @@
 
 Each function is one call of the program's kernel entry point (:class:`bpframe.kernels.program.Program`) with
 the buffers it writes; none checks its arguments (the public methods of :class:`~bpframe.Network` did) and none
-interprets the engine's ``status``: callers pass it to :func:`bpframe.diagnose.raise_if_plugin_raised`.
+interprets the engine's ``status``: callers pass it to ``bpframe.diagnose.raise_if_plugin_raised``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The :class:`Network`: the public methods, which validate their arguments once and call the kernels.
 
 A network owns one :class:`~bpframe.state.ModelState` and passes it explicitly to training
-(:mod:`bpframe.training`), saving and loading (:mod:`bpframe.io`), gradient checking (:mod:`bpframe.gradcheck`)
-and diagnosis (:mod:`bpframe.diagnose`); none of them imports this module. The functions here that take or
+(``bpframe.training``), saving and loading (:mod:`bpframe.io`), gradient checking (``bpframe.gradcheck``)
+and diagnosis (``bpframe.diagnose``); none of them imports this module. The functions here that take or
 return a ``Network`` (:func:`gradient_check`, :func:`save_network`, :func:`load_network`) are the public faces of
 those modules.
 """

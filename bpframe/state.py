@@ -4,8 +4,8 @@ diagnosis, and the snapshot of it that training takes and restores.
 :class:`ModelState` holds the configuration (sizes, activations, loss, dtype, seed, initialisers), the flat
 parameter vector ``theta`` with a weight and a bias view per layer, the shuffling generator, the optimizer's
 state, the history, the unfinished run and the last fit's settings. :class:`~bpframe.Network` creates one and
-passes it, explicitly, to :mod:`bpframe.training`, :mod:`bpframe.io`, :mod:`bpframe.gradcheck`,
-:mod:`bpframe.diagnose` and :mod:`bpframe.compute`; none of them imports ``Network`` or reads its members.
+passes it, explicitly, to ``bpframe.training``, :mod:`bpframe.io`, ``bpframe.gradcheck``,
+``bpframe.diagnose`` and :mod:`bpframe.compute`; none of them imports ``Network`` or reads its members.
 
 One :class:`Snapshot` holds everything that decides the next numbers training produces: the parameters, the
 optimizer's state and step count, the shuffling generator's state, the history, and the unfinished run (an

@@ -2,7 +2,7 @@
 (:mod:`bpframe.kernels.cache`) are both written through :func:`write_atomically`.
 
 The data are written under a new temporary name in the target's folder, flushed and fsynced, then renamed onto
-the target with :func:`os.replace`: a reader, or a crash at any moment, sees either the old complete file or the
+the target with ``os.replace``: a reader, or a crash at any moment, sees either the old complete file or the
 new complete file; on an error the temporary file is removed and the old file is left as it was. The new file
 gets the permissions of the file it replaces, or the default ones (umask) for a new file.
 """
@@ -30,7 +30,7 @@ def temporary_name(target: Path, suffix: str) -> Path:
 
 
 def write_atomically(target: Path, write: Callable[[IO[bytes]], object], suffix: str) -> None:
-    """Call ``write`` on a temporary file next to ``target`` (named by :func:`temporary_name`), fsync it, and
+    """Call ``write`` on a temporary file next to ``target`` (named by ``temporary_name``), fsync it, and
     rename it onto ``target``.
 
     Raises
