@@ -28,13 +28,14 @@ from .errors import (
     TrainingInterrupted,
     UnknownNameError,
 )
-from .gradcheck import gradient_check
 from .hookspecs import hookimpl
 from .init import Initializer
 from .kernels.cache import clear_cache as clear_kernel_cache
 from .loss import Loss
-from .network import Network
+from .network import Network, gradient_check, load_network
 from .optimizers import SGD, Adam, ExponentialDecay, Hyper, Momentum, Nesterov, Optimizer, OptimizerSpec, StepDecay
+from .plugins import get_registry
+from .plugins import reload_plugins as _reload
 from .results import BackpropResult, GradientCheckResult, History
 from .threads import get_num_threads, set_num_threads
 
@@ -93,8 +94,6 @@ def activations() -> list[str]:
     >>> "sigmoid" in bp.activations()
     True
     """
-    from .plugins import get_registry
-
     return get_registry().activations.names()
 
 
@@ -107,8 +106,6 @@ def losses() -> list[str]:
     >>> bp.losses()[:3]
     ['binary_cross_entropy', 'cross_entropy', 'quadratic']
     """
-    from .plugins import get_registry
-
     return get_registry().losses.names()
 
 
@@ -121,8 +118,6 @@ def initializers() -> list[str]:
     >>> [name for name in bp.initializers() if name in ("glorot", "he", "normal", "scaled_normal")]
     ['glorot', 'he', 'normal', 'scaled_normal']
     """
-    from .plugins import get_registry
-
     return get_registry().initializers.names()
 
 
@@ -132,13 +127,9 @@ def load(path: str | os.PathLike[str], *, custom_objects: Mapping[str, Activatio
     Names of activations and losses are looked up in the plugin registry (or ``custom_objects``), never imported
     from the file.
     """
-    from .io import load_network
-
     return load_network(path, custom_objects=custom_objects)
 
 
 def reload_plugins() -> None:
     """Discover plugins again, e.g. after ``pip install`` of a plugin in a running session."""
-    from .plugins import reload_plugins as _reload
-
     _reload()

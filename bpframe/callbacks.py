@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
+import pluggy
+
+from . import hookspecs
 from .errors import ConfigurationError
 from .hookspecs import hookimpl
 
-__all__ = ["EarlyStopping"]
+__all__ = ["TRAINING_HOOKS", "EarlyStopping", "check_callbacks"]
+
+#: The hooks a callback passed to ``fit`` may implement.
+TRAINING_HOOKS = (
+    "bpframe_fit_start",
+    "bpframe_epoch_start",
+    "bpframe_batches_end",
+    "bpframe_epoch_end",
+    "bpframe_fit_end",
+)
 
 _METRICS = ("cost", "accuracy", "val_cost", "val_accuracy")
 
@@ -103,3 +116,44 @@ class EarlyStopping:
     def bpframe_fit_end(self, net: Any) -> None:
         if self.restore_best and self._best is not None:
             net.restore(self._best, history=False)  # the best epoch's parameters and optimizer state
+
+
+def check_callbacks(callbacks: Any, has_validation: bool) -> list[object]:
+    """``callbacks`` as a list, each an instance with valid ``@bpframe.hookimpl`` methods of training hooks (an
+    :class:`EarlyStopping` also checks that it has what it monitors)."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise ConfigurationError(f"callbacks must be a list of objects with hook methods, got {callbacks!r}")
+    for i, cb in enumerate(callbacks):
+        _check_callback(i, cb)
+        if isinstance(cb, EarlyStopping):
+            cb.check(has_validation)
+    return list(callbacks)
+
+
+def _check_callback(i: int, cb: object) -> None:
+    """A callback is an instance with @bpframe.hookimpl methods named after training hooks, with valid arguments."""
+    where = f"callbacks[{i}]"
+    if cb is None or isinstance(cb, (str, bytes, type, numbers.Number)):
+        raise ConfigurationError(
+            f"{where} must be an object with @bpframe.hookimpl methods (an instance, not a class or a name), got {cb!r}"
+        )
+    marked = [name for name in dir(cb) if name.startswith("bpframe_") and hasattr(getattr(cb, name), "bpframe_impl")]
+    unknown = [name for name in marked if name not in TRAINING_HOOKS]
+    if unknown:
+        raise ConfigurationError(
+            f"{where} ({type(cb).__name__}) implements {unknown[0]!r}, which is not a training hook; "
+            f"the training hooks are {', '.join(TRAINING_HOOKS)}"
+        )
+    if not marked:
+        raise ConfigurationError(
+            f"{where} ({type(cb).__name__}) has no @bpframe.hookimpl method; implement one of "
+            f"{', '.join(TRAINING_HOOKS)}"
+        )
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    try:
+        pm.register(cb)
+    except pluggy.PluginValidationError as exc:
+        raise ConfigurationError(f"{where} ({type(cb).__name__}): {exc}") from None

@@ -13,6 +13,16 @@ from typing import Any
 
 import numpy as np
 
+import bpframe as bp
+
+from ._version import __version__
+from .errors import BpframeError, BpframeWarning
+from .io import describe_model
+from .kernels import cache
+from .optimizers import ExponentialDecay, StepDecay
+from .plugins import loaded_registry
+from .train_command import load_dataset, run_train
+
 __all__ = ["main"]
 
 DATASETS = ("digits", "fashion-mnist", "xor", "spirals", "moons")
@@ -39,8 +49,6 @@ def _names(text: str) -> list[str]:
 
 
 def _schedule(text: str) -> Any:
-    from .optimizers import ExponentialDecay, StepDecay
-
     kind, _, rest = text.partition(":")
     usage = f"expected step:EPOCHS:FACTOR (e.g. step:10:0.5) or exp:RATE (e.g. exp:0.95), got {text!r}"
     try:
@@ -75,15 +83,11 @@ class _Alias(argparse.Action):
 
 def _optimizer_names() -> list[str]:
     """The registered optimizers, in registration order (built-ins first)."""
-    from .plugins import loaded_registry
-
     return list(loaded_registry().optimizers.entries)
 
 
 def _hyper_parameters() -> dict[str, list[str]]:
     """Every hyper-parameter name in the optimizer table, with the optimizers that have it."""
-    from .plugins import loaded_registry
-
     names: dict[str, list[str]] = {}
     for entry in loaded_registry().optimizers.entries.values():
         for hyper in entry.spec.hyper:
@@ -92,16 +96,10 @@ def _hyper_parameters() -> dict[str, list[str]]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train_command import run_train
-
     return run_train(args)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import bpframe as bp
-
-    from .train_command import load_dataset
-
     net = bp.load(args.model)
     X, y = load_dataset(args.dataset, args.split, net.dtype.name, args.data_dir)
     result = net.evaluate(X, y)
@@ -111,15 +109,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .io import describe_model
-
     print(describe_model(args.model))
     return 0
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from .plugins import loaded_registry
-
     registry = loaded_registry()  # the listing shows every plugin's problems; strict mode is for using them
     titles = ("activations", "losses", "optimizers", "initializers")
     for title, table in zip(titles, registry.tables(), strict=True):
@@ -142,8 +136,6 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    import bpframe as bp
-
     activation: Any = args.activation if len(args.activation) > 1 else args.activation[0]
     net = bp.Network(args.sizes, activation, args.loss, seed=args.seed)
     rng = np.random.default_rng(args.seed)
@@ -163,8 +155,6 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from .kernels import cache
-
     if args.action == "clear":
         report = cache.clear_cache()
         print(f"removed {report.files} kernel cache files ({report.bytes / 2**20:.1f} MiB) from {report.folder}")
@@ -178,8 +168,6 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bpframe`` command."""
-    from ._version import __version__
-
     parser = argparse.ArgumentParser(prog="bpframe", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"bpframe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -276,8 +264,6 @@ def _one_line(message: Warning | str, category: type[Warning], filename: str, li
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     import warnings
-
-    from .errors import BpframeError, BpframeWarning
 
     with warnings.catch_warnings():
         warnings.showwarning = _one_line

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from . import compute
 from .errors import PluginError
 from .kernels.interface import FAILED_PLUGIN, LAYER, OUTCOME, ROLE, ROLES
+from .results import BackpropResult
 from .specs import describe
+from .state import ModelState
 
-if TYPE_CHECKING:
-    from .network import Network
-    from .results import BackpropResult
-
-__all__ = ["find_plugin_fault", "plugin_raised"]
+__all__ = ["check_backprop", "find_plugin_fault", "plugin_raised", "raise_if_plugin_raised", "raise_plugin_fault"]
 
 
 def _call(fn: Callable[..., Any], *args: float) -> str:
@@ -75,8 +74,8 @@ def _first_bad(output: np.ndarray, inputs_ok: np.ndarray) -> tuple[int, int] | N
     return None if bad.size == 0 else (int(bad[0][0]), int(bad[0][1]))
 
 
-def _forward_fault(net: Network, g: BackpropResult) -> str | None:
-    for l, act in enumerate(net.activations, start=1):
+def _forward_fault(state: ModelState, g: BackpropResult) -> str | None:
+    for l, act in enumerate(state.activations, start=1):
         z, a = g.z[l], g.a[l]
         if act.elementwise:
             where = _first_bad(a, np.isfinite(z))
@@ -95,8 +94,8 @@ def _forward_fault(net: Network, g: BackpropResult) -> str | None:
     return None
 
 
-def _backward_fault(net: Network, g: BackpropResult, y: np.ndarray) -> str | None:
-    L, loss, dtype = net.num_layers, net.loss, net.dtype
+def _backward_fault(state: ModelState, g: BackpropResult, y: np.ndarray) -> str | None:
+    L, loss, dtype = state.num_layers, state.loss, state.dtype
     a = g.a[L]
     finite_ay = np.isfinite(a) & np.isfinite(y)
     for role in ("cost", "nabla_a"):
@@ -106,7 +105,7 @@ def _backward_fault(net: Network, g: BackpropResult, y: np.ndarray) -> str | Non
             av, yv = float(a[where]), float(y[where])
             outcome = _compiled(fn, dtype, av, yv)
             return f"{describe(loss)}: its {role} {outcome} at a={av!r}, y={yv!r} (sample {where[0]})"
-    for l, act in enumerate(net.activations, start=1):
+    for l, act in enumerate(state.activations, start=1):
         if act.elementwise and act.sigma_prime is not None:
             zl = g.z[l]
             where = _first_bad(_values(act.sigma_prime, dtype, zl), np.isfinite(zl))
@@ -117,15 +116,15 @@ def _backward_fault(net: Network, g: BackpropResult, y: np.ndarray) -> str | Non
     return None
 
 
-def find_plugin_fault(net: Network, x: np.ndarray, y: np.ndarray | None = None) -> str | None:
+def find_plugin_fault(state: ModelState, x: np.ndarray, y: np.ndarray | None = None) -> str | None:
     """Describe the first plugin function that turns finite inputs into a non-finite value on this batch, or
     ``None`` when every non-finite value has another cause (e.g. weights so large that a product overflows)."""
-    targets = np.zeros((x.shape[0], net.sizes[-1]), dtype=net.dtype) if y is None else y
+    targets = np.zeros((x.shape[0], state.sizes[-1]), dtype=state.dtype) if y is None else y
     with np.errstate(all="ignore"):
-        g = net._backprop_arrays(x, targets, check=False)
-        fault = _forward_fault(net, g)
+        g, _ = compute.backprop(state, x, targets)
+        fault = _forward_fault(state, g)
         if fault is None and y is not None:
-            fault = _backward_fault(net, g, y)
+            fault = _backward_fault(state, g, y)
     return fault
 
 
@@ -150,19 +149,19 @@ def _rows_raise(fn: Callable[..., Any], *rows: np.ndarray) -> tuple[int, str] | 
     return None
 
 
-def _pre_activations(net: Network, x: np.ndarray, layer: int) -> tuple[np.ndarray, np.ndarray]:
+def _pre_activations(state: ModelState, x: np.ndarray, layer: int) -> tuple[np.ndarray, np.ndarray]:
     """z and a of ``layer`` for the rows x, computed with NumPy and the compiled plugin functions (the layers
     before it ran without error in the engine)."""
-    a = x.astype(net.dtype)
+    a = x.astype(state.dtype)
     z = a
     for l in range(1, layer + 1):
-        z = a @ net.weights[l].T + net.biases[l]
-        act = net.activations[l - 1]
+        z = a @ state.w[l - 1].T + state.b[l - 1]
+        act = state.activations[l - 1]
         if l == layer:
             break
         if act.elementwise:
             assert act.sigma is not None
-            a = _values(act.sigma, net.dtype, z).astype(net.dtype)
+            a = _values(act.sigma, state.dtype, z).astype(state.dtype)
         else:
             a = np.empty_like(z)
             assert act.forward is not None
@@ -171,13 +170,13 @@ def _pre_activations(net: Network, x: np.ndarray, layer: int) -> tuple[np.ndarra
     return z, a
 
 
-def _describe_raise(net: Network, x: np.ndarray, y: np.ndarray | None, layer: int, role: str) -> str:
+def _describe_raise(state: ModelState, x: np.ndarray, y: np.ndarray | None, layer: int, role: str) -> str:
     """Which plugin function raised at ``layer`` in ``role``, and at which input."""
-    z, _ = _pre_activations(net, x, layer)
-    act = net.activations[layer - 1]
+    z, _ = _pre_activations(state, x, layer)
+    act = state.activations[layer - 1]
     if role == "forward" and act.elementwise:
         assert act.sigma is not None
-        found = _first_raise(act.sigma, net.dtype, z)
+        found = _first_raise(act.sigma, state.dtype, z)
         if found is not None:
             (i, j), error = found
             where = f"z={float(z[i, j])!r} (layer {layer}, sample {i})"
@@ -191,31 +190,31 @@ def _describe_raise(net: Network, x: np.ndarray, y: np.ndarray | None, layer: in
             where = f"z={z[i].tolist()!r} (layer {layer})"
             return f"{describe(act)}: its forward {_name(act.forward)} raised {error} at {where}"
     if role in ("backward", "nabla_a", "output_error", "cost"):
-        return _describe_backward_raise(net, x, y, layer, role)
+        return _describe_backward_raise(state, x, y, layer, role)
     return f"a plugin function of layer {layer} raised during the {role} step"
 
 
-def _describe_backward_raise(net: Network, x: np.ndarray, y: np.ndarray | None, layer: int, role: str) -> str:
-    _L, loss = net.num_layers, net.loss
-    z_out, a_out = _output(net, x)
+def _describe_backward_raise(state: ModelState, x: np.ndarray, y: np.ndarray | None, layer: int, role: str) -> str:
+    _L, loss = state.num_layers, state.loss
+    z_out, a_out = _output(state, x)
     if y is not None and role in ("cost", "nabla_a", "output_error"):
-        combined = loss.output_errors.get(net.activations[-1].name)
+        combined = loss.output_errors.get(state.activations[-1].name)
         candidates = [("cost", loss.cost), ("nabla_a", loss.nabla_a)]
         if combined is not None:
             candidates.append(("output_error", combined))
         for name, fn in candidates:
             args = (z_out, a_out, y) if name == "output_error" else (a_out, y)
-            found = _first_raise(fn, net.dtype, *args)
+            found = _first_raise(fn, state.dtype, *args)
             if found is not None:
                 (i, j), error = found
                 values = ", ".join(
                     f"{k}={float(v[i, j])!r}" for k, v in zip(("z", "a", "y")[-len(args) :], args, strict=True)
                 )
                 return f"{describe(loss)}: its {name} {_name(fn)} raised {error} at {values} (sample {i})"
-    act = net.activations[layer - 1]
+    act = state.activations[layer - 1]
     if act.elementwise and act.sigma_prime is not None:
-        z, _ = _pre_activations(net, x, layer)
-        found = _first_raise(act.sigma_prime, net.dtype, z)
+        z, _ = _pre_activations(state, x, layer)
+        found = _first_raise(act.sigma_prime, state.dtype, z)
         if found is not None:
             (i, j), error = found
             where = f"z={float(z[i, j])!r} (layer {layer}, sample {i})"
@@ -223,13 +222,13 @@ def _describe_backward_raise(net: Network, x: np.ndarray, y: np.ndarray | None, 
     return f"a plugin function of layer {layer} raised during back-propagation ({role})"
 
 
-def _output(net: Network, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _output(state: ModelState, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """z and a of the output layer, computed as in :func:`_pre_activations`."""
-    z, _a = _pre_activations(net, x, net.num_layers)
-    act = net.activations[-1]
+    z, _a = _pre_activations(state, x, state.num_layers)
+    act = state.activations[-1]
     if act.elementwise:
         assert act.sigma is not None
-        return z, _values(act.sigma, net.dtype, z).astype(net.dtype)
+        return z, _values(act.sigma, state.dtype, z).astype(state.dtype)
     out = np.empty_like(z)
     assert act.forward is not None
     for i in range(z.shape[0]):
@@ -241,18 +240,39 @@ def _name(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
 
 
-def plugin_raised(net: Network, status: np.ndarray, x: np.ndarray, y: np.ndarray | None) -> PluginError | None:
+def plugin_raised(state: ModelState, status: np.ndarray, x: np.ndarray, y: np.ndarray | None) -> PluginError | None:
     """The error to raise when the engine's ``status`` says a plugin function raised on the rows ``x`` (``y``),
     naming the plugin, its distribution, the function and the input; ``None`` when no plugin raised."""
     if status[OUTCOME] != FAILED_PLUGIN:
         return None
-    raised = net.program.caught.raised
+    raised = state.program.caught.raised
     cause = raised[0] if raised else None
     layer, role = int(status[LAYER]), ROLES[int(status[ROLE])]
     with np.errstate(all="ignore"):
-        where = _describe_raise(net, x, y, layer, role) if layer >= 1 else f"the {role} step raised"
+        where = _describe_raise(state, x, y, layer, role) if layer >= 1 else f"the {role} step raised"
     if cause is not None and type(cause).__name__ not in where:
         where += f" ({type(cause).__name__}: {cause})"
     error = PluginError(f"{where}; nothing was changed by the failing step")
     error.__cause__ = cause
     return error
+
+
+def raise_if_plugin_raised(state: ModelState, status: np.ndarray, x: np.ndarray, y: np.ndarray | None = None) -> None:
+    """Raise the :func:`plugin_raised` error when the engine's ``status`` says a plugin function raised."""
+    error = plugin_raised(state, status, x, y)
+    if error is not None:
+        raise error
+
+
+def raise_plugin_fault(state: ModelState, x: np.ndarray, y: np.ndarray | None = None) -> None:
+    """Raise PluginError when a plugin function caused the non-finite values computed from these rows."""
+    fault = find_plugin_fault(state, x, y)
+    if fault is not None:
+        raise PluginError(f"{fault}; finite inputs gave a non-finite result")
+
+
+def check_backprop(state: ModelState, g: BackpropResult, status: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    """Raise PluginError when a plugin function raised in back-propagation, or turned finite values non-finite."""
+    raise_if_plugin_raised(state, status, x, y)
+    if not (np.isfinite(g.cost) and all(np.isfinite(w).all() for w in g.nabla_w)):
+        raise_plugin_fault(state, x, y)

@@ -43,7 +43,7 @@ def _training_lines(net: Any) -> list[str]:
     if history.val_cost:
         last += f", val_cost {history.val_cost[-1]:.4g}, val_accuracy {history.val_accuracy[-1]:.4g}"
     lines = [f"{len(history)} epochs trained", last]
-    state = net._optimizer_state
+    state = net.snapshot().optimizer
     if state is not None:
         lines.append(f"optimizer {state.config.get('name', '?')}, step {int(state.step)}")
     return lines

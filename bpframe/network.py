@@ -1,4 +1,11 @@
-"""The :class:`Network`: configuration, parameters, and the public methods that call the kernels."""
+"""The :class:`Network`: the public methods, which validate their arguments once and call the kernels.
+
+A network owns one :class:`~bpframe.state.ModelState` and passes it explicitly to training
+(``bpframe.training``), saving and loading (:mod:`bpframe.io`), gradient checking (``bpframe.gradcheck``)
+and diagnosis (``bpframe.diagnose``); none of them imports this module. The functions here that take or
+return a ``Network`` (:func:`gradient_check`, :func:`save_network`, :func:`load_network`) are the public faces of
+those modules.
+"""
 
 from __future__ import annotations
 
@@ -6,39 +13,42 @@ import copy
 import numbers
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import compute, io
 from .activation import Activation
-from .errors import ConcurrencyError, ConfigurationError, DataError, PluginError
+from .callbacks import check_callbacks
+from .diagnose import check_backprop, raise_if_plugin_raised, raise_plugin_fault
+from .display import network_html
+from .errors import BpframeError, ConcurrencyError, ConfigurationError, DataError, ModelFileError
+from .gradcheck import check_gradient
 from .init import Initializer, initialize_layer
-from .kernels.interface import STATUS_FIELDS
 from .layers import LayerList
 from .limits import check_network_size
 from .loss import Loss
+from .optimizers import resolve_optimizer, resolve_schedule
 from .pickling import STATE_VERSION, spec_from_state, spec_state
-from .results import BackpropResult, History
+from .results import BackpropResult, GradientCheckResult, History
 from .specs import describe, resolve_activations, resolve_initializers, resolve_loss
 from .split import check_fraction, holdout
-from .state import OptimizerState, RunCursor, Snapshot
-from .validation import as_inputs, as_targets, check_dtype, check_sizes
+from .state import ModelState, Snapshot
+from .training import FitSettings, fit_data, train
+from .validation import (
+    check_dropout,
+    check_dtype,
+    check_flag,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_sizes,
+    check_verbose,
+)
 
-__all__ = ["Network"]
-
-_CHUNK = 1024  # rows per forward-pass chunk in feedforward/evaluate: bounds their workspace
-
-
-def _buffer_layers(buffer: np.ndarray, sizes: Sequence[int], m: int) -> list[np.ndarray]:
-    """The ``(m, sizes[l])`` matrix of every layer l (input first) in a flat batch buffer, laid out as the engine
-    lays it out (see :mod:`bpframe.kernels.engine`)."""
-    layers, start = [], 0
-    for size in sizes:
-        layers.append(buffer[start : start + m * size].reshape(m, size))
-        start += m * size
-    return layers
+__all__ = ["Network", "gradient_check", "load_network", "save_network"]
 
 
 class Network:
@@ -103,35 +113,28 @@ class Network:
         check_network_size(sizes, dtype)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0):
             raise ConfigurationError(f"seed must be None or an int >= 0, got {seed!r}")
-        self._configure(sizes, activations, loss_spec, dtype, seed)
-        init_seq, shuffle_seq, split_seq = np.random.SeedSequence(seed).spawn(3)
-        self._shuffle_rng = np.random.default_rng(shuffle_seq)
-        self._split_seed = split_seq  # validation_split: the same rows on every call
-        self._init_names = resolve_initializers(init, self._activations)
-        rng = np.random.default_rng(init_seq)
-        for l, init_spec in enumerate(self._init_names, start=1):
-            w, b = initialize_layer(init_spec, self._sizes[l - 1], self._sizes[l], rng, describe(init_spec))
-            self._w_views[l - 1][...] = w
-            self._b_views[l - 1][...] = b
+        seed = None if seed is None else int(seed)
+        inits = resolve_initializers(init, activations)
+        self._own(ModelState(sizes, activations, loss_spec, dtype, seed, inits))
+        model, rng = self._model, np.random.default_rng(self._model.init_seed)
+        for l, init_spec in enumerate(inits, start=1):
+            w, b = initialize_layer(init_spec, sizes[l - 1], sizes[l], rng, describe(init_spec))
+            model.w[l - 1][...] = w
+            model.b[l - 1][...] = b
 
-    def _configure(
-        self, sizes: tuple[int, ...], activations: tuple[Activation, ...], loss: Loss, dtype: np.dtype, seed: int | None
-    ) -> None:
-        """Set the configuration and allocate the (uninitialised) parameters; nothing trained yet."""
-        self._sizes, self._activations, self._loss, self._dtype = sizes, activations, loss, dtype
-        self._seed = None if seed is None else int(seed)
-        self._sizes_array = np.array(self._sizes, dtype=np.int64)
-        self._n_weights = sum(self._sizes[l] * self._sizes[l - 1] for l in range(1, len(self._sizes)))
-        self._theta = np.empty(self._n_weights + sum(self._sizes[1:]), dtype=self._dtype)
-        self._w_views, self._b_views = self._views(self._theta)
-        self._program: Any = None
-        #: Every epoch trained so far, over all calls to fit (epochs numbered on from the previous call).
-        self.history = History()
-        self._optimizer_state: Any = None
-        self._run: RunCursor | None = None  # an unfinished fit that the same fit call again continues
+    def _own(self, model: ModelState) -> None:
+        """Take ``model`` as this network's state."""
+        self._model = model
         self._training = threading.Lock()  # one fit at a time per network (see fit)
-        self._mask_key: int | None = None  # decides the dropout masks, with the update count (see _dropout_key)
-        self._fit_settings: dict[str, Any] | None = None  # the last fit's settings (see fit_settings)
+
+    @property
+    def history(self) -> History:
+        """Every epoch trained so far, over all calls to fit (epochs numbered on from the previous call)."""
+        return self._model.history
+
+    @history.setter
+    def history(self, value: History) -> None:
+        self._model.history = value
 
     @property
     def fit_settings(self) -> dict[str, Any] | None:
@@ -147,70 +150,49 @@ class Network:
         >>> net.fit_settings
         {'optimizer': 'sgd', 'eta': 0.1, 'lmbda': 0.0, 'l1': 0.5, 'dropout': [0.2], 'batch_size': 2, 'epochs': 2}
         """
-        return None if self._fit_settings is None else copy.deepcopy(self._fit_settings)
-
-    def _dropout_key(self) -> int:
-        """The 63-bit key of this network's dropout masks (:mod:`bpframe.kernels.dropout`): derived from the seed,
-        so a seeded network drops the same neurons on every run; drawn from the OS once for a network without."""
-        if self._mask_key is None:
-            entropy = None if self._seed is None else [self._seed, 0x64726F70]
-            state = np.random.SeedSequence(entropy).generate_state(1, np.uint64)
-            self._mask_key = int(state[0] >> np.uint64(1))
-        return self._mask_key
+        return None if self._model.fit_settings is None else copy.deepcopy(self._model.fit_settings)
 
     # -- configuration -------------------------------------------------------------------------------------
-
-    def _views(self, theta: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Weight and bias views into a flat parameter vector laid out like ``theta``."""
-        ws, bs = [], []
-        w_start, b_start = 0, self._n_weights
-        for l in range(1, len(self._sizes)):
-            rows, cols = self._sizes[l], self._sizes[l - 1]
-            ws.append(theta[w_start : w_start + rows * cols].reshape(rows, cols))
-            bs.append(theta[b_start : b_start + rows])
-            w_start += rows * cols
-            b_start += rows
-        return ws, bs
 
     @property
     def sizes(self) -> tuple[int, ...]:
         """Neurons per layer, input first."""
-        return self._sizes
+        return self._model.sizes
 
     @property
     def num_layers(self) -> int:
         """L, the number of layers after the input (weight matrices)."""
-        return len(self._sizes) - 1
+        return self._model.num_layers
 
     @property
     def activations(self) -> tuple[Activation, ...]:
         """The activation of layers 1..L (index 0 is layer 1)."""
-        return self._activations
+        return self._model.activations
 
     @property
     def loss(self) -> Loss:
         """The loss."""
-        return self._loss
+        return self._model.loss
 
     @property
     def dtype(self) -> np.dtype:
         """The dtype of parameters and computations."""
-        return self._dtype
+        return self._model.dtype
 
     @property
     def seed(self) -> int | None:
         """The seed given at construction."""
-        return self._seed
+        return self._model.seed
 
     @property
     def weights(self) -> LayerList:
         """``weights[l]``, l = 1..L: :math:`w^l` of shape ``(sizes[l], sizes[l-1])``; a live, writable view."""
-        return LayerList(self._w_views, first=1, what="weights", setter=self._set_weight)
+        return LayerList(self._model.w, first=1, what="weights", setter=self._set_weight)
 
     @property
     def biases(self) -> LayerList:
         """``biases[l]``, l = 1..L: :math:`b^l` of shape ``(sizes[l],)``; a live, writable view."""
-        return LayerList(self._b_views, first=1, what="biases", setter=self._set_bias)
+        return LayerList(self._model.b, first=1, what="biases", setter=self._set_bias)
 
     def _set_param(self, what: str, views: list[np.ndarray], l: int, value: object) -> None:
         target = views[l - 1]
@@ -224,24 +206,25 @@ class Network:
         target[...] = array
 
     def _set_weight(self, l: int, value: object) -> None:
-        self._set_param("weights", self._w_views, l, value)
+        self._set_param("weights", self._model.w, l, value)
 
     def _set_bias(self, l: int, value: object) -> None:
-        self._set_param("biases", self._b_views, l, value)
+        self._set_param("biases", self._model.b, l, value)
 
     def parameters(self) -> np.ndarray:
         """A copy of all parameters as one flat vector: every weight matrix (layer 1 first), then every bias."""
-        copy: np.ndarray = self._theta.copy()
-        return copy
+        theta: np.ndarray = self._model.theta.copy()
+        return theta
 
     def set_parameters(self, theta: object) -> None:
         """Set all parameters from a flat vector laid out as :meth:`parameters` returns it."""
         array = np.asarray(theta)
-        if array.shape != self._theta.shape or array.dtype.kind not in "biuf":
-            raise DataError(f"parameters must be a real vector of shape {self._theta.shape}, got {array.shape}")
+        theta = self._model.theta
+        if array.shape != theta.shape or array.dtype.kind not in "biuf":
+            raise DataError(f"parameters must be a real vector of shape {theta.shape}, got {array.shape}")
         if not np.isfinite(array).all():
             raise DataError("parameters must be finite; the vector given contains NaN or inf")
-        self._theta[...] = array
+        theta[...] = array
 
     def snapshot(self) -> Snapshot:
         """A copy of everything training changes: parameters, optimizer state and step count, the shuffling
@@ -259,16 +242,7 @@ class Network:
         >>> bool((net.parameters() == before.theta).all()), len(net.history)
         (True, 0)
         """
-        optimizer = self._optimizer_state
-        if optimizer is not None:  # also the state of a loaded model, which is not a bpframe.state.OptimizerState
-            optimizer = OptimizerState(dict(optimizer.config), np.array(optimizer.state), int(optimizer.step))
-        return Snapshot(
-            theta=self._theta.copy(),
-            optimizer=optimizer,
-            shuffle=copy.deepcopy(dict(self._shuffle_rng.bit_generator.state)),
-            history=copy.deepcopy(self.history),
-            run=None if self._run is None else self._run.copy(),
-        )
+        return self._model.snapshot()
 
     def restore(self, snapshot: Snapshot, *, history: bool = True) -> None:
         """Put the network back exactly as it was when ``snapshot`` was taken; ``history=False`` keeps the history
@@ -279,28 +253,23 @@ class Network:
         ConfigurationError
             If ``snapshot`` is not a :class:`bpframe.state.Snapshot` of a network of this shape and dtype.
         """
-        if not isinstance(snapshot, Snapshot) or snapshot.theta.shape != self._theta.shape:
+        model = self._model
+        if not isinstance(snapshot, Snapshot) or snapshot.theta.shape != model.theta.shape:
             raise ConfigurationError(
-                f"restore() takes a snapshot of a network with {self._theta.size} parameters, got {snapshot!r:.80}"
+                f"restore() takes a snapshot of a network with {model.theta.size} parameters, got {snapshot!r:.80}"
             )
-        if snapshot.theta.dtype != self._dtype:
+        if snapshot.theta.dtype != model.dtype:
             raise ConfigurationError(
-                f"the snapshot holds {snapshot.theta.dtype} parameters; this network is {self._dtype}"
+                f"the snapshot holds {snapshot.theta.dtype} parameters; this network is {model.dtype}"
             )
-        self._theta[...] = snapshot.theta
-        optimizer = snapshot.optimizer
-        self._optimizer_state = None if optimizer is None else optimizer.copy()
-        self._shuffle_rng.bit_generator.state = copy.deepcopy(snapshot.shuffle)
-        if history:
-            self.history = copy.deepcopy(snapshot.history)
-        self._run = None if snapshot.run is None else snapshot.run.copy()
+        model.restore(snapshot, history=history)
 
     # -- copying and pickling --------------------------------------------------------------------------------
 
-    def _state(self, portable: bool) -> dict[str, Any]:
+    def _pickled(self, portable: bool) -> dict[str, Any]:
         """Configuration and whole trained state; ``portable`` describes the specs for another process."""
-        layers = range(1, self.num_layers + 1)
-        specs: list[Any] = [*self._activations, self._loss, *self._init_names]
+        model, layers = self._model, range(1, self.num_layers + 1)
+        specs: list[Any] = [*model.activations, model.loss, *model.init]
         if portable:
             where = [
                 *(f"layer {l}'s activation" for l in layers),
@@ -310,16 +279,16 @@ class Network:
             specs = [spec_state(spec, place) for spec, place in zip(specs, where, strict=True)]
         L = self.num_layers
         return {
-            "version": STATE_VERSION, "sizes": self._sizes, "activations": tuple(specs[:L]), "loss": specs[L],
-            "init": tuple(specs[L + 1 :]), "dtype": self._dtype.name, "seed": self._seed,
-            "split_seed": copy.deepcopy(self._split_seed), "snapshot": self.snapshot(),
-            "fit_settings": copy.deepcopy(self._fit_settings),
+            "version": STATE_VERSION, "sizes": model.sizes, "activations": tuple(specs[:L]), "loss": specs[L],
+            "init": tuple(specs[L + 1 :]), "dtype": model.dtype.name, "seed": model.seed,
+            "split_seed": copy.deepcopy(model.split_seed), "snapshot": model.snapshot(),
+            "fit_settings": copy.deepcopy(model.fit_settings),
         }  # fmt: skip
 
     def __getstate__(self) -> dict[str, Any]:
         """What pickling stores: configuration, parameters, optimizer state, shuffle state and history (never
         compiled code; see :mod:`bpframe.pickling`)."""
-        return self._state(portable=True)
+        return self._pickled(portable=True)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
@@ -330,20 +299,19 @@ class Network:
             )
         acts = tuple(a if isinstance(a, Activation) else spec_from_state(a, "activation") for a in state["activations"])
         loss = state["loss"] if isinstance(state["loss"], Loss) else spec_from_state(state["loss"], "loss")
-        self._configure(tuple(state["sizes"]), acts, loss, check_dtype(state["dtype"]), state["seed"])
-        self._init_names = tuple(
-            i if isinstance(i, Initializer) else spec_from_state(i, "initializer") for i in state["init"]
-        )
-        self._split_seed = state["split_seed"]
-        self._fit_settings = copy.deepcopy(state.get("fit_settings"))
-        self._shuffle_rng = np.random.default_rng()
+        inits = tuple(i if isinstance(i, Initializer) else spec_from_state(i, "initializer") for i in state["init"])
+        seed = state["seed"]
+        model = ModelState(tuple(state["sizes"]), acts, loss, check_dtype(state["dtype"]), seed, inits)
+        model.split_seed = state["split_seed"]
+        model.fit_settings = copy.deepcopy(state.get("fit_settings"))
+        self._own(model)
         self.restore(state["snapshot"])
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Network:
         """An independent copy sharing nothing mutable (the activation and loss objects are immutable and shared)."""
         other = type(self).__new__(type(self))
         memo[id(self)] = other
-        other.__setstate__(self._state(portable=False))
+        other.__setstate__(self._pickled(portable=False))
         return other
 
     def __copy__(self) -> Network:
@@ -352,14 +320,13 @@ class Network:
 
     def _repr_html_(self) -> str:
         """The network as an HTML table, for Jupyter: layers, parameters, loss, training so far."""
-        from .display import network_html
-
         return network_html(self)
 
     def __repr__(self) -> str:
-        acts = [a.name for a in self._activations]
+        model = self._model
+        acts = [a.name for a in model.activations]
         return (
-            f"Network({list(self._sizes)!r}, activation={acts!r}, loss={self._loss.name!r}, dtype={self._dtype.name!r})"
+            f"Network({list(model.sizes)!r}, activation={acts!r}, loss={model.loss.name!r}, dtype={model.dtype.name!r})"
         )
 
     # -- the compiled engine ---------------------------------------------------------------------------------
@@ -368,11 +335,7 @@ class Network:
     def program(self) -> Any:
         """What the engine runs for this network: its layout and the compiled blocks of its functions (built on
         first use; blocks are shared by every network that uses the same functions and dtype)."""
-        if self._program is None:
-            from .kernels.program import Program  # the compiled engine: numba is imported on first use only
-
-            self._program = Program(self._sizes, self._activations, self._loss, self._dtype, describe)
-        return self._program
+        return self._model.program
 
     def kernel_source(self) -> str:
         """The readable source of what runs for this network: the equation kernels, the blocks that apply its
@@ -380,15 +343,6 @@ class Network:
         return str(self.program.source())
 
     # -- computing --------------------------------------------------------------------------------------------
-
-    def _inputs(self, X: Any, name: str = "X") -> np.ndarray:
-        return as_inputs(name, X, self._sizes[0], self._dtype)
-
-    def _targets(self, Y: Any, n: int, name: str = "Y", x_name: str = "X") -> np.ndarray:
-        loss = self._loss
-        return as_targets(
-            name, Y, n, self._sizes[-1], self._dtype, loss.target_range, loss.name, x_name, loss.targets_sum_to_one
-        )
 
     def feedforward(self, X: Any) -> np.ndarray:
         r"""The network's output :math:`a^L` for every row of X.
@@ -407,22 +361,13 @@ class Network:
         DataError
             If X is not a finite, non-empty, real 2-D array with ``sizes[0]`` columns.
         """
-        x = self._inputs(X)
-        out = np.empty((x.shape[0], self._sizes[-1]), dtype=self._dtype)
-        status = np.zeros(STATUS_FIELDS, np.int64)
-        self.program.evaluate(self._theta, x, np.empty((x.shape[0], 0), self._dtype), out, _CHUNK, status)
-        self._raise_if_plugin_raised(status, x)
+        model = self._model
+        x = model.inputs(X)
+        out, status = compute.feedforward(model, x)
+        raise_if_plugin_raised(model, status, x)
         if not np.isfinite(out).all():
-            self._raise_plugin_fault(x[~np.isfinite(out).all(axis=1)][:64])
+            raise_plugin_fault(model, x[~np.isfinite(out).all(axis=1)][:64])
         return out
-
-    def _raise_plugin_fault(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
-        """Raise PluginError when a plugin function caused the non-finite values computed from these rows."""
-        from .diagnose import find_plugin_fault
-
-        fault = find_plugin_fault(self, x, y)
-        if fault is not None:
-            raise PluginError(f"{fault}; finite inputs gave a non-finite result")
 
     def predict(self, X: Any) -> np.ndarray:
         """Class predictions: the argmax of each output row, or ``output > 0.5`` for a single output unit.
@@ -471,45 +416,15 @@ class Network:
         >>> g.delta[2].shape, g.nabla_w[1].shape, g.a[0].tolist()
         ((1, 2), (3, 2), [[0.5, -1.0]])
         """
-        from .training import check_dropout
-
-        x = self._inputs(X)
-        y = self._targets(Y, x.shape[0])
+        model = self._model
+        x = model.inputs(X)
+        y = model.targets(Y, x.shape[0])
         rates = check_dropout(dropout, self.num_layers - 1)
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or not 0 <= int(step) < 2**63:
             raise ConfigurationError(f"step must be an int >= 0 (an update number), got {step!r}")
-        result = self._backprop_arrays(x, y, rates=rates, step=int(step))
-        if not (np.isfinite(result.cost) and all(np.isfinite(g).all() for g in result.nabla_w)):
-            self._raise_plugin_fault(x, y)
+        result, status = compute.backprop(model, x, y, rates, int(step))
+        check_backprop(model, result, status, x, y)
         return result
-
-    def _backprop_arrays(self, x: np.ndarray, y: np.ndarray, check: bool = True, rates: tuple[float, ...] = (),
-                         step: int = 0) -> BackpropResult:  # fmt: skip
-        """backprop on validated arrays (``rates``: dropout per hidden layer, or none), without the search for a
-        faulty plugin."""
-        n, dtype, total = x.shape[0], self._dtype, sum(self._sizes)
-        zs, acts, deltas, masks = (np.empty(n * total, dtype) for _ in range(4))
-        masks.fill(1.0)  # the result's mask without dropout; the engine writes the dropping layers' masks
-        kept = np.empty(n * total if rates else 0, dtype)
-        layers = [_buffer_layers(buf, self._sizes, n) for buf in (zs, acts, deltas, masks)]
-        layers[1][0][...] = x
-        grad = np.empty_like(self._theta)
-        status = np.zeros(STATUS_FIELDS, np.int64)
-        drop = np.array([0.0, *rates, 0.0] if rates else [], np.float64)
-        key = self._dropout_key() if rates else 0
-        cost = self.program.backprop(self._theta, zs, acts, deltas, y, grad, status, (drop, key, step, masks, kept))
-        if check:
-            self._raise_if_plugin_raised(status, x, y)
-        nabla_w, nabla_b = self._views(grad)
-        return BackpropResult(
-            z=LayerList(layers[0][1:], first=1, what="z"),
-            a=LayerList(layers[1], first=0, what="a"),
-            delta=LayerList(layers[2][1:], first=1, what="delta"),
-            nabla_b=LayerList(nabla_b, first=1, what="nabla_b"),
-            nabla_w=LayerList(nabla_w, first=1, what="nabla_w"),
-            cost=float(cost) / n,
-            mask=LayerList(layers[3][1:-1], first=1, what="mask"),
-        )
 
     def evaluate(self, X: Any, Y: Any) -> dict[str, float]:
         """Mean cost and accuracy on a data set.
@@ -524,29 +439,14 @@ class Network:
         dict
             ``{"cost": float, "accuracy": float}``
         """
-        x = self._inputs(X)
-        y = self._targets(Y, x.shape[0])
-        cost, correct = self._evaluate(x, y)
+        model = self._model
+        x = model.inputs(X)
+        y = model.targets(Y, x.shape[0])
+        cost, correct, status = compute.evaluate(model, x, y)
+        raise_if_plugin_raised(model, status, x, y)
         if not np.isfinite(cost):
-            self._raise_plugin_fault(x[:256], y[:256])
+            raise_plugin_fault(model, x[:256], y[:256])
         return {"cost": cost, "accuracy": correct / x.shape[0]}
-
-    def _evaluate(self, x: np.ndarray, y: np.ndarray, theta: np.ndarray | None = None) -> tuple[float, int]:
-        """Mean cost and number correct on validated arrays (optionally at other parameters)."""
-        out = np.empty((x.shape[0], self._sizes[-1]), dtype=self._dtype)
-        params = self._theta if theta is None else theta
-        status = np.zeros(STATUS_FIELDS, np.int64)
-        cost, correct = self.program.evaluate(params, x, y, out, _CHUNK, status)
-        self._raise_if_plugin_raised(status, x, y)
-        return float(cost) / x.shape[0], int(correct)
-
-    def _raise_if_plugin_raised(self, status: np.ndarray, x: np.ndarray, y: np.ndarray | None = None) -> None:
-        """Raise PluginError naming the plugin function that raised inside the engine, and its input."""
-        from .diagnose import plugin_raised
-
-        error = plugin_raised(self, status, x, y)
-        if error is not None:
-            raise error
 
     def save(self, path: str | os.PathLike[str], *, include_optimizer: bool = False) -> Path:
         """Save the network to one ``.npz`` file, atomically; see :func:`bpframe.io.save_network`.
@@ -562,8 +462,6 @@ class Network:
         >>> bool((again.parameters() == net.parameters()).all())
         True
         """
-        from .io import save_network
-
         return save_network(self, path, include_optimizer=include_optimizer)
 
     def fit(
@@ -670,8 +568,6 @@ class Network:
             When this network is already being trained by another thread (one ``fit`` per network at a time;
             several networks may train in parallel threads).
         """
-        from .training import fit
-
         if not self._training.acquire(blocking=False):
             raise ConcurrencyError(
                 "this Network is already being trained (fit was called from another thread while it runs); "
@@ -680,24 +576,22 @@ class Network:
         try:
             if validation_split is not None:
                 X, Y, validation_data = self._hold_out(X, Y, validation_split, validation_data)
-            return fit(
-                self,
-                X,
-                Y,
-                epochs=epochs,
-                batch_size=batch_size,
-                eta=eta,
-                lmbda=lmbda,
-                optimizer=optimizer,
-                schedule=schedule,
-                validation_data=validation_data,
-                shuffle=shuffle,
-                callbacks=callbacks,
-                verbose=verbose,
-                l1=l1,
-                dropout=dropout,
-                layer_speed=layer_speed,
+            settings = FitSettings(
+                epochs=check_positive_int("epochs", epochs),
+                batch_size=check_positive_int("batch_size", batch_size),
+                eta=check_positive_float("eta", eta),
+                lmbda=check_nonnegative_float("lmbda", lmbda),
+                optimizer=resolve_optimizer(optimizer),
+                schedule=resolve_schedule(schedule),
+                shuffle=check_flag("shuffle", shuffle),
+                verbose=check_verbose(verbose),
+                l1=check_nonnegative_float("l1", l1),
+                dropout=check_dropout(dropout, self.num_layers - 1),
+                layer_speed=check_flag("layer_speed", layer_speed),
             )
+            data = fit_data(self._model, X, Y, validation_data)
+            listeners = check_callbacks(callbacks, data.val is not None)
+            return train(self._model, self, data, settings, listeners)
         finally:
             self._training.release()
 
@@ -709,6 +603,199 @@ class Network:
                 "Y, validation_data is data of its own"
             )
         check_fraction("validation_split", fraction)
-        x = self._inputs(X)
-        part = holdout(x, self._targets(Y, x.shape[0]), fraction, self._split_seed)
+        model = self._model
+        x = model.inputs(X)
+        part = holdout(x, model.targets(Y, x.shape[0]), fraction, model.split_seed)
         return part.x_train, part.y_train, (part.x_val, part.y_val)
+
+
+def gradient_check(
+    net: Network, X: Any, Y: Any, *, eps: float = 1e-6, entries: int | None = 20, seed: int = 0
+) -> GradientCheckResult:
+    r"""Check ``net.backprop`` against central differences of the mean cost, layer by layer.
+
+    For each checked parameter :math:`\theta_i`,
+    :math:`\partial C / \partial \theta_i \approx (C(\theta + \epsilon e_i) - C(\theta - \epsilon e_i)) / 2\epsilon`.
+    The check runs in float64 on a copy of the network (float32 has too few digits for differences), so it
+    tests the equations and the plugin functions, not the float32 rounding.
+
+    Parameters
+    ----------
+    net : Network
+    X : array_like, shape (n, sizes[0])
+        Inputs of any real dtype, converted once to float64 (the caller's array is not modified).
+    Y : array_like, shape (n, sizes[-1]) or (n,) of int labels
+    eps : float > 0
+        The difference step.
+    entries : int or None
+        How many weights and how many biases of each layer to check (chosen at random from ``seed``);
+        ``None`` checks every parameter.
+    seed : int
+        Chooses the entries.
+
+    Returns
+    -------
+    GradientCheckResult
+        The worst relative error per layer; ``result.passed(1e-6)`` tells whether all are below a tolerance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bpframe as bp
+    >>> net = bp.Network([3, 4, 2], activation="tanh", loss="quadratic", seed=0)
+    >>> rng = np.random.default_rng(0)
+    >>> result = bp.gradient_check(net, rng.normal(size=(5, 3)), rng.normal(size=(5, 2)))
+    >>> result.passed(1e-6)
+    True
+    """
+    if not isinstance(net, Network):
+        raise ConfigurationError(f"net must be a bpframe.Network, got {type(net).__name__}")
+    eps = check_positive_float("eps", eps)
+    if entries is not None and (isinstance(entries, bool) or not isinstance(entries, numbers.Integral) or entries < 1):
+        raise ConfigurationError(f"entries must be None or an int >= 1, got {entries!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ConfigurationError(f"seed must be an int >= 0, got {seed!r}")
+    if not np.isfinite(net._model.theta).all():
+        raise DataError("parameters must be finite; the vector given contains NaN or inf")
+    return check_gradient(net._model, X, Y, eps, None if entries is None else int(entries), int(seed))
+
+
+def save_network(net: Network, path: str | os.PathLike[str], *, include_optimizer: bool = False) -> Path:
+    """Save a network to one ``.npz`` file: its configuration, parameters, training history, and optionally
+    its optimizer state.
+
+    The file is written at exactly the path given (no suffix is appended; ``.npz`` is the conventional one)
+    and atomically: it is written under a temporary name in the same folder, flushed to disk, then renamed
+    onto ``path``, so a crash or a full disk never leaves a half-written model, and an existing file at
+    ``path`` is only replaced by a complete new one. A ``path`` that is a symbolic link replaces the file the
+    link points to. The format is described in :mod:`bpframe.io`; it contains no pickled Python objects.
+
+    Parameters
+    ----------
+    net : Network
+        The network to save.
+    path : str or os.PathLike
+        The file to write; its folder must exist.
+    include_optimizer : bool, default False
+        Also save the optimizer's state (e.g. Adam's moment estimates and step count), so that training can
+        resume exactly where it stopped. Nothing is stored for a network without optimizer state.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ModelFileError
+        When the file cannot be written (missing or unwritable folder, full disk, ...); the message names the
+        path and the operating system's reason, and any existing file at ``path`` is left unchanged.
+    DataError
+        When the network's parameters contain NaN or inf (such a model could not be loaded again).
+    ConfigurationError
+        For an argument of the wrong type.
+
+    See Also
+    --------
+    load_network : the inverse.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import bpframe as bp
+    >>> from bpframe.io import load_network, save_network
+    >>> net = bp.Network([2, 3, 1], activation=["tanh", "sigmoid"], loss="quadratic", seed=0)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save_network(net, Path(folder) / "model.npz")
+    ...     loaded = load_network(path)
+    >>> path.name
+    'model.npz'
+    >>> loaded
+    Network([2, 3, 1], activation=['tanh', 'sigmoid'], loss='quadratic', dtype='float64')
+    >>> np.array_equal(loaded.parameters(), net.parameters())
+    True
+    """
+    if not isinstance(net, Network):
+        raise ConfigurationError(f"save_network needs a bpframe.Network, got {type(net).__name__}")
+    if not isinstance(include_optimizer, bool):
+        raise ConfigurationError(f"include_optimizer must be True or False, got {include_optimizer!r}")
+    return io.save_model(net._model, path, include_optimizer)
+
+
+def load_network(
+    path: str | os.PathLike[str], *, custom_objects: Mapping[str, Activation | Loss] | None = None
+) -> Network:
+    """Load a network saved by :func:`save_network`, checking every part of the file first.
+
+    Activation and loss names in the file are resolved through the installed plugins (the registry) or
+    through ``custom_objects``; a file can never make bpframe import or run code, and a file containing a
+    pickled object is refused. The loaded network computes bit-for-bit what the saved one did, and has the
+    saved ``history`` and, if it was saved, the optimizer state.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+    custom_objects : mapping of str to Activation or Loss, optional
+        Definitions for names saved from objects built in user code rather than registered by a plugin, e.g.
+        ``{"softsign": bpframe.Activation("softsign", softsign, softsign_prime)}``. Each key must be its
+        object's name. They take precedence over registered names.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    ModelFileError
+        For every problem with the file; the message starts with the path and says what is wrong: missing,
+        not a bpframe model (another kind of file), truncated or damaged, saved by a newer bpframe, invalid
+        sizes, dtype or parameters, a pickled object inside, or an activation or loss that no installed
+        plugin provides (the message names the distribution and version to ``pip install``).
+    ConfigurationError
+        For a ``custom_objects`` that is not a mapping of names to Activation or Loss objects.
+
+    Warns
+    -----
+    PluginWarning
+        When an activation or loss comes from another version of its plugin than the one that saved the
+        file (the installed one is used), or a name saved as user-defined is now registered by a plugin.
+        The built-ins are not compared: they follow bpframe's own version.
+
+    See Also
+    --------
+    save_network : the inverse.
+
+    Notes
+    -----
+    The network's shuffling generator starts again from the saved seed (its state is not part of the file),
+    so further ``fit`` calls on the loaded network shuffle as a freshly built network with that seed would.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import bpframe as bp
+    >>> from bpframe.io import load_network, save_network
+    >>> net = bp.Network([4, 5, 3], activation=["relu", "softmax"], loss="cross_entropy", seed=1)
+    >>> X = np.random.default_rng(0).normal(size=(6, 4))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     loaded = load_network(save_network(net, Path(folder) / "classifier.npz"))
+    >>> np.array_equal(loaded.feedforward(X), net.feedforward(X))
+    True
+    >>> [a.name for a in loaded.activations], loaded.loss.name, loaded.seed
+    (['relu', 'softmax'], 'cross_entropy', 1)
+    """
+    found = io.read_network(path, custom_objects)
+    contents = found.contents
+    try:
+        net = Network(contents.sizes, found.activations, found.loss, dtype=contents.dtype, seed=contents.seed)
+    except BpframeError as exc:
+        raise ModelFileError(f"{found.path}: the network described by the file cannot be built: {exc}") from None
+    net.set_parameters(contents.theta)
+    model = net._model
+    model.history, model.optimizer, model.fit_settings = contents.history, contents.optimizer, contents.training
+    return net

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import DataError, MissingDependencyError
 from .layers import LayerList
 
 __all__ = ["BackpropResult", "GradientCheckResult", "History"]
@@ -121,8 +122,6 @@ class History:
         DataError
             If the history is empty.
         """
-        from .errors import DataError, MissingDependencyError
-
         if not self.epoch:
             raise DataError("the history is empty: train at least one epoch before plotting it")
         try:

@@ -23,7 +23,16 @@ from typing import Any
 
 import numpy as np
 
+import bpframe as bp
+
+from . import datasets
+from .datasets import one_hot
 from .errors import ConfigurationError, MissingDependencyError, TrainingInterrupted
+from .kernels.cache import stats
+from .limits import check_network_size
+from .optimizers import optimizer_from_config
+from .split import holdout
+from .validation import check_dropout
 
 _METRICS = ("val_cost", "val_accuracy", "cost", "accuracy")
 
@@ -41,8 +50,6 @@ __all__ = [
 
 def load_dataset(name: str, split: str, dtype: str, folder: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(X, y) of a named dataset and split; synthetic problems have one split used for both."""
-    from . import datasets
-
     if name == "digits":
         return datasets.load_digits(split, dtype=dtype)
     if name == "fashion-mnist":
@@ -58,8 +65,6 @@ def load_dataset(name: str, split: str, dtype: str, folder: str | None = None) -
 def optimizer_from_args(args: argparse.Namespace) -> Any:
     """The optimizer named by ``--optimizer`` with the hyper-parameters of ``--opt`` and the per-name aliases
     (``--mu``, ``--beta1``, ...): every name and range comes from the optimizer table (its registry)."""
-    from .optimizers import optimizer_from_config
-
     params: dict[str, float] = {}
     for key, value in [*args.opt, *getattr(args, "hyper_aliases", {}).items()]:
         if key in params and params[key] != value:
@@ -70,8 +75,6 @@ def optimizer_from_args(args: argparse.Namespace) -> Any:
 
 def check_hidden(hidden: list[int], dtype: str) -> None:
     """Refuse hidden layers beyond bpframe's limits before any data is loaded (the network checks all again)."""
-    from .limits import check_network_size
-
     if any(width < 1 for width in hidden):
         return  # the network's own check names it, among the real sizes
     try:
@@ -115,8 +118,6 @@ def check_plot_format(value: str) -> None:
 
 def _check_init(args: argparse.Namespace) -> None:
     """--init: installed initializer names, one or one per layer."""
-    import bpframe as bp
-
     if args.init is None:
         return
     layers = len(args.hidden) + 1
@@ -134,8 +135,6 @@ def _check_init(args: argparse.Namespace) -> None:
 
 def _check_regularisation(args: argparse.Namespace) -> None:
     """--l1 and --dropout, named as on the command line; --dropout becomes what ``fit`` takes."""
-    from .training import check_dropout
-
     if not args.l1 >= 0 or args.l1 == float("inf"):
         raise ConfigurationError(f"--l1 must be a number >= 0, got {args.l1:g}")
     rates = args.dropout[0] if len(args.dropout) == 1 else args.dropout
@@ -162,8 +161,6 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 def check_arguments(args: argparse.Namespace) -> tuple[Any, Any]:
     """Everything that can be checked before data are loaded; returns the optimizer and the early stopping."""
-    import bpframe as bp
-
     _check_numbers(args)
     if args.monitor not in _METRICS:
         raise ConfigurationError(f"--monitor {args.monitor}: not a metric; use one of {', '.join(_METRICS)}")
@@ -182,9 +179,6 @@ def check_arguments(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _validation(args: argparse.Namespace, X: np.ndarray, y: np.ndarray, classes: int) -> tuple[Any, ...]:
     """``(X_train, Y_train, X_val, Y_val)``: a held-out split, or the training data twice (said so)."""
-    from .datasets import one_hot
-    from .split import holdout
-
     Y = one_hot(y, classes, dtype=X.dtype)
     if args.validation_split == 0:
         print("no validation split (--validation-split 0): validating on the training data")
@@ -233,8 +227,6 @@ def _interrupted(net: Any, args: argparse.Namespace, stopper: Any, exc: Keyboard
 
 def engine_report(net: Any) -> str:
     """Which tier trained, and what this process compiled or loaded: why a first run takes longer."""
-    from .kernels.cache import stats
-
     tiers = " and ".join({"numpy": "NumPy tier", "compiled": "compiled engine"}[t] for t in sorted(net.program.tiers))
     record = stats()
     return f"{tiers or 'no training'}; {len(record.compiled)} kernels compiled, {len(record.loaded)} loaded from cache"
@@ -242,8 +234,6 @@ def engine_report(net: Any) -> str:
 
 def run_train(args: argparse.Namespace) -> int:
     """The ``train`` subcommand."""
-    import bpframe as bp
-
     optimizer, stopper = check_arguments(args)
     X, y = load_dataset(args.dataset, "train", args.dtype, args.data_dir)
     Xt, yt = load_dataset(args.dataset, "test", args.dtype, args.data_dir)  # read now: a bad file fails early

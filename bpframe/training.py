@@ -10,7 +10,6 @@ continues the run exactly where it stopped: the result is bit for bit the one an
 from __future__ import annotations
 
 import math
-import numbers
 import signal
 import threading
 import time
@@ -18,41 +17,36 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .callbacks import EarlyStopping
-from .errors import ConfigurationError, DivergenceError, TrainingInterrupted
+from . import compute
+from .callbacks import TRAINING_HOOKS
+from .diagnose import find_plugin_fault, plugin_raised, raise_if_plugin_raised
+from .errors import ConfigurationError, DivergenceError, PluginError, TrainingInterrupted
 from .events import EventBus
 from .kernels import interface as engine
-from .optimizers import Optimizer, resolve_optimizer, resolve_schedule
+from .optimizers import Optimizer
+from .plugins import get_registry
 from .progress import progress_plugin
 from .results import History
-from .state import OptimizerState, RunCursor
-from .validation import as_inputs_with_bound, check_nonnegative_float, check_positive_float, check_positive_int
+from .specs import describe
+from .state import ModelState, OptimizerState, RunCursor
+from .validation import as_inputs_with_bound
 
-if TYPE_CHECKING:
-    from .network import Network
-
-__all__ = ["TRAINING_HOOKS", "OptimizerState", "fit"]
+__all__ = ["TRAINING_HOOKS", "FitData", "FitSettings", "OptimizerState", "fit_data", "train"]
 
 _MAX_EVENTS_PER_EPOCH = 100  # batch-level events: about one per 1 % of an epoch, when anyone listens
 #: fit(layer_speed=True) measures the gradient of every k-th mini-batch of an epoch, k = max(1, batches // this):
 #: every batch of an epoch of fewer than twice this many, and this many to twice as many in a longer one.
 SPEED_BATCHES = 100
 
-TRAINING_HOOKS = (
-    "bpframe_fit_start",
-    "bpframe_epoch_start",
-    "bpframe_batches_end",
-    "bpframe_epoch_end",
-    "bpframe_fit_end",
-)
-
 
 @dataclass
-class _Data:
+class FitData:
+    """The validated data of one fit call."""
+
     x: np.ndarray
     y: np.ndarray
     val: tuple[np.ndarray, np.ndarray] | None
@@ -60,7 +54,9 @@ class _Data:
 
 
 @dataclass(frozen=True)
-class _Settings:
+class FitSettings:
+    """The validated settings of one fit call (:meth:`bpframe.Network.fit` checks each once)."""
+
     epochs: int
     batch_size: int
     eta: float
@@ -74,79 +70,37 @@ class _Settings:
     layer_speed: bool = False
 
 
-def _validate_data(net: Network, X: Any, Y: Any, validation_data: Any) -> _Data:
-    x, x_max = as_inputs_with_bound("X", X, net.sizes[0], net.dtype)
-    y = net._targets(Y, x.shape[0])
+def fit_data(state: ModelState, X: Any, Y: Any, validation_data: Any) -> FitData:
+    """``X``, ``Y`` and ``validation_data`` checked and converted once to the model's dtype."""
+    x, x_max = as_inputs_with_bound("X", X, state.sizes[0], state.dtype)
+    y = state.targets(Y, x.shape[0])
     val = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ConfigurationError(
                 f"validation_data must be a pair (X_val, Y_val), got {type(validation_data).__name__}"
             )
-        xv = net._inputs(validation_data[0], "validation_data[0]")
-        val = (xv, net._targets(validation_data[1], xv.shape[0], "validation_data[1]", "validation_data[0]"))
-    return _Data(x, y, val, x_max)
+        xv = state.inputs(validation_data[0], "validation_data[0]")
+        val = (xv, state.targets(validation_data[1], xv.shape[0], "validation_data[1]", "validation_data[0]"))
+    return FitData(x, y, val, x_max)
 
 
-def _check_callbacks(callbacks: Any, has_validation: bool) -> list[object]:
-    if callbacks is None:
-        return []
-    if not isinstance(callbacks, (list, tuple)):
-        raise ConfigurationError(f"callbacks must be a list of objects with hook methods, got {callbacks!r}")
-    for i, cb in enumerate(callbacks):
-        _check_callback(i, cb)
-        if isinstance(cb, EarlyStopping):
-            cb.check(has_validation)
-    return list(callbacks)
-
-
-def _check_callback(i: int, cb: object) -> None:
-    """A callback is an instance with @bpframe.hookimpl methods named after training hooks, with valid arguments."""
-    import pluggy
-
-    from . import hookspecs
-
-    where = f"callbacks[{i}]"
-    if cb is None or isinstance(cb, (str, bytes, type, numbers.Number)):
-        raise ConfigurationError(
-            f"{where} must be an object with @bpframe.hookimpl methods (an instance, not a class or a name), got {cb!r}"
-        )
-    marked = [name for name in dir(cb) if name.startswith("bpframe_") and hasattr(getattr(cb, name), "bpframe_impl")]
-    unknown = [name for name in marked if name not in TRAINING_HOOKS]
-    if unknown:
-        raise ConfigurationError(
-            f"{where} ({type(cb).__name__}) implements {unknown[0]!r}, which is not a training hook; "
-            f"the training hooks are {', '.join(TRAINING_HOOKS)}"
-        )
-    if not marked:
-        raise ConfigurationError(
-            f"{where} ({type(cb).__name__}) has no @bpframe.hookimpl method; implement one of "
-            f"{', '.join(TRAINING_HOOKS)}"
-        )
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    try:
-        pm.register(cb)
-    except pluggy.PluginValidationError as exc:
-        raise ConfigurationError(f"{where} ({type(cb).__name__}): {exc}") from None
-
-
-def _optimizer_state(net: Network, optimizer: Optimizer) -> OptimizerState:
-    """Continue the network's optimizer state when the same optimizer trains again, else start fresh."""
-    current = net._optimizer_state
+def _optimizer_state(state: ModelState, optimizer: Optimizer) -> OptimizerState:
+    """Continue the model's optimizer state when the same optimizer trains again, else start fresh."""
+    current = state.optimizer
     config = optimizer.config()
-    shape = (optimizer.state_rows, net._theta.shape[0])
-    if current is not None and getattr(current, "config", None) == config:
-        state = np.asarray(current.state)
-        if state.shape == shape and state.dtype == net.dtype:
-            if isinstance(current, OptimizerState):
+    shape = (optimizer.state_rows, state.theta.shape[0])
+    if current is not None and current.config == config:
+        rows = current.state
+        if rows.shape == shape and rows.dtype == state.dtype:
+            if rows.flags.c_contiguous and rows.flags.writeable:
                 return current
-            # e.g. the state of a loaded model (bpframe.io): continue it exactly
-            return OptimizerState(config=config, state=np.array(state, order="C"), step=int(current.step))
-    return OptimizerState(config=config, state=np.zeros(shape, dtype=net.dtype), step=0)
+            # e.g. the state of a loaded model (bpframe.io): continue it exactly, in an array the engine writes
+            return OptimizerState(config=config, state=np.array(rows, order="C"), step=int(current.step))
+    return OptimizerState(config=config, state=np.zeros(shape, dtype=state.dtype), step=0)
 
 
-def _fingerprint(settings: _Settings, data: _Data) -> tuple[Any, ...]:
+def _fingerprint(settings: FitSettings, data: FitData) -> tuple[Any, ...]:
     """What identifies a fit call for resuming: its settings, and the data's shapes and a checksum of a sample."""
     sample = data.x[:: max(1, data.x.shape[0] // 64)]
     checksum = zlib.crc32(np.ascontiguousarray(sample).tobytes()) ^ zlib.crc32(np.ascontiguousarray(data.y).tobytes())
@@ -156,81 +110,35 @@ def _fingerprint(settings: _Settings, data: _Data) -> tuple[Any, ...]:
             str(data.x.dtype), checksum)  # fmt: skip
 
 
-def fit(
-    net: Network,
-    X: Any,
-    Y: Any,
-    *,
-    epochs: int,
-    batch_size: int,
-    eta: float,
-    lmbda: float,
-    optimizer: Any,
-    schedule: Any,
-    validation_data: Any,
-    shuffle: bool,
-    callbacks: Any,
-    verbose: int,
-    l1: float = 0.0,
-    dropout: Any = 0.0,
-    layer_speed: bool = False,
-) -> History:
-    """Validate everything before any work, then train epoch by epoch (see :meth:`bpframe.Network.fit`)."""
-    settings = _Settings(
-        epochs=check_positive_int("epochs", epochs),
-        batch_size=check_positive_int("batch_size", batch_size),
-        eta=check_positive_float("eta", eta),
-        lmbda=check_nonnegative_float("lmbda", lmbda),
-        optimizer=resolve_optimizer(optimizer),
-        schedule=resolve_schedule(schedule),
-        shuffle=_check_flag("shuffle", shuffle),
-        verbose=_check_verbose(verbose),
-        l1=check_nonnegative_float("l1", l1),
-        dropout=check_dropout(dropout, net.num_layers - 1),
-        layer_speed=_check_flag("layer_speed", layer_speed),
-    )
-    data = _validate_data(net, X, Y, validation_data)
-    listeners = _check_callbacks(callbacks, data.val is not None)
-    return _Trainer(net, data, settings, listeners).run()
+def train(state: ModelState, owner: object, data: FitData, settings: FitSettings, listeners: list[object]) -> History:
+    """Train epoch by epoch on validated data and settings; ``owner`` (the Network) is what the hooks receive.
+
+    Every way this ends part-way leaves ``state`` consistent (see the module's docstring) and re-raises.
+    """
+    trainer = _Trainer(state, owner, data, settings, listeners)
+    first = 1 if trainer.resume is None else trainer.resume.epoch
+    state.run, state.fit_settings = None, trainer.record()
+    trainer.events.emit("bpframe_fit_start", net=owner, settings=trainer.settings())
+    reason = "completed"
+    try:
+        with _graceful_interrupts(trainer.control):
+            for epoch in range(first, settings.epochs + 1):
+                logs = trainer.epoch(epoch)
+                stop = trainer.events.emit("bpframe_epoch_end", net=owner, epoch=epoch, epochs=settings.epochs,
+                                           logs=logs)  # fmt: skip
+                if any(result is True for result in stop):
+                    reason = "stopped"
+                    break
+    except (Exception, TrainingInterrupted) as exc:  # a bare KeyboardInterrupt (second Ctrl-C) ends at once
+        ending = next((end for kind, end in _ENDINGS.items() if isinstance(exc, kind)), "failed")
+        trainer.events.emit("bpframe_fit_end", net=owner, history=trainer.history, reason=ending)
+        raise
+    trainer.events.emit("bpframe_fit_end", net=owner, history=trainer.history, reason=reason)
+    return trainer.history
 
 
-def check_dropout(dropout: Any, hidden: int) -> tuple[float, ...]:
-    """``dropout`` as one probability per hidden layer (``()`` when none drops): a number in [0, 1) for every
-    hidden layer, or a sequence of ``hidden`` such numbers."""
-    expected = (
-        f"a probability in [0, 1) for every hidden layer, or a list of {hidden} (one per hidden layer, layer 1 first)"
-    )
-    if isinstance(dropout, (bool, np.bool_, str, bytes)):
-        raise ConfigurationError(f"dropout must be {expected}, got {dropout!r}")
-    if isinstance(dropout, numbers.Real):
-        rates = [dropout] * hidden
-        if hidden == 0 and dropout != 0:
-            raise ConfigurationError(
-                f"dropout={dropout!r}, but this network has no hidden layer: dropout drops hidden neurons only"
-            )
-    elif isinstance(dropout, (list, tuple, np.ndarray)) and len(dropout) == hidden:
-        rates = list(dropout)
-    else:
-        raise ConfigurationError(f"dropout must be {expected}, got {dropout!r}")
-    for l, rate in enumerate(rates, start=1):
-        ok = isinstance(rate, numbers.Real) and not isinstance(rate, (bool, np.bool_))
-        if not ok or not 0.0 <= float(rate) < 1.0:
-            where = "dropout" if isinstance(dropout, numbers.Real) else f"dropout[{l - 1}] (layer {l})"
-            raise ConfigurationError(f"{where} must be a probability in [0, 1), got {rate!r}")
-    values = tuple(float(rate) for rate in rates)
-    return values if any(values) else ()
-
-
-def _check_flag(name: str, value: object) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ConfigurationError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _check_verbose(verbose: object) -> int:
-    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Integral) or verbose not in (0, 1, 2):
-        raise ConfigurationError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    return int(verbose)
+#: How an exception ends a fit, for the bpframe_fit_end hook (any other exception: "failed").
+_ENDINGS: dict[type[BaseException], str] = {TrainingInterrupted: "interrupted", DivergenceError: "diverged"}
 
 
 @contextmanager
@@ -261,10 +169,10 @@ def _graceful_interrupts(control: np.ndarray) -> Iterator[None]:
 class _Trainer:
     """One call of fit: its data, settings, events and history."""
 
-    def __init__(self, net: Network, data: _Data, settings: _Settings, listeners: list[object]) -> None:
-        from .plugins import get_registry
-
-        self.net, self.data, self.s = net, data, settings
+    def __init__(
+        self, model: ModelState, owner: object, data: FitData, settings: FitSettings, listeners: list[object]
+    ) -> None:
+        self.model, self.owner, self.data, self.s = model, owner, data, settings
         self.n = data.x.shape[0]
         self.batch_size = min(settings.batch_size, self.n)
         self.num_batches = -(-self.n // self.batch_size)
@@ -276,13 +184,13 @@ class _Trainer:
         if display is not None:
             plugins.append((display, "bpframe progress display"))
         self.events = EventBus(plugins)
-        self.state = _optimizer_state(net, settings.optimizer)
+        self.optimizer = _optimizer_state(model, settings.optimizer)
         self.control = np.zeros(1, np.int64)
         self.fingerprint = _fingerprint(settings, data)
-        cursor = net._run
+        cursor = model.run
         self.resume = cursor if cursor is not None and cursor.fingerprint == self.fingerprint else None
         self.history = History() if self.resume is None else self.resume.history
-        self.update = net.program.update_block(settings.optimizer.spec)
+        self.update = model.program.update_block(settings.optimizer.spec)
         #: Learning speed is measured on every batch of an epoch of up to SPEED_BATCHES, else on that many, evenly
         #: spaced (batches 0, k, 2k, ...): the mean is as good, and the other batches keep SGD's in-place step.
         self.speed_every = max(1, self.num_batches // SPEED_BATCHES)
@@ -291,7 +199,7 @@ class _Trainer:
         """What the network keeps of this fit (``Network.fit_settings``, saved in model files)."""
         s = self.s
         return {"optimizer": s.optimizer.spec.name, "eta": s.eta, "lmbda": s.lmbda, "l1": s.l1,
-                "dropout": list(s.dropout) or [0.0] * (self.net.num_layers - 1), "batch_size": self.batch_size,
+                "dropout": list(s.dropout) or [0.0] * (self.model.num_layers - 1), "batch_size": self.batch_size,
                 "epochs": s.epochs}  # fmt: skip
 
     def settings(self) -> dict[str, Any]:
@@ -305,47 +213,21 @@ class _Trainer:
             "resumed": None if resume is None else {"epoch": resume.epoch, "batch": resume.next_batch},
         }  # fmt: skip
 
-    def run(self) -> History:
-        net, first = self.net, 1 if self.resume is None else self.resume.epoch
-        net._run = None
-        net._fit_settings = self.record()
-        self.events.emit("bpframe_fit_start", net=net, settings=self.settings())
-        reason = "completed"
-        try:
-            with _graceful_interrupts(self.control):
-                for epoch in range(first, self.s.epochs + 1):
-                    logs = self._epoch(epoch)
-                    stop = self.events.emit("bpframe_epoch_end", net=net, epoch=epoch, epochs=self.s.epochs, logs=logs)
-                    if any(result is True for result in stop):
-                        reason = "stopped"
-                        break
-        except TrainingInterrupted:
-            self.events.emit("bpframe_fit_end", net=net, history=self.history, reason="interrupted")
-            raise
-        except DivergenceError:
-            self.events.emit("bpframe_fit_end", net=net, history=self.history, reason="diverged")
-            raise
-        except Exception:
-            self.events.emit("bpframe_fit_end", net=net, history=self.history, reason="failed")
-            raise
-        self.events.emit("bpframe_fit_end", net=net, history=self.history, reason=reason)
-        return self.history
-
     def _eta(self, epoch: int) -> float:
         return self.s.eta if self.s.schedule is None else self.s.schedule.learning_rate(self.s.eta, epoch)
 
-    def _epoch(self, epoch: int) -> dict[str, float]:
+    def epoch(self, epoch: int) -> dict[str, float]:
         """Train one epoch (or the rest of a resumed one) in as few compiled calls as the listeners allow."""
-        net, started, eta = self.net, time.perf_counter(), self._eta(epoch)
+        model, started, eta = self.model, time.perf_counter(), self._eta(epoch)
         resume, self.resume = self.resume, None
-        self.events.emit("bpframe_epoch_start", net=net, epoch=epoch, epochs=self.s.epochs, eta=eta)
-        L = net.num_layers
+        self.events.emit("bpframe_epoch_start", net=self.owner, epoch=epoch, epochs=self.s.epochs, eta=eta)
+        L = model.num_layers
         if resume is not None and resume.epoch == epoch:
             order, first = resume.order, resume.next_batch
             costs, correct, started = resume.costs, resume.correct, started - resume.seconds
             speeds = resume.speeds if resume.speeds is not None else np.zeros((2, L + 1))
         else:
-            order = net._shuffle_rng.permutation(self.n) if self.s.shuffle else np.arange(self.n)
+            order = model.shuffle.permutation(self.n) if self.s.shuffle else np.arange(self.n)
             first, costs, correct = 0, np.zeros(self.num_batches), np.zeros(self.num_batches, np.int64)
             speeds = np.zeros((2, L + 1))
         t = self._training(order, eta, costs, correct, speeds if self.s.layer_speed else np.zeros((0, 0)))
@@ -353,9 +235,9 @@ class _Trainer:
         chunk = -(-self.num_batches // _MAX_EVENTS_PER_EPOCH) if listening else self.num_batches
         while first < self.num_batches:
             stop = min(first + chunk, self.num_batches)
-            net.program.train(t, first, stop, (self.s.epochs - epoch) * self.num_batches + self.num_batches - first)
-            self.state.step = int(t.counter[0])
-            net._optimizer_state = self.state
+            model.program.train(t, first, stop, (self.s.epochs - epoch) * self.num_batches + self.num_batches - first)
+            self.optimizer.step = int(t.counter[0])
+            model.optimizer = self.optimizer
             done = int(t.status[engine.BATCH])
             if t.status[engine.OUTCOME] != engine.DONE or self.control[0]:
                 self._stopped(t, epoch, order, done, started)
@@ -363,7 +245,7 @@ class _Trainer:
             if listening:
                 seen = self.batch_sizes[:stop].sum()
                 self.events.emit(
-                    "bpframe_batches_end", net=net, epoch=epoch, done=stop, total=self.num_batches,
+                    "bpframe_batches_end", net=self.owner, epoch=epoch, done=stop, total=self.num_batches,
                     cost=float(costs[:stop] @ self.batch_sizes[:stop]) / seen,
                     accuracy=float(correct[:stop].sum()) / seen,
                 )  # fmt: skip
@@ -372,19 +254,19 @@ class _Trainer:
     def _training(self, order: np.ndarray, eta: float, costs: np.ndarray, correct: np.ndarray,
                   speeds: np.ndarray) -> engine.Training:  # fmt: skip
         """The engine's arguments for one epoch."""
-        _net, opt, theta = self.net, self.s.optimizer, self.net._theta
+        opt, theta = self.s.optimizer, self.model.theta
         fused = opt.fused(eta, self.s.lmbda / self.n)
         return engine.Training(
             x=self.data.x, y=self.data.y, order=np.ascontiguousarray(order, dtype=np.int64),
             batch_size=self.batch_size, x_max=self.data.x_max, theta=theta, spare=np.empty_like(theta),
-            grad=np.empty_like(theta), state=self.state.state, state_spare=np.empty_like(self.state.state),
+            grad=np.empty_like(theta), state=self.optimizer.state, state_spare=np.empty_like(self.optimizer.state),
             hyper=opt.hyper(eta, self.s.lmbda / self.n), update=self.update.address,
             fused=np.array(fused if fused is not None else (math.nan,) * 3, dtype=np.float64),
-            counter=np.array([self.state.step], dtype=np.int64), costs=costs, correct=correct,
+            counter=np.array([self.optimizer.step], dtype=np.int64), costs=costs, correct=correct,
             status=np.zeros(engine.STATUS_FIELDS, np.int64), control=self.control,
-            product=self.net.program.forward_product(self.batch_size), l1=self.s.l1 / self.n,
+            product=self.model.program.forward_product(self.batch_size), l1=self.s.l1 / self.n,
             drop=np.array([0.0, *self.s.dropout, 0.0] if self.s.dropout else [], np.float64),
-            key=self.net._dropout_key() if self.s.dropout else 0, speeds=speeds, speed_every=self.speed_every,
+            key=self.model.dropout_key() if self.s.dropout else 0, speeds=speeds, speed_every=self.speed_every,
         )  # fmt: skip
 
     def _log(self, epoch: int, costs: np.ndarray, correct: np.ndarray, started: float,
@@ -395,10 +277,12 @@ class _Trainer:
             mean = speeds[:, 1:] / -(-self.num_batches // self.speed_every)
             logs["nabla_b_norm"], logs["nabla_w_norm"] = mean[0].tolist(), mean[1].tolist()
         if self.data.val is not None:
-            val_cost, val_correct = self.net._evaluate(*self.data.val)
+            x_val, y_val = self.data.val
+            val_cost, val_correct, status = compute.evaluate(self.model, x_val, y_val)
+            raise_if_plugin_raised(self.model, status, x_val, y_val)
             logs.update(val_cost=val_cost, val_accuracy=val_correct / self.data.val[0].shape[0])
         logs["seconds"] = time.perf_counter() - started
-        net_history = self.net.history
+        net_history = self.model.history
         global_epoch = (net_history.epoch[-1] if len(net_history) else 0) + 1
         self.history.append(epoch, logs)
         net_history.append(global_epoch, logs)
@@ -406,8 +290,7 @@ class _Trainer:
 
     def _stopped(self, t: engine.Training, epoch: int, order: np.ndarray, done: int, started: float) -> None:
         """The engine stopped before the end of the chunk: keep the run's place, then raise what stopped it."""
-        net = self.net
-        net._run = RunCursor(
+        self.model.run = RunCursor(
             fingerprint=self.fingerprint, epoch=epoch, order=order, next_batch=done, costs=t.costs.copy(),
             correct=t.correct.copy(), seconds=time.perf_counter() - started, history=self.history,
             speeds=t.speeds.copy() if t.speeds.shape[0] != 0 else None,
@@ -427,12 +310,9 @@ class _Trainer:
         raise error
 
     def _plugin_failed(self, t: engine.Training, where: str, rows: np.ndarray) -> Exception:
-        from .diagnose import plugin_raised
-        from .errors import PluginError
-        from .specs import describe
-
         if t.status[engine.ROLE] == engine.UPDATE_ROLE:
-            cause = self.net.program.caught.raised[0] if self.net.program.caught.raised else None
+            raised = self.model.program.caught.raised
+            cause = raised[0] if raised else None
             spec = self.s.optimizer.spec
             error = PluginError(
                 f"training stopped in {where}: {describe(spec)}: its update "
@@ -442,7 +322,7 @@ class _Trainer:
             )
             error.__cause__ = cause
         else:
-            found = plugin_raised(self.net, t.status, self.data.x[rows], self.data.y[rows])
+            found = plugin_raised(self.model, t.status, self.data.x[rows], self.data.y[rows])
             assert found is not None
             error = PluginError(f"training stopped in {where}: {found}")
             error.__cause__ = found.__cause__
@@ -450,9 +330,7 @@ class _Trainer:
         return error
 
     def _diverged(self, where: str, cost: float, rows: np.ndarray) -> DivergenceError:
-        from .diagnose import find_plugin_fault
-
-        fault = find_plugin_fault(self.net, self.data.x[rows], self.data.y[rows])
+        fault = find_plugin_fault(self.model, self.data.x[rows], self.data.y[rows])
         keeps = "The network keeps the parameters it had before that batch."
         eta = self.s.eta
         hint = f"Hint: lower the learning rate (eta={eta:g}), or check the inputs' scale."

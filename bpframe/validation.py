@@ -302,3 +302,44 @@ def _one_hot(name: str, labels: np.ndarray, n_outputs: int, dtype: np.dtype) -> 
     out = np.zeros((labels.shape[0], n_outputs), dtype=dtype)
     out[np.arange(labels.shape[0]), labels.astype(np.int64)] = 1.0
     return out
+
+
+def check_dropout(dropout: Any, hidden: int) -> tuple[float, ...]:
+    """``dropout`` as one probability per hidden layer (``()`` when none drops): a number in [0, 1) for every
+    hidden layer, or a sequence of ``hidden`` such numbers."""
+    expected = (
+        f"a probability in [0, 1) for every hidden layer, or a list of {hidden} (one per hidden layer, layer 1 first)"
+    )
+    if isinstance(dropout, (bool, np.bool_, str, bytes)):
+        raise ConfigurationError(f"dropout must be {expected}, got {dropout!r}")
+    if isinstance(dropout, numbers.Real):
+        rates = [dropout] * hidden
+        if hidden == 0 and dropout != 0:
+            raise ConfigurationError(
+                f"dropout={dropout!r}, but this network has no hidden layer: dropout drops hidden neurons only"
+            )
+    elif isinstance(dropout, (list, tuple, np.ndarray)) and len(dropout) == hidden:
+        rates = list(dropout)
+    else:
+        raise ConfigurationError(f"dropout must be {expected}, got {dropout!r}")
+    for l, rate in enumerate(rates, start=1):
+        ok = isinstance(rate, numbers.Real) and not isinstance(rate, (bool, np.bool_))
+        if not ok or not 0.0 <= float(rate) < 1.0:
+            where = "dropout" if isinstance(dropout, numbers.Real) else f"dropout[{l - 1}] (layer {l})"
+            raise ConfigurationError(f"{where} must be a probability in [0, 1), got {rate!r}")
+    values = tuple(float(rate) for rate in rates)
+    return values if any(values) else ()
+
+
+def check_flag(name: str, value: object) -> bool:
+    """``value`` as a bool; only True or False (or NumPy's) are accepted."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigurationError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_verbose(verbose: object) -> int:
+    """``verbose`` as 0, 1 or 2."""
+    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Integral) or verbose not in (0, 1, 2):
+        raise ConfigurationError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    return int(verbose)

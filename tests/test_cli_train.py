@@ -167,7 +167,7 @@ def test_ctrl_c_without_early_stopping_saves_the_model_as_it_stands(capsys, monk
         f"interrupted in epoch 2 after 7 batches: saved the model as it stands to {tmp_path / 'm.npz'}"
     )
     net = bp.load(tmp_path / "m.npz")
-    assert len(net.history) == 1 and net._optimizer_state.step == 41 + 7  # 41 batches an epoch, then 7 more
+    assert len(net.history) == 1 and net._model.optimizer.step == 41 + 7  # 41 batches an epoch, then 7 more
 
 
 def test_ctrl_c_without_save_says_nothing_was_saved(capsys, monkeypatch):

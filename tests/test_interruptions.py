@@ -48,15 +48,15 @@ class InterruptAt:
 
 
 def state_of(net):
-    opt = net._optimizer_state
-    return net.parameters(), opt.step, opt.state.copy(), net._shuffle_rng.bit_generator.state, net.history.as_dict()
+    opt = net._model.optimizer
+    return net.parameters(), opt.step, opt.state.copy(), net._model.shuffle.bit_generator.state, net.history.as_dict()
 
 
 def assert_same_run(a, b, history_a, history_b):
     np.testing.assert_array_equal(a.parameters(), b.parameters())
-    assert a._optimizer_state.step == b._optimizer_state.step
-    np.testing.assert_array_equal(a._optimizer_state.state, b._optimizer_state.state)
-    assert a._shuffle_rng.bit_generator.state == b._shuffle_rng.bit_generator.state
+    assert a._model.optimizer.step == b._model.optimizer.step
+    np.testing.assert_array_equal(a._model.optimizer.state, b._model.optimizer.state)
+    assert a._model.shuffle.bit_generator.state == b._model.shuffle.bit_generator.state
     for column in ("epoch", "cost", "accuracy", "val_cost", "val_accuracy"):
         assert getattr(history_a, column) == getattr(history_b, column), column
 
@@ -74,11 +74,11 @@ def test_ctrl_c_stops_after_the_batch_and_the_same_fit_continues_exactly(tier, e
     assert isinstance(info.value, KeyboardInterrupt)
     assert (info.value.epoch, info.value.batch) == (epoch, batch)
     assert f"training interrupted in epoch {epoch}, batch {batch + 1} of 15 ({batch} of 15 batches" in str(info.value)
-    assert net._optimizer_state.step == (epoch - 1) * 15 + batch  # one update per completed batch
+    assert net._model.optimizer.step == (epoch - 1) * 15 + batch  # one update per completed batch
     assert len(net.history) == epoch - 1  # the unfinished epoch is not in the history
     resumed = net.fit(X, y, validation_data=(X[:30], y[:30]), **FIT)
     assert_same_run(net, whole, resumed, whole_history)
-    assert net._run is None
+    assert net._model.run is None
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -106,7 +106,7 @@ def test_a_different_fit_after_an_interruption_starts_afresh(monkeypatch):
     with pytest.raises(bp.TrainingInterrupted):
         net.fit(X, y, callbacks=[InterruptAt(1, 4)], **FIT)
     history = net.fit(X, y, **{**FIT, "epochs": 1})
-    assert history.epoch == [1] and net._optimizer_state.step == 4 + 15
+    assert history.epoch == [1] and net._model.optimizer.step == 4 + 15
 
 
 def raises_beyond(z):
@@ -150,8 +150,8 @@ def test_an_exception_in_a_plugin_function_keeps_the_last_completed_batch(tier, 
     if bad_batch:
         reference.fit(X[: bad_batch * 8], y[: bad_batch * 8], **{**fit, "epochs": 1})
     np.testing.assert_array_equal(net.parameters(), reference.parameters())
-    assert net._optimizer_state.step == bad_batch
-    assert len(net.history) == 0 and net._run is not None and net._run.next_batch == bad_batch
+    assert net._model.optimizer.step == bad_batch
+    assert len(net.history) == 0 and net._model.run is not None and net._model.run.next_batch == bad_batch
     before = state_of(net)
     with pytest.raises(bp.PluginError):
         net.fit(X, y, **fit)  # the same call resumes at the failing batch, fails again, changes nothing
@@ -191,7 +191,7 @@ def test_an_exception_in_an_optimizer_update_keeps_the_batch_before(tier, monkey
     )
     reference.fit(X[:24], y[:24], epochs=1, batch_size=8, eta=0.1, optimizer="sgd", shuffle=False, verbose=0)
     np.testing.assert_allclose(net.parameters(), reference.parameters(), rtol=1e-12, atol=1e-14)
-    assert net._optimizer_state.step == 3
+    assert net._model.optimizer.step == 3
 
 
 CHILD = textwrap.dedent(

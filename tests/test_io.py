@@ -38,6 +38,7 @@ from io_fixtures import (
 
 import bpframe as bp
 import bpframe.io as bio
+import bpframe.io._save as save_module
 from bpframe import plugins
 from bpframe.io import OptimizerState, describe_model, load_network, save_network
 
@@ -70,7 +71,7 @@ def saved_with_everything(tmp_path):
     """A saved model with every member: trained history and optimizer state."""
     net = bp.Network([2, 3, 1], ["tanh", "sigmoid"], "quadratic", seed=3)
     net.history = bp.History(epoch=[1, 2], cost=[0.5, 0.25], accuracy=[0.5, 1.0], seconds=[0.1, 0.1])
-    net._optimizer_state = OptimizerState({"name": "momentum", "mu": 0.9}, np.ones((1, 13)), 8)
+    net._model.optimizer = OptimizerState({"name": "momentum", "mu": 0.9}, np.ones((1, 13)), 8)
     path = save_network(net, tmp_path / "model.npz", include_optimizer=True)
     assert sorted(read_members(path)) == ["history.npy", "metadata.npy", "optimizer_state.npy", "theta.npy"]
     return net, path
@@ -117,7 +118,7 @@ def test_round_trip_predicts_bit_identically(tmp_path, sizes, activation, loss, 
     assert [a.name for a in loaded.activations] == [a.name for a in net.activations]
     assert [a is b for a, b in zip(loaded.activations, net.activations, strict=False)] == [True] * (len(sizes) - 1)
     assert loaded.loss is net.loss
-    assert len(loaded.history) == 0 and loaded._optimizer_state is None
+    assert len(loaded.history) == 0 and loaded._model.optimizer is None
 
 
 def test_history_and_optimizer_state_round_trip(tmp_path):
@@ -132,11 +133,11 @@ def test_history_and_optimizer_state_round_trip(tmp_path):
     )
     state = np.random.default_rng(1).normal(size=(2, n_params([3, 4, 2]))).astype(np.float32)
     config = {"name": "adam", "eta": 0.001, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "nested": {"a": [1, None]}}
-    net._optimizer_state = OptimizerState(config, state, 17)
+    net._model.optimizer = OptimizerState(config, state, 17)
     loaded = load_network(save_network(net, tmp_path / "m.npz", include_optimizer=True))
     assert loaded.history == net.history
     assert loaded.seed is None
-    restored = loaded._optimizer_state
+    restored = loaded._model.optimizer
     assert isinstance(restored, OptimizerState)
     assert restored.config == config and restored.step == 17
     assert restored.state.dtype == np.float32 and restored.state.tobytes() == state.tobytes()
@@ -179,22 +180,22 @@ def test_optimizer_state_is_duck_typed_and_saved_only_when_asked(tmp_path):
         state = np.ones((1, 6))
         step = 4
 
-    net._optimizer_state = LeadsState()
+    net._model.optimizer = LeadsState()
     without = save_network(net, tmp_path / "without.npz")
     assert sorted(read_members(without)) == ["metadata.npy", "theta.npy"]
     assert read_metadata(without)["optimizer"] is None
-    assert load_network(without)._optimizer_state is None
+    assert load_network(without)._model.optimizer is None
     with_state = save_network(net, tmp_path / "with.npz", include_optimizer=True)
     assert list(read_members(with_state)) == ["metadata.npy", "theta.npy", "optimizer_state.npy"]
     assert read_metadata(with_state)["optimizer"] == {"config": {"name": "momentum", "mu": 0.9}, "step": 4, "rows": 1}
-    assert load_network(with_state)._optimizer_state.state.tolist() == [[1.0] * 6]
+    assert load_network(with_state)._model.optimizer.state.tolist() == [[1.0] * 6]
 
 
 def test_include_optimizer_without_a_state_stores_none(tmp_path):
     net = bp.Network([2, 2], "sigmoid", seed=0)
     path = save_network(net, tmp_path / "m.npz", include_optimizer=True)
     assert read_metadata(path)["optimizer"] is None
-    assert load_network(path)._optimizer_state is None
+    assert load_network(path)._model.optimizer is None
 
 
 def test_file_layout_is_plain_json_and_arrays(saved):
@@ -349,7 +350,7 @@ def test_failure_mid_write_leaves_the_old_file_and_no_temporary(saved, monkeypat
         file.write(b"PK\x03\x04 half an archive")
         raise failure
 
-    monkeypatch.setattr(bio, "_write_npz", write_some_then_fail)
+    monkeypatch.setattr(save_module, "write_npz", write_some_then_fail)
     expected = bp.ModelFileError if isinstance(failure, OSError) else KeyboardInterrupt
     with pytest.raises(expected) as info:
         save_network(bp.Network([2, 7, 1], "relu"), path)
@@ -811,7 +812,7 @@ def test_invalid_metadata_fields(saved, change, found):
 
 def test_optimizer_state_without_its_record_or_of_the_wrong_shape(tmp_path):
     net = bp.Network([2, 2], "sigmoid", seed=0)
-    net._optimizer_state = OptimizerState({"name": "adam"}, np.zeros((2, 6)), 3)
+    net._model.optimizer = OptimizerState({"name": "adam"}, np.zeros((2, 6)), 3)
     path = save_network(net, tmp_path / "m.npz", include_optimizer=True)
     replace_member(path, "optimizer_state.npy", npy_bytes(np.zeros((2, 5))))
     assert "optimizer_state has dtype float64 and shape (2, 5), expected float64 and (2, 6)" in load_error(path)
@@ -1026,7 +1027,7 @@ def test_metadata_is_human_readable_json(saved):
 def test_describe_model_summarises_a_checked_file(tmp_path):
     net = bp.Network([4, 5, 3], ["relu", "softmax"], "cross_entropy", seed=2)
     net.history = bp.History(epoch=[1, 2], cost=[0.5, 0.25], accuracy=[0.5, 0.75], seconds=[0.1, 0.2])
-    net._optimizer_state = OptimizerState({"name": "adam"}, np.zeros((2, n_params([4, 5, 3]))), 10)
+    net._model.optimizer = OptimizerState({"name": "adam"}, np.zeros((2, n_params([4, 5, 3]))), 10)
     path = save_network(net, tmp_path / "m.npz", include_optimizer=True)
     lines = describe_model(path).splitlines()
     assert lines[0].startswith(f"{path}: bpframe model, format 2, saved by bpframe {bp.__version__} at 20")

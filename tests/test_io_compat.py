@@ -65,9 +65,9 @@ def test_format_1_loads_exactly_as_written(name):
     assert net.parameters().tobytes() == arrays["theta"].tobytes()
     assert net.history.as_dict() == metadata["history"]
     if metadata["optimizer"] is None:
-        assert net._optimizer_state is None
+        assert net._model.optimizer is None
     else:
-        state = net._optimizer_state
+        state = net._model.optimizer
         assert (state.config, state.step) == (metadata["optimizer"]["config"], metadata["optimizer"]["step"])
         assert state.state.dtype == net.dtype and state.state.tobytes() == arrays["optimizer_state"].tobytes()
 
@@ -90,10 +90,10 @@ def test_format_1_saved_again_is_format_2_with_the_same_contents(tmp_path, name)
     reloaded = load_network(again)
     assert reloaded.history == loaded.history
     assert reloaded.parameters().tobytes() == loaded.parameters().tobytes()
-    if loaded._optimizer_state is not None:
-        assert metadata["optimizer"]["rows"] == loaded._optimizer_state.state.shape[0]
-        assert reloaded._optimizer_state.state.tobytes() == loaded._optimizer_state.state.tobytes()
-        assert reloaded._optimizer_state.step == loaded._optimizer_state.step
+    if loaded._model.optimizer is not None:
+        assert metadata["optimizer"]["rows"] == loaded._model.optimizer.state.shape[0]
+        assert reloaded._model.optimizer.state.tobytes() == loaded._model.optimizer.state.tobytes()
+        assert reloaded._model.optimizer.step == loaded._model.optimizer.step
 
 
 def built_from_the_file(path: Path) -> bp.Network:
@@ -105,7 +105,7 @@ def built_from_the_file(path: Path) -> bp.Network:
     net.set_parameters(arrays["theta"])
     net.history = bp.History(**metadata["history"])
     record = metadata["optimizer"]
-    net._optimizer_state = OptimizerState(record["config"], arrays["optimizer_state"].copy(), record["step"])
+    net._model.optimizer = OptimizerState(record["config"], arrays["optimizer_state"].copy(), record["step"])
     return net
 
 
@@ -117,15 +117,15 @@ def test_format_1_resumes_training_with_its_optimizer_state(tmp_path, name, opti
     X, Y = xor()
     y = Y[:, 0].astype(np.int64) if targets == "labels" else Y
     path = shutil.copy(SAMPLES / name, tmp_path / name)  # never touch the committed file
-    saved_step = load_network(path)._optimizer_state.step
+    saved_step = load_network(path)._model.optimizer.step
     resumed, by_hand = load_network(path), built_from_the_file(path)
     fresh = load_network(path)
-    fresh._optimizer_state = None
+    fresh._model.optimizer = None
     for net in (resumed, by_hand, fresh):  # unshuffled: the float32 sample has no seed to shuffle alike
         net.fit(X, y, epochs=1, batch_size=2, eta=0.01, optimizer=optimizer, shuffle=False, verbose=0)
     assert resumed.parameters().tobytes() == by_hand.parameters().tobytes()
     assert resumed.parameters().tobytes() != fresh.parameters().tobytes()  # the saved state was used
-    assert resumed._optimizer_state.step == saved_step + 2 == fresh._optimizer_state.step + saved_step
+    assert resumed._model.optimizer.step == saved_step + 2 == fresh._model.optimizer.step + saved_step
     assert resumed.history.epoch == [*EXPECTED[name][5], len(EXPECTED[name][5]) + 1]
 
 

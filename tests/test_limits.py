@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import bpframe as bp
-import bpframe.io as bio
 from bpframe import cli, limits, train_command
 from bpframe.limits import MAX_LAYERS, MAX_PARAMETERS, MAX_WIDTH, check_network_size, format_bytes
 
@@ -238,7 +237,7 @@ def test_an_out_of_memory_error_elsewhere_is_one_line(capsys, monkeypatch):
     def exhausted(path):
         raise MemoryError("Unable to allocate 74.5 GiB for an array with shape (10001100010,) and data type float64")
 
-    monkeypatch.setattr(bio, "describe_model", exhausted)
+    monkeypatch.setattr(cli, "describe_model", exhausted)  # the name `bpframe info` calls
     assert cli.main(["info", "m.npz"]) == 1
     assert capsys.readouterr() == (
         "",

@@ -51,7 +51,7 @@ def assert_same_state(a, b):
 def test_the_copy_has_the_whole_state_and_trains_on_exactly_as_the_original(how):
     net = trained()
     other = {"pickle": lambda n: pickle.loads(pickle.dumps(n)), "deepcopy": copy.deepcopy, "copy": copy.copy}[how](net)
-    assert other is not net and other._program is None  # compiled code is never copied
+    assert other is not net and other._model._program is None  # compiled code is never copied
     assert_same_state(net, other)
     X, y = problem(seed=1)
     net.fit(X, y, **FIT)
@@ -85,7 +85,7 @@ def test_an_interrupted_run_travels_and_continues_exactly():
     with pytest.raises(bp.TrainingInterrupted):
         net.fit(X, y, callbacks=[CtrlCAfterThirdBatch()], **FIT)
     other = pickle.loads(pickle.dumps(net))
-    assert other._run is not None and other._run.next_batch == net._run.next_batch
+    assert other._model.run is not None and other._model.run.next_batch == net._model.run.next_batch
     other.fit(X, y, **FIT)
     np.testing.assert_array_equal(other.parameters(), whole.parameters())
 
@@ -226,5 +226,5 @@ def test_initializers_travel_too():
     lecun = bp.Initializer("lecun_test", lecun_draw)
     net = bp.Network([3, 4, 2], ["tanh", "softmax"], "cross_entropy", init=[lecun, "glorot"], seed=0)
     other = pickle.loads(pickle.dumps(net))
-    assert other._init_names[0].draw is lecun_draw and other._init_names[1] is net._init_names[1]
+    assert other._model.init[0].draw is lecun_draw and other._model.init[1] is net._model.init[1]
     np.testing.assert_array_equal(other.parameters(), net.parameters())

@@ -117,7 +117,7 @@ def test_a_raising_loss_function_is_named(tier, kind, role, exception, monkeypat
     assert f"loss '{loss.name}' (defined in user code, not registered): its {role}" in message
     assert f"raised {exception}:" in message and "(sample 1)" in message
     np.testing.assert_array_equal(net.parameters(), before)
-    assert net._optimizer_state.step == 0
+    assert net._model.optimizer.step == 0
 
 
 @pytest.mark.parametrize("tier", ["numpy", "compiled"])

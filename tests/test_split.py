@@ -158,7 +158,7 @@ def test_every_fit_call_holds_out_the_same_rows():
 
 
 def _val_rows(net, X, y):
-    part = holdout(X, one_hot(y, 10), 0.1, net._split_seed)
+    part = holdout(X, one_hot(y, 10), 0.1, net._model.split_seed)
     return part.x_val, part.y_val
 
 

@@ -90,9 +90,9 @@ def test_optimizer_state_carries_over_between_fits_with_the_same_optimizer():
     for _ in range(2):
         twice.fit(X, Y, epochs=1, batch_size=4, eta=0.05, optimizer="adam", shuffle=False, verbose=0)
     np.testing.assert_array_equal(once.parameters(), twice.parameters())
-    assert twice._optimizer_state.step == 6
+    assert twice._model.optimizer.step == 6
     twice.fit(X, Y, epochs=1, batch_size=4, eta=0.05, optimizer="momentum", shuffle=False, verbose=0)
-    assert twice._optimizer_state.step == 3 and twice._optimizer_state.config["name"] == "momentum"
+    assert twice._model.optimizer.step == 3 and twice._model.optimizer.config["name"] == "momentum"
     assert twice.history.epoch == [1, 2, 3] and len(twice.history) == 3
 
 
@@ -240,4 +240,4 @@ def test_a_saved_optimizer_state_resumes_exactly_after_loading(tmp_path):
     for model in (net, loaded):
         model.fit(X, y, epochs=1, batch_size=20, eta=0.01, optimizer="adam", shuffle=False, verbose=0)
     np.testing.assert_array_equal(loaded.parameters(), net.parameters())
-    assert loaded._optimizer_state.step == net._optimizer_state.step == 30
+    assert loaded._model.optimizer.step == net._model.optimizer.step == 30

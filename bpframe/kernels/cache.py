@@ -34,6 +34,7 @@ from typing import Any
 from .._version import __version__
 from ..config import env_flag, env_path
 from ..errors import BpframeWarning
+from ..io import _atomic as atomic
 from ..warn import warn
 
 __all__ = [
@@ -241,18 +242,8 @@ def function_digest(fn: Callable[..., Any]) -> str | None:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=FILE_SUFFIX + ".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``path`` with bpframe's one atomic writer (:func:`bpframe.io._atomic.write_atomically`)."""
+    atomic.write_atomically(path, lambda file: file.write(data), FILE_SUFFIX + ".tmp")
 
 
 def encode(payload: bytes) -> bytes:

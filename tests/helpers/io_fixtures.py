@@ -125,13 +125,14 @@ SELF_KILLING_SAVER = """
 import io, os, signal, sys
 import numpy as np
 import bpframe.io as bio
+import bpframe.io._save as save_module
 from bpframe.network import Network
 
 path, stage, k, how = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 net = Network([40, 30, 5], "sigmoid", "quadratic", seed=0)
 net.set_parameters(np.full(net.parameters().size, float(k)))
 net.history.epoch[:] = [k]
-real_write, real_replace = bio._write_npz, os.replace
+real_write, real_replace = save_module.write_npz, os.replace
 
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
@@ -152,12 +153,12 @@ def dying_replace(src, dst):
     real_replace(src, dst)
     die()
 
-bio._write_npz = dying_write
+save_module.write_npz = dying_write
 if stage == "renamed":
     os.replace = dying_replace
 if how == "plain":
     with open(path, "wb") as file:
-        dying_write(file, bio._arrays_to_save(net, False))
+        dying_write(file, save_module.arrays_to_save(net._model, False))
 else:
     bio.save_network(net, path)
 print("not killed", flush=True)

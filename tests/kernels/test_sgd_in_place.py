@@ -102,8 +102,8 @@ def _one_batch(dtype):
     acts[:30] = x.ravel()
     work, status = np.empty(8), np.zeros(4, np.int64)
     none = np.empty(0)  # no dropout: no rates, and empty mask and kept-activation buffers
-    assert engine.forward(net._theta, layout, zs, acts, 6, 0, none, 0, 0, zs[:0], zs[:0]) == 0
-    assert engine.errors(net._theta, layout, zs, acts, deltas, y, 6, work, status, none, zs[:0])  # BP1, BP2
+    assert engine.forward(net._model.theta, layout, zs, acts, 6, 0, none, 0, 0, zs[:0], zs[:0]) == 0
+    assert engine.errors(net._model.theta, layout, zs, acts, deltas, y, 6, work, status, none, zs[:0])  # BP1, BP2
     return net, layout, x, y, acts, deltas, work
 
 
@@ -114,33 +114,33 @@ def test_the_guard_takes_the_in_place_step_when_it_is_safe(dtype):
     expected = twin(net)
     reference = expected.backprop(x, y)
     fused = np.array([1.0, 1.0, 0.5])  # keep_w, keep_b, step: SGD with eta = 0.5 and no decay
-    bound = np.array([max_abs(net._theta)])
+    bound = np.array([max_abs(net._model.theta)])
     taken = engine.fused_step(
-        net._theta, layout, acts, acts[:0], np.empty(0), deltas, 6, fused, max_abs(x), bound, 1e30, work
+        net._model.theta, layout, acts, acts[:0], np.empty(0), deltas, 6, fused, max_abs(x), bound, 1e30, work
     )
     assert taken
     tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-13}
     for l in (1, 2):
         np.testing.assert_allclose(net.weights[l], expected.weights[l] - 0.5 * reference.nabla_w[l], **tolerance)
         np.testing.assert_allclose(net.biases[l], expected.biases[l] - 0.5 * reference.nabla_b[l], **tolerance)
-    assert bound[0] >= np.abs(net._theta).max()  # still a bound after the step
-    assert bound[0] < 2 * np.abs(net._theta).max()  # and not a loose one: D, A <= 1 here
+    assert bound[0] >= np.abs(net._model.theta).max()  # still a bound after the step
+    assert bound[0] < 2 * np.abs(net._model.theta).max()  # and not a loose one: D, A <= 1 here
 
 
 @pytest.mark.jit
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_the_guard_leaves_everything_as_it_was_when_it_refuses(dtype):
     net, layout, x, _, acts, deltas, work = _one_batch(dtype)
-    before = net._theta.copy()
+    before = net._model.theta.copy()
     fused = np.array([1.0, 1.0, 0.5])
     bound = np.array([1e6])  # a loose bound: the guard recomputes it exactly before it gives up
     limit = 1e-3  # below the parameters themselves: no step can be proved safe
     taken = engine.fused_step(
-        net._theta, layout, acts, acts[:0], np.empty(0), deltas, 6, fused, max_abs(x), bound, limit, work
+        net._model.theta, layout, acts, acts[:0], np.empty(0), deltas, 6, fused, max_abs(x), bound, limit, work
     )
     assert not taken
-    np.testing.assert_array_equal(net._theta, before)
-    assert bound[0] == np.abs(net._theta).max()
+    np.testing.assert_array_equal(net._model.theta, before)
+    assert bound[0] == np.abs(net._model.theta).max()
 
 
 # -- end to end: the in-place path and the two-buffer path train alike -----------------------------------------------

@@ -62,8 +62,8 @@ def trained(tier, config, dtype, optimizer, monkeypatch, epochs=3):
 
 def assert_same(a, b, ha, hb):
     np.testing.assert_array_equal(a.parameters(), b.parameters())
-    assert a._optimizer_state.step == b._optimizer_state.step
-    np.testing.assert_array_equal(a._optimizer_state.state, b._optimizer_state.state)
+    assert a._model.optimizer.step == b._model.optimizer.step
+    np.testing.assert_array_equal(a._model.optimizer.state, b._model.optimizer.state)
     for column in ("cost", "accuracy", "val_cost", "val_accuracy"):
         assert getattr(ha, column) == getattr(hb, column), column
 

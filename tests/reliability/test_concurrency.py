@@ -178,11 +178,11 @@ def test_a_second_fit_from_another_thread_is_refused_and_does_no_work():
     first.start()
     try:
         assert gate.entered.wait(TIMEOUT)
-        theta, history, state = net.parameters().tobytes(), net.history.as_dict(), net._optimizer_state
+        theta, history, state = net.parameters().tobytes(), net.history.as_dict(), net._model.optimizer
         refused = in_threads(*[lambda: _error_of(lambda: plain_fit(net)) for _ in range(2)])
         refused.append(_error_of(lambda: plain_fit(net)))  # and from the test's own thread
         assert net.parameters().tobytes() == theta and net.history.as_dict() == history
-        assert net._optimizer_state is state
+        assert net._model.optimizer is state
     finally:
         gate.release.set()
         first.join(TIMEOUT)

@@ -41,13 +41,13 @@ class Snapshot:
 
     @classmethod
     def of(cls, net: bp.Network) -> Snapshot:
-        return cls(net.parameters().tobytes(), net.history.as_dict(), net._program, net._optimizer_state)
+        return cls(net.parameters().tobytes(), net.history.as_dict(), net._model._program, net._model.optimizer)
 
     def assert_unchanged(self, net: bp.Network) -> None:
         assert net.parameters().tobytes() == self.theta, "parameters changed"
         assert net.history.as_dict() == self.history, "history changed"
-        assert net._program is self.engine, "a kernel was built"
-        assert net._optimizer_state is self.optimizer_state, "optimizer state changed"
+        assert net._model._program is self.engine, "a kernel was built"
+        assert net._model.optimizer is self.optimizer_state, "optimizer state changed"
 
 
 # -- the entry points that take data ---------------------------------------------------------------------------
@@ -684,7 +684,7 @@ def some_network(request):
     net = fresh()
     if request.param == "trained":
         net.fit(GOOD_X, GOOD_Y, epochs=2, batch_size=1, optimizer="momentum", verbose=0)
-        assert len(net.history) == 2 and net._optimizer_state is not None
+        assert len(net.history) == 2 and net._model.optimizer is not None
     return net
 
 

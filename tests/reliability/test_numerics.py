@@ -161,8 +161,8 @@ def test_divergence_keeps_exactly_the_parameters_of_the_last_finite_step(dtype, 
     assert net.parameters().tobytes() == replay.parameters().tobytes()
     assert np.isfinite(net.parameters()).all()
     assert net.history.cost == replay.history.cost and info.value.history.cost == replay.history.cost
-    assert net._optimizer_state.step == replay._optimizer_state.step == k - 1
-    assert net._optimizer_state.state.tobytes() == replay._optimizer_state.state.tobytes()
+    assert net._model.optimizer.step == replay._model.optimizer.step == k - 1
+    assert net._model.optimizer.state.tobytes() == replay._model.optimizer.state.tobytes()
 
 
 def test_the_fit_end_hook_hears_that_training_diverged():

@@ -90,7 +90,7 @@ def test_early_stopping_holds_out_a_stratified_split_and_keeps_the_best_epoch(di
     from bpframe.datasets import one_hot
     from bpframe.split import holdout
 
-    part = holdout(X, one_hot(y, 10), 0.1, clf.network_._split_seed)
+    part = holdout(X, one_hot(y, 10), 0.1, clf.network_._model.split_seed)
     assert clf.network_.evaluate(part.x_val, part.y_val)["accuracy"] == clf.validation_scores_[best - 1]
 
 
@@ -154,7 +154,7 @@ def test_activation_objects_and_optimizer_settings_as_parameters(digits):
     clf = BPClassifier((16, 8), activation=["relu", tanh], optimizer=bp.Adam(beta1=0.8), random_state=0, epochs=3)
     clf.fit(X, y)
     assert [a.name for a in clf.network_.activations] == ["relu", "tanh", "softmax"]
-    assert clf.network_._optimizer_state.config == {"name": "adam", "beta1": 0.8, "beta2": 0.999, "epsilon": 1e-8}
+    assert clf.network_._model.optimizer.config == {"name": "adam", "beta1": 0.8, "beta2": 0.999, "epsilon": 1e-8}
     assert pickle.loads(pickle.dumps(clf)).score(X, y) == clf.score(X, y)
 
 

@@ -206,16 +206,14 @@ def test_an_update_numba_cannot_compile_is_named():
 def test_a_plugin_optimizer_is_checked_through_a_real_model_file(monkeypatch):
     """For an optimizer fit finds by name, the kit saves and loads a real model; a load that lost the optimizer
     state (a bpframe bug here, simulated) is caught by that check."""
-    import bpframe.io
-
-    real_load = bpframe.io.load_network
+    real_load = bp.load
 
     def forgetful_load(path, **kwargs):
         net = real_load(path, **kwargs)
-        net._optimizer_state = None
+        net._model.optimizer = None
         return net
 
-    monkeypatch.setattr(bpframe.io, "load_network", forgetful_load)
+    monkeypatch.setattr(bp, "load", forgetful_load)  # what the kit calls
     found, _ = problems(get_registry().optimizer("momentum"))
     assert len(found) == 1 and found[0].startswith(
         "save/load: fit 2 epochs, save with include_optimizer=True, load and fit 2 more gives parameters up to "
