@@ -24,6 +24,7 @@ from .container import ModelArchive, NpyHeader
 from .errors import ConfigurationError, ModelFileError
 from .limits import MAX_METADATA_BYTES, check_network_size
 from .results import History
+from .state import OptimizerState
 from .validation import check_sizes
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "VERSION_PATTERN", "ModelContents", "OptimizerState", "read_model"]
@@ -51,25 +52,6 @@ _LONGEST_MESSAGE_PART = 1000
 #: What a file may hold as names (as ``check_name`` allows) and distributions (PEP 508).
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
 _DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
-
-
-@dataclass(frozen=True, eq=False)
-class OptimizerState:
-    """An optimizer's configuration and per-parameter state, as restored by :func:`~bpframe.io.load_network`.
-
-    Attributes
-    ----------
-    config : dict
-        JSON-able description of the optimizer, such as ``{"name": "adam", "beta1": 0.9, ...}``.
-    state : ndarray, shape (rows, n_params)
-        The per-parameter state in the network's dtype (0 rows for SGD, 1 for momentum, 2 for Adam).
-    step : int
-        The number of updates applied so far (Adam's bias correction needs it).
-    """
-
-    config: dict[str, Any]
-    state: np.ndarray
-    step: int
 
 
 @dataclass(frozen=True)

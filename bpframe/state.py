@@ -21,7 +21,20 @@ __all__ = ["OptimizerState", "RunCursor", "Snapshot"]
 
 @dataclass
 class OptimizerState:
-    """What an optimizer remembers between updates: its configuration, its state rows and the update count."""
+    """What an optimizer remembers between updates: its configuration, its state rows and the update count.
+
+    Training keeps it, :meth:`~bpframe.Network.snapshot` copies it, and :func:`~bpframe.io.load_network`
+    restores it from a model file.
+
+    Attributes
+    ----------
+    config : dict
+        JSON-able description of the optimizer, such as ``{"name": "adam", "beta1": 0.9, ...}``.
+    state : ndarray, shape (rows, n_params)
+        The per-parameter state in the network's dtype (0 rows for SGD, 1 for momentum, 2 for Adam).
+    step : int
+        The number of updates applied so far (Adam's bias correction needs it).
+    """
 
     config: dict[str, Any]
     state: np.ndarray
