@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 DATASETS = ("digits", "fashion-mnist", "xor", "spirals", "moons")
 

@@ -4,7 +4,7 @@ The one table of roles: how many scalars each scalar role takes, which roles tak
 activation's ``forward`` and ``vjp``), and an optimizer's ``update``. The blocks inline a plugin function into
 bpframe's loops; compiling it alone first is how a numba error is pinned on the plugin and not on the engine
 (:mod:`bpframe.kernels.build`), how the conformance kit checks a function (:mod:`bpframe.testing`), and how a
-non-finite value is traced back to the function that produced it (:mod:`bpframe.diagnose`).
+non-finite value is traced back to the function that produced it (``bpframe.diagnose``).
 """
 
 from __future__ import annotations
