@@ -23,7 +23,7 @@ from .optimizers import ExponentialDecay, StepDecay
 from .plugins import loaded_registry
 from .train_command import load_dataset, run_train
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 DATASETS = ("digits", "fashion-mnist", "xor", "spirals", "moons")
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import compute
 from .errors import PluginError
+from .kernels.alone import jit_alone
 from .kernels.interface import FAILED_PLUGIN, LAYER, OUTCOME, ROLE, ROLES
 from .results import BackpropResult
 from .specs import describe
@@ -36,12 +37,7 @@ def _call(fn: Callable[..., Any], *args: float) -> str:
 
 def _jit(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The function as the kernels run it (compiled alone), or the plain function if numba rejects it."""
-    from numba import njit
-
-    from .kernels.build import safely_named
-    from .kernels.options import PLUGIN_OPTIONS
-
-    compiled = njit(**PLUGIN_OPTIONS)(safely_named(fn))
+    compiled = jit_alone(fn)
     return lambda *args: compiled(*args)
 
 

@@ -34,8 +34,10 @@ __all__ = ["ModelState", "OptimizerState", "RunCursor", "Snapshot"]
 
 @dataclass(eq=False)
 class OptimizerState:
-    """An optimizer's configuration, per-parameter state and update count: what training continues and what a
-    model file saved with ``include_optimizer=True`` restores.
+    """What an optimizer remembers between updates: its configuration, its state rows and the update count.
+
+    Training keeps it, :meth:`~bpframe.Network.snapshot` copies it, and :func:`~bpframe.io.load_network`
+    restores it from a model file.
 
     Attributes
     ----------

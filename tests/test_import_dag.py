@@ -35,8 +35,6 @@ PACKAGE = Path(bpframe.__file__).parent
 #: (importing module, imported module) -> why the import is inside a function.
 ALLOWED_IN_FUNCTIONS: dict[tuple[str, str], str] = {
     ("bpframe.state", "bpframe.kernels.program"): "the compiled engine imports numba (0.4 s); built on first use",
-    ("bpframe.diagnose", "bpframe.kernels.build"): "compiles a plugin function alone with numba, on a fault only",
-    ("bpframe.diagnose", "bpframe.kernels.options"): "with the numba import of the same helper (kernels.build)",
     ("bpframe.io", "bpframe.network"): (
         "bpframe.io.save_network / load_network are documented in bpframe.io but take and return a Network, "
         "which imports bpframe.io (Network.save); they are looked up on first access"
@@ -53,13 +51,6 @@ ALLOWED_IN_FUNCTIONS: dict[tuple[str, str], str] = {
         "TEMPORARY: owned by h17c; plugins imports optimizers (OptimizerSpec) at module level, so the optimizer "
         "table's lookups must take the registry as an argument or move to specs.py"
     ),
-    ("bpframe.testing._common", "bpframe.plugins"): "TEMPORARY: owned by h17c (no cycle: move to module level)",
-    ("bpframe.testing._plugins", "bpframe.plugins"): "TEMPORARY: owned by h17c (no cycle: move to module level)",
-    ("bpframe.testing._compile", "bpframe.kernels.options"): "with numba, imported on use (owned by h17c)",
-    ("bpframe.testing._optimizer", "bpframe"): "TEMPORARY: owned by h17c (no cycle: move to module level)",
-    ("bpframe.testing._optimizer", "bpframe.plugins"): "TEMPORARY: owned by h17c (no cycle: move to module level)",
-    ("bpframe.testing._vector", "bpframe.testing._scalar"): "TEMPORARY: owned by h17c (no cycle: module level)",
-    ("bpframe.sklearn._regressor", "bpframe.errors"): "TEMPORARY: move to module level (no cycle)",
 }
 
 

@@ -9,7 +9,6 @@ of the failing block are compiled alone, one by one, to find it.
 from __future__ import annotations
 
 import threading
-import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from numba import config
 from ..errors import KernelError, PluginError
 from . import blocks, cache, engine, products
 from .abi import SIGNATURES
+from .alone import compile_alone, safely_named
 from .blas import blas
 from .options import BLOCK_OPTIONS, PLUGIN_OPTIONS, PRODUCT_OPTIONS
 from .store import KernelCache
@@ -117,24 +117,6 @@ def product_block(dtype: np.dtype) -> Block:
     return found
 
 
-def _safe(text: object) -> bool:
-    return isinstance(text, str) and bool(text) and all(part.isidentifier() for part in text.split("."))
-
-
-def safely_named(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` (a numba dispatcher's Python function), or a copy of it with a plain name when its name or module
-    is not made of identifiers: numba writes names into the code it generates, and a name is data, never code."""
-    fn = getattr(fn, "py_func", fn)
-    if _safe(getattr(fn, "__qualname__", None)) and _safe(getattr(fn, "__module__", None)):
-        return fn
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return fn
-    copy = types.FunctionType(code, fn.__globals__, "plugin_function", fn.__defaults__, fn.__closure__)
-    copy.__qualname__, copy.__module__ = "plugin_function", "bpframe_plugin"
-    return copy
-
-
 def _label(fn: Callable[..., Any]) -> str:
     """A file-name-safe label for a function (only letters, digits and underscores survive)."""
     text = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
@@ -159,42 +141,21 @@ def _from_numba(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] == "numba"
 
 
-_ARITY = {"sigma": 1, "sigma_prime": 1, "cost": 2, "nabla_a": 2, "output_error": 3}
-
-
-def _alone_signature(role: str, scalar: Any) -> tuple[Any, ...]:
-    """The argument types a plugin function of ``role`` is called with inside its block."""
-    from numba import types
-
-    vector, float64 = types.Array(scalar, 1, "C"), types.Array(types.float64, 1, "C")
-    if role in _ARITY:
-        return (scalar,) * _ARITY[role]
-    if role == "forward":
-        return (vector, vector)
-    if role == "vjp":
-        return (vector, vector, float64, vector)
-    matrix = types.Array(scalar, 2, "C")  # an optimizer's update
-    return (vector, vector, matrix, vector, matrix, types.int64, float64, types.int64)
-
-
 def _diagnose(function: Callable[..., Any], role: str, dtype: np.dtype, owner: str, exc: Exception) -> Exception:
     """Compile the plugin function alone: if numba rejects it, name it, its role and its plugin; if not, the
     block itself failed, which is bpframe's bug."""
-    from numba import njit, types
-
-    scalar = types.float32 if dtype.itemsize == 4 else types.float64
     try:
-        njit(**PLUGIN_OPTIONS)(safely_named(function)).compile(_alone_signature(role, scalar))
+        compile_alone(function, role, dtype)
     except Exception as inner:
         if not _from_numba(inner):
             raise
-        return _plugin_error(owner, role, function, scalar, inner)
+        return _plugin_error(owner, role, function, dtype.name, inner)
     detail = "\n".join(str(exc).strip().splitlines()[:12])
     return KernelError(f"bpframe's block for {owner} failed to compile although its plugin function compiles "
                        f"alone; this is a bug in bpframe, please report it:\n{detail}")  # fmt: skip
 
 
-def _plugin_error(owner: str, role: str, fn: Callable[..., Any], scalar: Any, exc: Exception) -> PluginError:
+def _plugin_error(owner: str, role: str, fn: Callable[..., Any], scalar: str, exc: Exception) -> PluginError:
     detail = "\n".join(str(exc).strip().splitlines()[:12])
     where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
     return PluginError(

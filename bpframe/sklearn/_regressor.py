@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import validate_data
 
+from ..errors import DataError
 from ._base import BPEstimator
 
 __all__ = ["BPRegressor"]
@@ -128,8 +129,6 @@ class BPRegressor(RegressorMixin, BPEstimator):
         )
         T = y.reshape(-1, 1) if y.ndim == 1 else y
         if keep and T.shape[1] != self.n_outputs_:
-            from ..errors import DataError
-
             raise DataError(
                 f"{type(self).__name__}: y has {T.shape[1]} target(s) per row, but the fitted network has "
                 f"{self.n_outputs_}; fit with warm_start=False to start again"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import BpframeError
+from ..plugins import loaded_registry
 
 if TYPE_CHECKING:
     from ..registry import Provenance
@@ -117,8 +118,6 @@ def raise_if(subject: str, problems: Sequence[str]) -> None:
 def subject(kind: str, spec: Any, provenance: Provenance | None) -> str:
     """``activation 'bent' from bpframe-bent 0.1.0 (plugin 'bent')``, looking the provenance up if not given."""
     if provenance is None:
-        from ..plugins import loaded_registry
-
         provenance = loaded_registry().provenance_of(spec)
     return f"{kind} {spec.name!r}" + (f" from {provenance.describe()}" if provenance else "")
 

@@ -6,13 +6,10 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..kernels.alone import UPDATE, VECTOR_ROLES, compile_alone
 from ._common import DTYPES, blame
 
 __all__ = ["compile_all", "compile_update"]
-
-#: How many arguments each role takes; "update" is the optimizer's, with its own signature.
-ARITY = {"sigma": 1, "sigma_prime": 1, "cost": 2, "nabla_a": 2, "output_error": 3, "forward": 2, "vjp": 4}
-VECTOR_ROLES = ("forward", "vjp")
 
 _compiled: dict[tuple[Callable[..., Any], str, str], tuple[Any, str | None]] = {}
 
@@ -34,7 +31,7 @@ def compile_all(fns: Mapping[str, Callable[..., Any]]) -> tuple[list[str], dict[
 
 def compile_update(fn: Callable[..., Any], dtype: str) -> tuple[Any, str | None]:
     """An optimizer's update for ``dtype`` arrays: the dispatcher, or ``None`` and why it cannot compile."""
-    return _compile(fn, "update", dtype)
+    return _compile(fn, UPDATE, dtype)
 
 
 def _compile(fn: Callable[..., Any], role: str, dtype: str) -> tuple[Any, str | None]:
@@ -45,33 +42,15 @@ def _compile(fn: Callable[..., Any], role: str, dtype: str) -> tuple[Any, str | 
     return _compiled[key]
 
 
-def _signature(role: str, dtype: str) -> tuple[Any, ...]:
-    """The argument types the engine calls a function of this role with."""
-    from numba import types
-
-    scalar = getattr(types, dtype)
-    vector = types.Array(scalar, 1, "C")
-    if role == "vjp":  # the engine hands the vector-Jacobian product a float64 copy of the row
-        return (vector, vector, types.Array(types.float64, 1, "C"), vector)
-    if role == "update":
-        matrix = types.Array(scalar, 2, "C")
-        hyper = types.Array(types.float64, 1, "C")
-        return (vector, vector, matrix, vector, matrix, types.int64, hyper, types.int64)
-    return ((vector if role in VECTOR_ROLES else scalar),) * ARITY[role]
-
-
 def _compile_uncached(fn: Callable[..., Any], role: str, dtype: str) -> tuple[Any, str | None]:
-    from numba import njit, types
-
-    from ..kernels.options import PLUGIN_OPTIONS
+    from numba import types
 
     try:
         with warnings.catch_warnings():
             # numba's performance and deprecation notes are not conformance failures (and -W error must not
             # turn them into "cannot be compiled"); the engine shows them when it compiles the kernels
             warnings.simplefilter("ignore")
-            dispatcher = njit(**PLUGIN_OPTIONS)(fn)
-            dispatcher.compile(_signature(role, dtype))
+            dispatcher = compile_alone(fn, role, dtype)
     except Exception as exc:  # noqa: BLE001 - numba raises many kinds, not all NumbaError
         lines = [
             ln for ln in str(exc).strip().splitlines() if ln.strip() and not ln.startswith(("Failed in", "During:"))
@@ -83,8 +62,8 @@ def _compile_uncached(fn: Callable[..., Any], role: str, dtype: str) -> tuple[An
         )
     dispatcher.disable_compile()
     returned = dispatcher.nopython_signatures[0].return_type
-    if role == "update" and not isinstance(returned, (types.Boolean, types.Integer)):
+    if role == UPDATE and not isinstance(returned, (types.Boolean, types.Integer)):
         return None, f"returns {returned} for {dtype} arrays; it must return True or False (all parameters finite)"
-    if role not in (*VECTOR_ROLES, "update") and not isinstance(returned, types.Number):
+    if role not in (*VECTOR_ROLES, UPDATE) and not isinstance(returned, types.Number):
         return None, f"returns {returned} for {dtype} inputs; it must return a number on every path"
     return dispatcher, None

@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import BpframeError, ConfigurationError
+from ..network import Network, load_network
 from ..optimizers import HYPER_SLOTS, Hyper, OptimizerSpec
+from ..plugins import get_registry
 from ._common import DTYPES, RTOL32, blame
 from ._compile import compile_update
 
@@ -381,24 +383,20 @@ def _save_load_problems(spec: OptimizerSpec) -> list[str]:
     Only for an optimizer registered under its name in the loaded plugins (fit looks it up by name)."""
     import tempfile
 
-    import bpframe as bp
-
-    from ..plugins import get_registry
-
     if get_registry().provenance_of(spec) is None:
         return []  # not what fit would find under this name
     rng = np.random.default_rng(7)
     X, Y = rng.normal(size=(16, 3)), rng.normal(size=(16, 2))
 
-    def train(net: bp.Network, epochs: int) -> bp.Network:
+    def train(net: Network, epochs: int) -> Network:
         net.fit(X, Y, epochs=epochs, batch_size=8, eta=0.01, lmbda=0.1, optimizer=spec.name, shuffle=False, verbose=0)
         return net
 
     try:
-        whole = train(bp.Network([3, 4, 2], ["tanh", "identity"], "quadratic", seed=0), 4)
-        first = train(bp.Network([3, 4, 2], ["tanh", "identity"], "quadratic", seed=0), 2)
+        whole = train(Network([3, 4, 2], ["tanh", "identity"], "quadratic", seed=0), 4)
+        first = train(Network([3, 4, 2], ["tanh", "identity"], "quadratic", seed=0), 2)
         with tempfile.TemporaryDirectory() as folder:
-            loaded = train(bp.load(first.save(f"{folder}/model.npz", include_optimizer=True)), 2)
+            loaded = train(load_network(first.save(f"{folder}/model.npz", include_optimizer=True)), 2)
     except BpframeError as exc:
         text = f"save/load: training a small network with it raised {type(exc).__name__}: {exc}"
         return [blame(text, [("update", spec.update)])]

@@ -12,6 +12,7 @@ from ..activation import Activation
 from ..init import Initializer
 from ..loss import Loss
 from ..optimizers import OptimizerSpec
+from ..plugins import load_registry, loaded_registry
 from ._checks import activation_problems, loss_problems
 from ._common import ConformanceError, PluginReport, SpecResult, message
 from ._initializer import initializer_problems
@@ -29,16 +30,12 @@ def registry_or_loaded(registry: Registry | None) -> Registry:
     """``registry``, or the process-wide one as loaded (a plugin's own problems are reported, not raised)."""
     if registry is not None:
         return registry
-    from ..plugins import loaded_registry
-
     return loaded_registry()
 
 
 def module_registry(module: object) -> tuple[Registry, str]:
     """The built-ins plus ``module`` (or any object with hook implementations) loaded as a plugin, and the name
     it is loaded under: a plugin checked before it is packaged."""
-    from ..plugins import load_registry
-
     name = getattr(module, "__name__", None) or type(module).__name__
     entry_point = SimpleNamespace(name=name, value=name, group="bpframe", dist=None, load=lambda: module)
     return load_registry(entry_points=[entry_point], autoload=True, disabled=(), strict=False), name  # type: ignore[list-item]

@@ -13,7 +13,7 @@ from ..activation import Activation
 from ..loss import Loss
 from ._common import ATOL32, DTYPES, RTOL, RTOL32, blame, targets
 from ._compile import compile_all
-from ._scalar import finite
+from ._scalar import _step, finite
 
 __all__ = ["output_error_problems", "vector_problems"]
 
@@ -102,8 +102,6 @@ def _vector_float32(zs: list[np.ndarray], results32: list[Any], results64: list[
 
 def _jacobian(act: Activation, z: np.ndarray) -> np.ndarray:
     """J(z) by central differences of ``forward`` (float64, plain Python)."""
-    from ._scalar import _step
-
     assert act.forward is not None
     jacobian = np.empty((z.size, z.size))
     for k in range(z.size):

@@ -50,6 +50,7 @@ PYTHON: dict[str, tuple[str, str]] = {
     "UserWarning": ("py:exception", "library/exceptions.html#$"),
     "ValueError": ("py:exception", "library/exceptions.html#$"),
     # the standard library
+    "argparse.ArgumentParser": ("py:class", "library/argparse.html#$"),
     "collections.abc.Callable": ("py:class", "library/collections.abc.html#$"),
     "collections.abc.Iterable": ("py:class", "library/collections.abc.html#$"),
     "collections.abc.Iterator": ("py:class", "library/collections.abc.html#$"),

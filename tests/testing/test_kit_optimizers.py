@@ -7,6 +7,7 @@ import math
 import pytest
 
 import bpframe as bp
+import bpframe.testing._optimizer as kit
 from bpframe import Hyper, OptimizerSpec
 from bpframe.default_plugins import optimizers as builtin
 from bpframe.plugins import get_registry
@@ -206,14 +207,14 @@ def test_an_update_numba_cannot_compile_is_named():
 def test_a_plugin_optimizer_is_checked_through_a_real_model_file(monkeypatch):
     """For an optimizer fit finds by name, the kit saves and loads a real model; a load that lost the optimizer
     state (a bpframe bug here, simulated) is caught by that check."""
-    real_load = bp.load
+    real_load = kit.load_network
 
     def forgetful_load(path, **kwargs):
         net = real_load(path, **kwargs)
         net._model.optimizer = None
         return net
 
-    monkeypatch.setattr(bp, "load", forgetful_load)  # what the kit calls
+    monkeypatch.setattr(kit, "load_network", forgetful_load)  # what the kit calls
     found, _ = problems(get_registry().optimizer("momentum"))
     assert len(found) == 1 and found[0].startswith(
         "save/load: fit 2 epochs, save with include_optimizer=True, load and fit 2 more gives parameters up to "

@@ -15,6 +15,7 @@ import joblib
 from dask.distributed import Client, LocalCluster
 from sklearn.model_selection import GridSearchCV
 
+import bpframe as bp
 from bpframe.datasets import load_digits
 from bpframe.sklearn import BPClassifier
 
@@ -34,9 +35,7 @@ def compilations(client: Client) -> dict[str, int]:
     """How many kernels each worker process compiled so far (0 on a worker whose disk cache was warm)."""
 
     def count() -> int:
-        from bpframe.kernels.cache import stats
-
-        return len(stats().compiled)
+        return len(bp.compiled_kernels())
 
     return client.run(count)
 

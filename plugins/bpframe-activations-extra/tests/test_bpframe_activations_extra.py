@@ -19,12 +19,9 @@ MODERATE = np.linspace(-12.0, 12.0, 97)
 
 
 def test_every_activation_is_registered_with_provenance():
-    from bpframe.plugins import get_registry
-
-    registry = get_registry()
     assert set(NAMES) <= set(bp.activations())
     for name in NAMES:
-        provenance = registry.activations.get(name).provenance
+        provenance = bp.provenance(bp.get_activation(name))
         assert (provenance.distribution, provenance.version) == ("bpframe-activations-extra", X.__version__)
 
 

@@ -1,4 +1,4 @@
-"""Issue 8, concurrency: networks trained in parallel threads give exactly what they give one after the other;
+"""Concurrency: networks trained in parallel threads give exactly what they give one after the other;
 one network refuses a second ``fit`` while one runs (from another thread or from inside its own hook) with a
 ConcurrencyError, does no work for it, and releases the guard however the first fit ends; reading calls
 (feedforward, predict, backprop, evaluate) run concurrently on one network with correct results.
@@ -330,7 +330,7 @@ def test_reading_calls_from_eight_threads_give_the_sequential_results(dtype):
 
 
 def test_the_user_guide_says_one_fit_per_network_at_a_time():
-    guide = Path(__file__).resolve().parents[2] / "docs" / "guide" / "training.rst"
+    guide = Path(__file__).resolve().parents[1] / "docs" / "guide" / "training.rst"
     text = " ".join(guide.read_text(encoding="utf-8").split())
     assert "a second ``fit`` on the same network from another thread, while the first runs, raises a" in text
     assert "Different networks can train in different threads." in text

@@ -1,4 +1,4 @@
-"""Issue 8, plugins and files, the cases the other suites leave out:
+"""Plugin faults and files, the cases the other suites leave out:
 
 * with real installed distributions (tests/test_plugin_packages.py covers an import error, a wrong derivative and a
   non-compilable function that way): a registration hook that raises, a training hook that raises (warning, and

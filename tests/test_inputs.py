@@ -1,4 +1,4 @@
-"""Issue 8, inputs: every public entry point that takes data rejects bad X and Y with a DataError naming the
+"""Inputs: every public entry point that takes data rejects bad X and Y with a DataError naming the
 argument, the value or shape received and what was expected; every real dtype and memory layout is accepted and
 the caller's arrays are left byte-identical; every invalid setting of ``Network`` and ``fit`` is rejected before
 any work (parameters, history and optimizer state unchanged, no kernel compiled).

@@ -1,4 +1,4 @@
-"""Issue 8, property-based: over network shapes, activations, losses, dtypes and input values,
+"""Property-based: over network shapes, activations, losses, dtypes and input values,
 
 1. back-propagation's gradients match central differences wherever the functions are smooth;
 2. finite inputs of moderate size give finite outputs, costs and gradients, in float32 as in float64;
@@ -22,14 +22,14 @@ from hypothesis import strategies as st
 import bpframe as bp
 
 settings.register_profile(
-    "bpframe-reliability",
+    "bpframe-properties",
     max_examples=100,
     deadline=None,  # the first example of a configuration may compile its kernels
     database=None,  # nothing written into the source tree
     derandomize=True,  # the same examples on every run: a failure is reproducible, the suite never flaky
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-PROFILE = settings.get_profile("bpframe-reliability")
+PROFILE = settings.get_profile("bpframe-properties")
 
 #: (activation per layer after the input, loss): 2 to 4 layers, smooth everywhere, each loss with outputs it fits.
 SMOOTH = [

@@ -1,4 +1,4 @@
-"""Issue 8, numerics: the built-ins stay finite at ±1000 and at the largest finite float32/float64 *as compiled*
+"""Numerics: the built-ins stay finite at ±1000 and at the largest finite float32/float64 *as compiled*
 (tests/default_plugins/test_builtin_numerics.py runs them as plain Python); saturated cross-entropies train with
 the exact a − y; divergence stops with the last finite parameters, exactly; a plugin function that returns NaN,
 divides by zero or overflows is named, with its input, by the call that sees the non-finite value.
