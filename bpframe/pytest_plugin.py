@@ -20,7 +20,6 @@ The fixture is for the other cases: checking objects your tests build, or a plug
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -38,24 +37,21 @@ _NARROWED = pytest.StashKey[tuple[str | None, str]]()
 
 def pytest_configure(config: pytest.Config) -> None:
     """Narrow ``BPFRAME_STRICT_PLUGINS=1`` to the project under test (restored when pytest ends)."""
-    from .config import EVERY_PLUGIN, env_names
+    from . import config as settings
 
-    if env_names(_STRICT) != {EVERY_PLUGIN}:
+    if settings.strict_plugins() != {settings.EVERY_PLUGIN}:
         return
     project = project_name(config.rootpath)
-    config.stash[_NARROWED] = (os.environ.get(_STRICT), project or "")
-    os.environ[_STRICT] = project or "0"
+    config.stash[_NARROWED] = (settings.narrow_strict_plugins(project or "0"), project or "")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Give ``BPFRAME_STRICT_PLUGINS`` back its value from before the run."""
+    from . import config as settings
+
     narrowed = config.stash.get(_NARROWED, None)
     if narrowed is not None:
-        original = narrowed[0]
-        if original is None:
-            os.environ.pop(_STRICT, None)
-        else:
-            os.environ[_STRICT] = original
+        settings.restore_strict_plugins(narrowed[0])
 
 
 def project_name(root: Path) -> str | None:
