@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import config
 from .callbacks import EarlyStopping
 from .errors import ConfigurationError, DivergenceError, TrainingInterrupted
 from .events import EventBus
+from .hookspecs import TRAINING_HOOKS
 from .kernels import interface as engine
 from .optimizers import Optimizer, resolve_optimizer, resolve_schedule
 from .progress import progress_plugin
@@ -41,14 +43,6 @@ _MAX_EVENTS_PER_EPOCH = 100  # batch-level events: about one per 1 % of an epoch
 #: fit(layer_speed=True) measures the gradient of every k-th mini-batch of an epoch, k = max(1, batches // this):
 #: every batch of an epoch of fewer than twice this many, and this many to twice as many in a longer one.
 SPEED_BATCHES = 100
-
-TRAINING_HOOKS = (
-    "bpframe_fit_start",
-    "bpframe_epoch_start",
-    "bpframe_batches_end",
-    "bpframe_epoch_end",
-    "bpframe_fit_end",
-)
 
 
 @dataclass
@@ -191,7 +185,8 @@ def fit(
     )
     data = _validate_data(net, X, Y, validation_data)
     listeners = _check_callbacks(callbacks, data.val is not None)
-    return _Trainer(net, data, settings, listeners).run()
+    with config.operation():  # the environment, read once for the whole fit, before any work
+        return _Trainer(net, data, settings, listeners).run()
 
 
 def check_dropout(dropout: Any, hidden: int) -> tuple[float, ...]:
