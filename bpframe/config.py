@@ -1,7 +1,7 @@
 """Every environment variable bpframe reads, read here and nowhere else, and parsed strictly.
 
 The variables, their values and defaults are listed in one table, in the configuration guide
-(``docs/guide/configuration.rst``); :data:`VARIABLES` names them, and a test keeps the two in step.
+(``docs/guide/configuration.rst``); ``VARIABLES`` names them, and a test keeps the two in step.
 
 Parsing is strict: a flag is ``1``, ``true``, ``yes`` or ``on`` (set) or ``0``, ``false``, ``no`` or ``off``
 (unset), in any case and with surrounding spaces ignored; empty or absent means the default. Any other value is a
@@ -14,7 +14,7 @@ made outside an operation (``feedforward``, ``evaluate``) is its own operation: 
 Plugin discovery reads the plugin variables when it runs (once per process, or per :func:`~bpframe.reload_plugins`),
 and strict mode's scope is read once per use of the registry and once per fit.
 
-This module imports nothing from bpframe but :mod:`bpframe.errors`, and never numba or pluggy: the compiled
+This module imports nothing from bpframe but ``bpframe.errors``, and never numba or pluggy: the compiled
 engine's modules may import it.
 """
 

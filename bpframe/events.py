@@ -2,7 +2,7 @@
 
 **Dispatch.** Each event is one call of pluggy's own hook caller (``pm.hook.bpframe_epoch_end(...)``), so every
 hook style pluggy documents works as pluggy documents it: plain implementations, ``tryfirst=True`` and
-``trylast=True``, old-style wrappers (``hookwrapper=True``: the ``yield`` returns a :class:`pluggy.Result`) and
+``trylast=True``, old-style wrappers (``hookwrapper=True``: the ``yield`` returns a ``pluggy.Result``) and
 new-style wrappers (``wrapper=True``: the ``yield`` returns the list of results, and the wrapper returns the
 list the caller gets). Apart from ``tryfirst``/``trylast``, implementations run last registered first: the
 progress display, then the callbacks passed to ``fit`` (the last one first), then the installed plugins.
@@ -138,7 +138,7 @@ class EventBus:
     def _guarded_old_wrapper(
         self, guard: _Guard, hook: str, function: Callable[..., _Wrapper]
     ) -> Callable[..., _Wrapper]:
-        """An old-style wrapper (``hookwrapper=True``): its ``yield`` gives a :class:`pluggy.Result`."""
+        """An old-style wrapper (``hookwrapper=True``): its ``yield`` gives a ``pluggy.Result``."""
 
         def guarded(*args: Any, **kwargs: Any) -> _Wrapper:
             teardown = self._start(guard, hook, function, args, kwargs)
