@@ -11,18 +11,9 @@ import pluggy
 
 from . import hookspecs
 from .errors import ConfigurationError
-from .hookspecs import hookimpl
+from .hookspecs import TRAINING_HOOKS, hookimpl
 
 __all__ = ["TRAINING_HOOKS", "EarlyStopping", "check_callbacks"]
-
-#: The hooks a callback passed to ``fit`` may implement.
-TRAINING_HOOKS = (
-    "bpframe_fit_start",
-    "bpframe_epoch_start",
-    "bpframe_batches_end",
-    "bpframe_epoch_end",
-    "bpframe_fit_end",
-)
 
 _METRICS = ("cost", "accuracy", "val_cost", "val_accuracy")
 

@@ -19,6 +19,7 @@ from .optimizers import OptimizerSpec
 
 __all__ = [
     "PROJECT",
+    "TRAINING_HOOKS",
     "bpframe_batches_end",
     "bpframe_epoch_end",
     "bpframe_epoch_start",
@@ -35,6 +36,15 @@ __all__ = [
 PROJECT = "bpframe"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+#: The training events, in the order a fit calls them (the other hooks register objects when plugins load).
+TRAINING_HOOKS = (
+    "bpframe_fit_start",
+    "bpframe_epoch_start",
+    "bpframe_batches_end",
+    "bpframe_epoch_end",
+    "bpframe_fit_end",
+)
 
 
 @hookspec

@@ -19,16 +19,16 @@ import importlib
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
 
 import pluggy
 
-from . import hookspecs
+from . import config, hookspecs
 from ._version import __version__
 from .activation import Activation
-from .config import EVERY_PLUGIN, env_flag, env_list, env_names
+from .config import EVERY_PLUGIN
 from .errors import PluginError, PluginWarning
 from .init import Initializer
 from .loss import Loss
@@ -134,7 +134,7 @@ def load_registry(
 def strict_scope() -> frozenset[str]:
     """The plugins strict mode applies to now, from ``BPFRAME_STRICT_PLUGINS``: ``{"*"}`` for every plugin, the
     names it lists, or nothing."""
-    return env_names("BPFRAME_STRICT_PLUGINS")
+    return config.strict_plugins()
 
 
 def in_scope(provenance: Provenance, scope: frozenset[str]) -> bool:
@@ -171,11 +171,11 @@ def _discover(
     entry_points: Iterable[metadata.EntryPoint] | None = None,
 ) -> Registry:
     """Load the built-ins and the entry points; every problem is recorded, none raised."""
-    loader = _Loader(disabled=set(env_list("BPFRAME_DISABLE_PLUGINS") if disabled is None else disabled))
+    loader = _Loader(disabled=set(config.disabled_plugins() if disabled is None else disabled))
     for module_name in DEFAULT_PLUGINS:
         loader.load_builtin(module_name)
     if autoload is None:
-        autoload = not env_flag("BPFRAME_DISABLE_PLUGIN_AUTOLOAD")
+        autoload = config.plugin_autoload()
     if autoload:
         eps = metadata.entry_points(group=ENTRY_POINT_GROUP) if entry_points is None else entry_points
         for ep in eps:
@@ -273,19 +273,17 @@ class _Loader:
             return f"invalid hook implementation: {exc}"
         staged: list[Spec] = []
         for hook_name, expected in _HOOKS:
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                if impl.plugin is not plugin:
-                    continue
-                error = self._call_hook(impl, hook_name, expected, staged)
-                if error is not None:
-                    return error
+            error = self._call_hook(plugin, hook_name, expected, staged)
+            if error is not None:
+                return error
         self.registry.plugins.append(provenance)
         self.registry.plugin_objects.append((plugin, provenance))
         self._commit(staged, provenance)
         return None
 
-    def _call_hook(self, impl: Any, hook_name: str, expected: type, staged: list[Spec]) -> str | None:
-        """Call one hook implementation with a ``register`` callback that type-checks what it receives."""
+    def _call_hook(self, plugin: object, hook_name: str, expected: type, staged: list[Spec]) -> str | None:
+        """Call ``plugin``'s implementations of ``hook_name`` (and only its own) through pluggy, so that every hook
+        style works, with a ``register`` callback that type-checks what it receives."""
 
         def register(obj: object) -> None:
             if not isinstance(obj, expected):
@@ -294,9 +292,12 @@ class _Loader:
                 )
             staged.append(obj)  # type: ignore[arg-type]
 
-        kwargs: dict[str, Callable[[object], None]] = {"register": register}
+        others = [other for other in self.pm.get_plugins() if other is not plugin]
+        caller = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
+        if not caller.get_hookimpls():
+            return None
         try:
-            impl.function(*[kwargs[arg] for arg in impl.argnames])
+            caller(register=register)
         except Exception as exc:  # noqa: BLE001 - a plugin's hook may raise anything
             return f"hook {hook_name} raised {_describe_error(exc)}"
         return None

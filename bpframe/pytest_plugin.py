@@ -20,7 +20,6 @@ The fixture is for the other cases: checking objects your tests build, or a plug
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -30,6 +29,12 @@ from typing import Any
 
 import pytest
 
+from . import config as settings
+from ._version import __version__
+from .plugins import unshown_warnings
+from .testing import ConformanceError
+from .testing import check as run_check
+
 __all__ = ["bpframe_check", "pytest_configure", "pytest_report_header", "pytest_terminal_summary"]
 
 _STRICT = "BPFRAME_STRICT_PLUGINS"
@@ -38,24 +43,17 @@ _NARROWED = pytest.StashKey[tuple[str | None, str]]()
 
 def pytest_configure(config: pytest.Config) -> None:
     """Narrow ``BPFRAME_STRICT_PLUGINS=1`` to the project under test (restored when pytest ends)."""
-    from .config import EVERY_PLUGIN, env_names
-
-    if env_names(_STRICT) != {EVERY_PLUGIN}:
+    if settings.strict_plugins() != {settings.EVERY_PLUGIN}:
         return
     project = project_name(config.rootpath)
-    config.stash[_NARROWED] = (os.environ.get(_STRICT), project or "")
-    os.environ[_STRICT] = project or "0"
+    config.stash[_NARROWED] = (settings.narrow_strict_plugins(project or "0"), project or "")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Give ``BPFRAME_STRICT_PLUGINS`` back its value from before the run."""
     narrowed = config.stash.get(_NARROWED, None)
     if narrowed is not None:
-        original = narrowed[0]
-        if original is None:
-            os.environ.pop(_STRICT, None)
-        else:
-            os.environ[_STRICT] = original
+        settings.restore_strict_plugins(narrowed[0])
 
 
 def project_name(root: Path) -> str | None:
@@ -80,8 +78,6 @@ def project_name(root: Path) -> str | None:
 def pytest_report_header(config: pytest.Config) -> str:
     """``bpframe <version>; plugins installed: <distributions>`` (entry points only; nothing is imported), and
     which plugins strict mode covers."""
-    from ._version import __version__
-
     dists = set()
     for ep in metadata.entry_points(group="bpframe"):
         dist = getattr(ep, "dist", None)
@@ -96,8 +92,6 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """The plugin problems that could not be shown as warnings (warnings were errors), once, at the end."""
-    from .plugins import unshown_warnings
-
     unshown = unshown_warnings()
     if unshown:
         terminalreporter.section("bpframe plugin warnings")
@@ -122,11 +116,9 @@ def bpframe_check() -> Callable[[Any], None]:
     """
 
     def check(target: Any) -> None:
-        from .testing import ConformanceError, check
-
         __tracebackhide__ = True
         try:
-            check(target)
+            run_check(target)
             failure = None
         except ConformanceError as exc:
             failure = str(exc)

@@ -5,7 +5,8 @@ that could use more cores. BLAS thread pools spin while they wait; measured on a
 another process, a spinning pool made each step 10× slower, and two threads changed the summation order (so
 results differed from one thread). One thread is therefore the default: predictable, reproducible, and never
 slower under load. On an idle machine with large layers, more threads can pay off: set ``BPFRAME_NUM_THREADS``
-or call :func:`set_num_threads`.
+or call :func:`set_num_threads`. The variable is read once per operation (:mod:`bpframe.config`), so a bad
+value is reported when ``fit`` starts, never in the middle of training.
 
 The limit applies to the BLAS libraries (OpenBLAS and the like, found by ``threadpoolctl``) only while a bpframe
 kernel runs, and is restored afterwards, so other code in the process keeps its own setting.
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from . import config
 from .errors import ConfigurationError
 
 __all__ = ["blas_threads", "get_num_threads", "set_num_threads"]
@@ -28,17 +30,16 @@ _state: dict[str, Any] = {"controller": None, "limiter": None, "depth": 0, "thre
 
 def get_num_threads() -> int:
     """The number of BLAS threads bpframe's kernels use: :func:`set_num_threads`, else ``BPFRAME_NUM_THREADS``,
-    else 1."""
-    import os
+    else 1. Inside ``fit`` the variable is the one read when the fit started (:func:`bpframe.config.operation`).
 
+    Raises
+    ------
+    ConfigurationError
+        When ``BPFRAME_NUM_THREADS`` is not a whole number >= 1.
+    """
     if _state["threads"] is not None:
         return int(_state["threads"])
-    value = os.environ.get("BPFRAME_NUM_THREADS", "").strip()
-    if not value:
-        return 1
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigurationError(f"BPFRAME_NUM_THREADS must be an int >= 1, got {value!r}")
-    return int(value)
+    return config.settings().num_threads
 
 
 def set_num_threads(threads: int | None) -> None:

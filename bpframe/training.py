@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from . import compute
-from .callbacks import TRAINING_HOOKS
+from . import compute, config
 from .diagnose import find_plugin_fault, plugin_raised, raise_if_plugin_raised
 from .errors import ConfigurationError, DivergenceError, PluginError, TrainingInterrupted
 from .events import EventBus
+from .hookspecs import TRAINING_HOOKS
 from .kernels import interface as engine
 from .optimizers import Optimizer
 from .plugins import get_registry
@@ -115,6 +115,11 @@ def train(state: ModelState, owner: object, data: FitData, settings: FitSettings
 
     Every way this ends part-way leaves ``state`` consistent (see the module's docstring) and re-raises.
     """
+    with config.operation():  # the environment's settings, read once for the whole fit
+        return _train(state, owner, data, settings, listeners)
+
+
+def _train(state: ModelState, owner: object, data: FitData, settings: FitSettings, listeners: list[object]) -> History:
     trainer = _Trainer(state, owner, data, settings, listeners)
     first = 1 if trainer.resume is None else trainer.resume.epoch
     state.run, state.fit_settings = None, trainer.record()

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import config
 from .._version import __version__
-from ..config import env_flag, env_path
 from ..errors import BpframeWarning
 from ..io import _atomic as atomic
 from ..warn import warn
@@ -99,22 +99,11 @@ def warn_once(kind: str, message: str) -> None:
 # ------------------------------------------------------------------------------------------------- locations
 
 
-def _user_cache_home() -> Path:
-    """The per-user cache folder of this platform (an empty or relative XDG_CACHE_HOME is ignored)."""
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches"
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg)
-    return Path.home() / ".cache"
-
-
 def cache_base() -> Path:
-    """The folder that holds every bpframe kernel cache: ``BPFRAME_CACHE_DIR`` or ``<user cache>/bpframe``."""
-    configured = env_path("BPFRAME_CACHE_DIR")
-    return Path(configured) if configured else _user_cache_home() / "bpframe"
+    """The folder that holds every bpframe kernel cache: ``BPFRAME_CACHE_DIR`` or ``<user cache>/bpframe``
+    (:class:`bpframe.config.Settings`, read once per operation)."""
+    settings = config.settings()
+    return Path(settings.cache_dir) if settings.cache_dir else settings.cache_home / "bpframe"
 
 
 def _versioned(base: Path) -> Path:
@@ -127,7 +116,7 @@ def _versioned(base: Path) -> Path:
 
 def cache_dir() -> Path | None:
     """The writable folder for this bpframe, numba and Python, or ``None`` (with one warning) if there is none."""
-    if env_flag("BPFRAME_NO_KERNEL_CACHE"):
+    if config.settings().no_kernel_cache:
         return None
     path = _versioned(cache_base())
     try:

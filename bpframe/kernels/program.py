@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import config
 from ..activation import Activation
 from ..loss import Loss
 from . import blocks, dropout, engine, equations, numpy_tier, products
@@ -219,9 +220,7 @@ def choose_tier(cached: Callable[[], bool], numpy_seconds: float) -> str:
     it is already compiled or in the disk cache (``cached()`` loads it), or when the NumPy tier would take longer
     than compiling it (``numpy_seconds``: this job's estimate plus what this process spent in the NumPy tier
     already). The tiers give the same numbers, so this only decides how soon they come."""
-    from ..config import env_choice
-
-    mode = env_choice("BPFRAME_ENGINE", ("auto", "compiled", "numpy"), "auto")
+    mode = config.settings().engine
     if mode != "auto":
         return mode
     if not jit_enabled() or cached():
