@@ -15,7 +15,7 @@ import pluggy
 from .activation import Activation
 from .init import Initializer
 from .loss import Loss
-from .optimizers import OptimizerSpec
+from .optimizer_spec import OptimizerSpec
 
 __all__ = [
     "PROJECT",
@@ -77,7 +77,7 @@ def bpframe_register_optimizers(register: Callable[[OptimizerSpec], None]) -> No
     ----------
     register : callable
         Call ``register(OptimizerSpec(...))`` once for each optimizer the plugin provides (see
-        :class:`bpframe.optimizers.OptimizerSpec` for the update kernel's contract).
+        :class:`bpframe.OptimizerSpec` for the update kernel's contract).
     """
 
 

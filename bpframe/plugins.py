@@ -32,7 +32,7 @@ from .config import EVERY_PLUGIN
 from .errors import PluginError, PluginWarning
 from .init import Initializer
 from .loss import Loss
-from .optimizers import OptimizerSpec
+from .optimizer_spec import OptimizerSpec
 from .registry import PluginFailure, Problem, Provenance, Registry, Spec
 from .warn import warn
 

@@ -11,7 +11,7 @@ from .activation import Activation
 from .errors import DuplicateNameError, UnknownNameError
 from .init import Initializer
 from .loss import Loss
-from .optimizers import OptimizerSpec
+from .optimizer_spec import OptimizerSpec
 
 __all__ = ["Entry", "PluginFailure", "Problem", "Provenance", "Registry", "Table", "normal_name"]
 

@@ -8,7 +8,7 @@ from .activation import Activation
 from .errors import ConfigurationError
 from .init import Initializer
 from .loss import Loss
-from .optimizers import OptimizerSpec
+from .optimizer_spec import OptimizerSpec
 from .plugins import get_registry
 
 __all__ = ["describe", "resolve_activations", "resolve_initializers", "resolve_loss", "version_of"]

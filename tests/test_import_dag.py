@@ -40,10 +40,6 @@ ALLOWED_IN_FUNCTIONS: dict[tuple[str, str], str] = {
         "which imports bpframe.io (Network.save); they are looked up on first access"
     ),
     ("bpframe.cli", "bpframe.testing"): "`bpframe plugins --check` only: 21 ms of the 160 ms `bpframe --help` takes",
-    ("bpframe.optimizers", "bpframe.plugins"): (
-        "TEMPORARY: owned by h17c; plugins imports optimizers (OptimizerSpec) at module level, so the optimizer "
-        "table's lookups must take the registry as an argument or move to specs.py"
-    ),
 }
 
 

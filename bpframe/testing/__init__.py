@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 from ..activation import Activation
 from ..init import Initializer
 from ..loss import Loss
-from ..optimizers import OptimizerSpec
+from ..optimizer_spec import OptimizerSpec
 from . import _plugins
 from ._checks import activation_problems, loss_problems
 from ._common import ConformanceError, PluginReport, SpecResult, raise_if, subject

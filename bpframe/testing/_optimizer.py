@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import BpframeError, ConfigurationError
 from ..network import Network, load_network
-from ..optimizers import HYPER_SLOTS, Hyper, OptimizerSpec
+from ..optimizer_spec import HYPER_SLOTS, Hyper, OptimizerSpec
 from ..plugins import get_registry
 from ._common import DTYPES, RTOL32, blame
 from ._compile import compile_update

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ..activation import Activation
 from ..init import Initializer
 from ..loss import Loss
-from ..optimizers import OptimizerSpec
+from ..optimizer_spec import OptimizerSpec
 from ..plugins import load_registry, loaded_registry
 from ._checks import activation_problems, loss_problems
 from ._common import ConformanceError, PluginReport, SpecResult, message
