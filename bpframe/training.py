@@ -116,30 +116,26 @@ def train(state: ModelState, owner: object, data: FitData, settings: FitSettings
     Every way this ends part-way leaves ``state`` consistent (see the module's docstring) and re-raises.
     """
     with config.operation():  # the environment's settings, read once for the whole fit
-        return _train(state, owner, data, settings, listeners)
-
-
-def _train(state: ModelState, owner: object, data: FitData, settings: FitSettings, listeners: list[object]) -> History:
-    trainer = _Trainer(state, owner, data, settings, listeners)
-    first = 1 if trainer.resume is None else trainer.resume.epoch
-    state.run, state.fit_settings = None, trainer.record()
-    trainer.events.emit("bpframe_fit_start", net=owner, settings=trainer.settings())
-    reason = "completed"
-    try:
-        with _graceful_interrupts(trainer.control):
-            for epoch in range(first, settings.epochs + 1):
-                logs = trainer.epoch(epoch)
-                stop = trainer.events.emit("bpframe_epoch_end", net=owner, epoch=epoch, epochs=settings.epochs,
-                                           logs=logs)  # fmt: skip
-                if any(result is True for result in stop):
-                    reason = "stopped"
-                    break
-    except (Exception, TrainingInterrupted) as exc:  # a bare KeyboardInterrupt (second Ctrl-C) ends at once
-        ending = next((end for kind, end in _ENDINGS.items() if isinstance(exc, kind)), "failed")
-        trainer.events.emit("bpframe_fit_end", net=owner, history=trainer.history, reason=ending)
-        raise
-    trainer.events.emit("bpframe_fit_end", net=owner, history=trainer.history, reason=reason)
-    return trainer.history
+        trainer = _Trainer(state, owner, data, settings, listeners)
+        first = 1 if trainer.resume is None else trainer.resume.epoch
+        state.run, state.fit_settings = None, trainer.record()
+        trainer.events.emit("bpframe_fit_start", net=owner, settings=trainer.settings())
+        reason = "completed"
+        try:
+            with _graceful_interrupts(trainer.control):
+                for epoch in range(first, settings.epochs + 1):
+                    logs = trainer.epoch(epoch)
+                    stop = trainer.events.emit("bpframe_epoch_end", net=owner, epoch=epoch, epochs=settings.epochs,
+                                               logs=logs)  # fmt: skip
+                    if any(result is True for result in stop):
+                        reason = "stopped"
+                        break
+        except (Exception, TrainingInterrupted) as exc:  # a bare KeyboardInterrupt (second Ctrl-C) ends at once
+            ending = next((end for kind, end in _ENDINGS.items() if isinstance(exc, kind)), "failed")
+            trainer.events.emit("bpframe_fit_end", net=owner, history=trainer.history, reason=ending)
+            raise
+        trainer.events.emit("bpframe_fit_end", net=owner, history=trainer.history, reason=reason)
+        return trainer.history
 
 
 #: How an exception ends a fit, for the bpframe_fit_end hook (any other exception: "failed").
