@@ -42,6 +42,7 @@ def _cost(a, y):
     return 0.5 * (a - y) ** 2
 
 
+@pytest.mark.jit
 def test_compile_alone_compiles_exactly_the_one_signature():
     dispatcher = alone.compile_alone(_cost, "cost", "float32")
     assert [tuple(sig.args) for sig in dispatcher.nopython_signatures] == [(types.float32, types.float32)]
@@ -52,11 +53,13 @@ def _not_numba(z):
     return math.fsum([z])  # a plain Python function numba does not support
 
 
+@pytest.mark.jit
 def test_compile_alone_raises_numbas_error():
     with pytest.raises(TypingError, match="Unknown attribute 'fsum' of type Module"):
         alone.compile_alone(_not_numba, "sigma", "float64")
 
 
+@pytest.mark.jit
 def test_a_name_that_is_not_an_identifier_is_replaced_before_numba_sees_it():
     fn = lambda z: z * 2.0  # noqa: E731 - its __qualname__ '<lambda>' is not an identifier
     safe = alone.safely_named(fn)
