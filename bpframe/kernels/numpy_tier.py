@@ -258,8 +258,12 @@ def count_correct(a: np.ndarray, y: np.ndarray) -> int:
 def _first_max(a: np.ndarray) -> np.ndarray:
     """The index the loop ``if a[i, j] > a[i, best]: best = j`` ends with: NaN is never chosen, and a NaN in
     column 0 keeps 0."""
-    best: np.ndarray = np.argmax(np.where(np.isnan(a), -np.inf, a), axis=1)
-    best[np.isnan(a[:, 0])] = 0
+    nan = np.isnan(a)
+    if not nan.any():
+        first: np.ndarray = np.argmax(a, axis=1)  # NumPy's argmax also keeps the first of equal maxima
+        return first
+    best: np.ndarray = np.argmax(np.where(nan, -np.inf, a), axis=1)
+    best[nan[:, 0]] = 0
     return best
 
 
