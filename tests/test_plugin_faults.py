@@ -5,7 +5,7 @@
   PluginError in strict mode), two distributions claiming one name, and a model saved with a plugin that is then
   upgraded (a warning naming the file) — all in ONE virtual environment;
 * a save into a folder without write permission leaves the previous file intact even when the tests run as root
-  (tests/test_io.py skips its version as root, who ignores permission bits): the save runs in a child process
+  (tests/io/test_io.py skips its version as root, who ignores permission bits): the save runs in a child process
   without the capability that lets root write anywhere.
 """
 

@@ -1,7 +1,7 @@
 """Write the format-version-1 sample models kept in this folder (run once, with the bpframe that wrote format 1).
 
 The files were written by commit 9409583 (the last bpframe writing ``format_version`` 1) with
-``python tests/data/model_files/make_v1_samples.py``; ``tests/test_io_compat.py`` checks that every later
+``python tests/data/model_files/make_v1_samples.py``; ``tests/io/test_compat.py`` checks that every later
 bpframe still loads them and resumes their training. Re-running this script with a newer bpframe would write
 the newer format: keep the committed files as they are.
 """

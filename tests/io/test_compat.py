@@ -19,7 +19,7 @@ import bpframe as bp
 from bpframe.datasets import xor
 from bpframe.io import OptimizerState, describe_model, load_network, save_network
 
-SAMPLES = Path(__file__).parent / "data" / "model_files"
+SAMPLES = Path(__file__).parents[1] / "data" / "model_files"
 #: What each committed file holds: sizes, dtype, seed, the SHA-256 of theta's bytes (first 16 hex digits), the
 #: optimizer's name and step, and the epochs trained.
 EXPECTED = {
