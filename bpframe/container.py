@@ -3,16 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .io import _container
-from .warn import warn
+from .warn import moved
 
-
-def __getattr__(name: str) -> Any:
-    value = getattr(_container, name)  # AttributeError for a name neither module has
-    warn(
-        f"bpframe.container.{name} moved to bpframe.io._container.{name}; bpframe.container will be removed",
-        DeprecationWarning,
-    )
-    return value
+__getattr__ = moved("bpframe.container", _container)

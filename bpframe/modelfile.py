@@ -3,16 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .io import _schema
-from .warn import warn
+from .warn import moved
 
-
-def __getattr__(name: str) -> Any:
-    value = getattr(_schema, name)  # AttributeError for a name neither module has
-    warn(
-        f"bpframe.modelfile.{name} moved to bpframe.io._schema.{name}; bpframe.modelfile will be removed",
-        DeprecationWarning,
-    )
-    return value
+__getattr__ = moved("bpframe.modelfile", _schema)

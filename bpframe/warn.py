@@ -12,8 +12,11 @@ import functools
 import os
 import sys
 import warnings
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
-__all__ = ["warn"]
+__all__ = ["moved", "warn"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -48,3 +51,15 @@ def _caller_level() -> int:
 def _in_bpframe(filename: str) -> bool:
     """True for a file of the bpframe package (its tests, plugins and users live elsewhere)."""
     return os.path.abspath(filename).startswith(_PACKAGE)
+
+
+def moved(old: str, new: ModuleType) -> Callable[[str], Any]:
+    """The module ``__getattr__`` of a module that moved to ``new``: each name is looked up there, with a
+    :class:`DeprecationWarning` naming its new place (an :class:`AttributeError` for a name ``new`` lacks)."""
+
+    def __getattr__(name: str) -> Any:
+        value = getattr(new, name)
+        warn(f"{old}.{name} moved to {new.__name__}.{name}; {old} will be removed", DeprecationWarning)
+        return value
+
+    return __getattr__

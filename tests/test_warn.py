@@ -7,6 +7,8 @@ same warning starts a different number of frames below the user's line depending
 
 from __future__ import annotations
 
+import importlib
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -138,3 +140,16 @@ def test_every_warning_of_bpframe_goes_through_bpframe_warn():
         if "warnings.warn(" in path.read_text(encoding="utf-8")
     }
     assert callers == {"warn.py", *FIXED_STACKLEVEL_ELSEWHERE}
+
+
+@pytest.mark.parametrize(("old", "new"), [("modelfile", "_schema"), ("container", "_container")])
+def test_a_moved_module_gives_each_name_from_its_new_place_with_a_deprecation_warning(old, new):
+    module = importlib.import_module(f"bpframe.{old}")
+    target = importlib.import_module(f"bpframe.io.{new}")
+    name = target.__all__[0]
+    expected = f"bpframe.{old}.{name} moved to bpframe.io.{new}.{name}; bpframe.{old} will be removed"
+    with pytest.warns(DeprecationWarning, match=re.escape(expected)) as caught:
+        assert getattr(module, name) is getattr(target, name)
+    assert str(caught[0].message) == expected
+    with pytest.raises(AttributeError, match="no_such_name"):
+        module.no_such_name  # the lookup is the test
