@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import config
 from .kernels.interface import STATUS_FIELDS
 from .layers import LayerList
 from .results import BackpropResult
@@ -35,7 +36,8 @@ def feedforward(state: ModelState, x: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """The output :math:`a^L` of every row of ``x``, and the engine's status."""
     out = np.empty((x.shape[0], state.sizes[-1]), dtype=state.dtype)
     status = np.zeros(STATUS_FIELDS, np.int64)
-    state.program.evaluate(state.theta, x, np.empty((x.shape[0], 0), state.dtype), out, CHUNK, status)
+    with config.operation():  # the environment read once for the call, not once per engine step
+        state.program.evaluate(state.theta, x, np.empty((x.shape[0], 0), state.dtype), out, CHUNK, status)
     return out, status
 
 
@@ -46,7 +48,8 @@ def evaluate(
     out = np.empty((x.shape[0], state.sizes[-1]), dtype=state.dtype)
     params = state.theta if theta is None else theta
     status = np.zeros(STATUS_FIELDS, np.int64)
-    cost, correct = state.program.evaluate(params, x, y, out, CHUNK, status)
+    with config.operation():
+        cost, correct = state.program.evaluate(params, x, y, out, CHUNK, status)
     return float(cost) / x.shape[0], int(correct), status
 
 
@@ -65,7 +68,8 @@ def backprop(
     status = np.zeros(STATUS_FIELDS, np.int64)
     drop = np.array([0.0, *rates, 0.0] if rates else [], np.float64)
     key = state.dropout_key() if rates else 0
-    cost = state.program.backprop(state.theta, zs, acts, deltas, y, grad, status, (drop, key, step, masks, kept))
+    with config.operation():
+        cost = state.program.backprop(state.theta, zs, acts, deltas, y, grad, status, (drop, key, step, masks, kept))
     nabla_w, nabla_b = state.views(grad)
     result = BackpropResult(
         z=LayerList(layers[0][1:], first=1, what="z"),
