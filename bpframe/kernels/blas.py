@@ -11,7 +11,10 @@ registered with LLVM under a fixed symbol name (``SYMBOLS``), so compiled code t
 disk and linked again in the next process; the NumPy tier calls the very same function through ctypes, so both
 tiers get the same bits. Using NumPy's BLAS means a warm start imports no SciPy (measured 0.09 s). Where NumPy's
 BLAS cannot be found, SciPy's (the one numba's ``np.dot`` uses) is taken instead: :func:`flavour` names the one in
-use, and it is part of the kernel cache key. Under ``NUMBA_DISABLE_JIT=1`` the product is computed with NumPy.
+use, and it is part of the kernel cache key. SciPy is a dependency only where NumPy's wheels may not export
+their BLAS (not on Linux); without either, the first product raises a :class:`~bpframe.errors.KernelError` that
+says what was looked for and how to install SciPy. Under ``NUMBA_DISABLE_JIT=1`` the product is computed with
+NumPy.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import numpy as np
 from numba import config, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from ..errors import KernelError
 
 __all__ = ["CANDIDATES", "SYMBOLS", "Blas", "blas", "flavour", "gemm"]
 
@@ -67,7 +72,16 @@ def _numpy_blas() -> Blas | None:
 
 def _scipy_blas() -> Blas:
     """SciPy's ``gemm`` (32-bit integers), from the capsules of ``scipy.linalg.cython_blas``."""
-    from scipy.linalg import cython_blas
+    try:
+        from scipy.linalg import cython_blas
+    except ImportError as exc:
+        core = getattr(np, "_core", None) or np.core
+        names = ", ".join(f"{prefix}sgemm{suffix}" for prefix, suffix, _ in CANDIDATES)
+        raise KernelError(
+            f"bpframe found no BLAS for its matrix products: NumPy's extension module "
+            f"{core._multiarray_umath.__file__} exports none of {names} (NumPy {np.__version__}), and SciPy, whose "
+            f"BLAS bpframe uses instead, cannot be imported ({exc}). Install SciPy: pip install scipy"
+        ) from exc
 
     pointer = ctypes.pythonapi.PyCapsule_GetPointer
     pointer.restype, pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
