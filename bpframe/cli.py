@@ -16,7 +16,7 @@ import numpy as np
 import bpframe as bp
 
 from ._version import __version__
-from .errors import BpframeError, BpframeWarning
+from .errors import BpframeError, BpframeWarning, ConfigurationError
 from .io import describe_model
 from .kernels import cache
 from .optimizers import ExponentialDecay, StepDecay
@@ -155,6 +155,21 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
+    if args.action != "warm":
+        given = [flag for flag, value in (("--dtype", args.dtype), ("--no-engine", args.no_engine),
+                                          ("--quiet", args.quiet)) if value]  # fmt: skip
+        if given:
+            raise ConfigurationError(f"{', '.join(given)}: only for `bpframe cache warm`, not `cache {args.action}`")
+    if args.action == "warm":
+        from .warm import warm_cache  # numba (0.13 s to import) only for this command
+
+        def show(item: Any) -> None:
+            if not args.quiet or item.error is not None:
+                print(item.line(), flush=True)
+
+        warmed = warm_cache(args.dtype or ("float32", "float64"), engine=not args.no_engine, progress=show)
+        print(warmed.summary())
+        return 1 if warmed.failures else 0
     if args.action == "clear":
         report = cache.clear_cache()
         print(f"removed {report.files} kernel cache files ({report.bytes / 2**20:.1f} MiB) from {report.folder}")
@@ -248,8 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     grad.add_argument("--seed", type=int, default=0)
     grad.set_defaults(run=cmd_gradcheck)
 
-    cache_cmd = sub.add_parser("cache", help="show or clear the compiled-kernel cache")
-    cache_cmd.add_argument("action", choices=("info", "clear"))
+    cache_cmd = sub.add_parser("cache", help="show, clear or warm the compiled-kernel cache",
+                               description="info: where the kernel cache is and its size; clear: remove bpframe's "
+                               "files from it; warm: compile every installed activation, loss and optimizer, and the "
+                               "engine, into it, so that no later network compiles anything")  # fmt: skip
+    cache_cmd.add_argument("action", choices=("info", "clear", "warm"))
+    cache_cmd.add_argument("--dtype", type=_names, default=None, help="warm: float32,float64 (default: both)")
+    cache_cmd.add_argument("--no-engine", action="store_true", help="warm: the plugin functions' blocks only")
+    cache_cmd.add_argument("-q", "--quiet", action="store_true", help="warm: print failures and the summary only")
     cache_cmd.set_defaults(run=cmd_cache)
     return parser
 

@@ -20,6 +20,7 @@ engine's modules may import it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import threading
@@ -269,18 +270,30 @@ _operation = _Operation()
 
 
 @contextmanager
-def operation() -> Iterator[Settings]:
+def operation(engine: str | None = None) -> Iterator[Settings]:
     """Read the engine's variables once, for the whole block: every :func:`settings` call until it ends sees that
     reading. Operations that overlap (nested, or in other threads) share the reading of the first.
+
+    ``engine`` ("auto", "compiled" or "numpy") replaces ``BPFRAME_ENGINE`` for the block, e.g. ``bpframe cache
+    warm`` compiling the engine; only the first of overlapping operations may give it.
 
     Raises
     ------
     ConfigurationError
-        At the start, before the block runs, when a variable has a value that is not accepted.
+        At the start, before the block runs, when a variable has a value that is not accepted, or when
+        ``engine`` is given inside another operation (whose reading the block would have to share).
     """
+    if engine is not None and engine not in ENGINES:
+        raise ConfigurationError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     with _operation.lock:
         if _operation.settings is None:
-            _operation.settings = read()
+            fresh = read()
+            _operation.settings = fresh if engine is None else dataclasses.replace(fresh, engine=engine)
+        elif engine is not None and engine != _operation.settings.engine:
+            raise ConfigurationError(
+                f"cannot run with engine={engine!r} inside an operation that already runs with "
+                f"engine={_operation.settings.engine!r}"
+            )
         _operation.depth += 1
         current = _operation.settings
     try:

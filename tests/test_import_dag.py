@@ -40,6 +40,8 @@ ALLOWED_IN_FUNCTIONS: dict[tuple[str, str], str] = {
         "which imports bpframe.io (Network.save); they are looked up on first access"
     ),
     ("bpframe.cli", "bpframe.testing"): "`bpframe plugins --check` only: 21 ms of the 160 ms `bpframe --help` takes",
+    ("bpframe.cli", "bpframe.warm"): "`bpframe cache warm` only: it imports numba (0.13 s), which other commands "
+    "load when they train, if at all",
 }
 
 

@@ -37,6 +37,7 @@ PUBLIC_MODULES = (
     "bpframe.sklearn",
     "bpframe.split",
     "bpframe.testing",
+    "bpframe.warm",
 )
 
 #: Files that are the documentation's build machinery, not text a reader copies: they may read internals.

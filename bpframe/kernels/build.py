@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import config
+from numba import config as numba_config
 
+from .. import config
 from ..errors import KernelError, PluginError
 from . import blocks, cache, engine, products
 from .abi import SIGNATURES
@@ -24,11 +25,22 @@ from .blas import blas
 from .options import BLOCK_OPTIONS, PLUGIN_OPTIONS, PRODUCT_OPTIONS
 from .store import KernelCache
 
-__all__ = ["Block", "block", "compiled_engine", "jit_enabled", "load_cached", "product_block", "safely_named"]
+__all__ = [
+    "Block",
+    "block",
+    "compiled_engine",
+    "jit_enabled",
+    "load_cached",
+    "product_block",
+    "safely_named",
+    "store_block",
+    "store_engine",
+]
 
 _lock = threading.RLock()
 _blocks: dict[tuple[Any, ...], Block] = {}
 _engine_ready: set[str] = set()
+_engine_where: list[Any] = [None]  # the cache settings the engine's caches were attached for
 _not_cached: dict[tuple[int, Any], int] = {}  # (dispatcher, argument types) -> its overloads when looked for
 _known_compiled: set[tuple[int, tuple[Any, ...]]] = set()
 
@@ -46,7 +58,7 @@ def _type_key(value: Any) -> Any:
 
 def jit_enabled() -> bool:
     """False under ``NUMBA_DISABLE_JIT=1``, where every kernel and block runs as plain Python."""
-    return not config.DISABLE_JIT  # type: ignore[attr-defined]
+    return not numba_config.DISABLE_JIT  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -96,13 +108,24 @@ def _build_block(kind: str, function: Callable[..., Any], dtype: np.dtype, owner
     return Block(kind, cfunc.address, cfunc.ctypes, function, cached=folder is not None)
 
 
-def product_block(dtype: np.dtype) -> Block:
+def store_block(kind: str, function: Callable[..., Any], dtype: np.dtype, owner: str) -> Block:
+    """:func:`block`, but compiled or loaded through the disk cache even when this process already holds it, so
+    that the cache has it afterwards whatever happened to the cache since (``bpframe cache warm``)."""
+    dtype = np.dtype(dtype)
+    found = _build_block(kind, function, dtype, owner)
+    with _lock:
+        _blocks[(kind, dtype.name, id(function))] = found
+    return found
+
+
+def product_block(dtype: np.dtype, *, store: bool = False) -> Block:
     """The small forward-product kernel (:mod:`bpframe.kernels.products`) for ``dtype``, compiled on first use
-    or loaded from the disk cache (keyed like the engine: bpframe's kernels, nothing of a plugin)."""
+    or loaded from the disk cache (keyed like the engine: bpframe's kernels, nothing of a plugin); with ``store``,
+    through the disk cache even when this process already holds it (as ``store_block``)."""
     dtype = np.dtype(dtype)
     key = ("product", dtype.name)
     with _lock:
-        found = _blocks.get(key)
+        found = None if store else _blocks.get(key)
         if found is None:
             kernel = products.small_forward(dtype.type)
             if not jit_enabled():
@@ -167,13 +190,18 @@ def _plugin_error(owner: str, role: str, fn: Callable[..., Any], scalar: str, ex
 
 def compiled_engine() -> dict[str, Any]:
     """The engine's entry points, with bpframe's disk cache attached (numba compiles each per dtype on first
-    call, or loads it from the cache)."""
+    call, or loads it from the cache). The cache is attached again when the configured folder changed since."""
     points = engine.entry_points()
     if not jit_enabled():
         return points
-    if len(_engine_ready) == len(points):  # every call of the engine comes here: nothing to do after the first
+    settings = config.settings()
+    where = (settings.cache_dir, settings.no_kernel_cache, settings.cache_home)
+    if len(_engine_ready) == len(points) and _engine_where[0] == where:  # every engine call comes here
         return points
     with _lock:
+        if _engine_where[0] != where:
+            _engine_ready.clear()
+            _engine_where[0] = where
         digest = cache.digest(cache.kernels_digest(), blas().name)  # also registers the BLAS symbols for linking
         folder = cache.cache_dir()
         for name, dispatcher in points.items():
@@ -181,6 +209,17 @@ def compiled_engine() -> dict[str, Any]:
                 dispatcher._cache = KernelCache(folder, f"engine-{name}", digest)
                 _engine_ready.add(name)
     return points
+
+
+def store_engine() -> int:
+    """Write to the disk cache every compiled engine entry point this process holds that the cache lacks (it was
+    compiled before the cache folder changed, or was cleared since); returns how many files were written."""
+    written = 0
+    with _lock:
+        for dispatcher in compiled_engine().values():
+            for sig, cres in list(dispatcher.overloads.items()):
+                written += dispatcher._cache.store(sig, cres)
+    return written
 
 
 def load_cached(dispatcher: Any, args: tuple[Any, ...]) -> bool:

@@ -104,8 +104,17 @@ class KernelCache(_Cache):
     def save_overload(self, sig: Any, cres: Any) -> None:
         """Store a new compiled result (a numba compile that cannot be cached is only counted)."""
         stats().compiled.append(self._name)
+        self._write(sig, cres)
+
+    def store(self, sig: Any, cres: Any) -> bool:
+        """Write a result compiled earlier in this process unless its file is there; True when written."""
+        if self._folder is None or self._path(sig, cres.library.codegen).exists():
+            return False
+        return self._write(sig, cres)
+
+    def _write(self, sig: Any, cres: Any) -> bool:
         if self._folder is None or cres.library.has_dynamic_globals or any(not x.can_cache for x in cres.lifted):
-            return
+            return False
         identity = self._identity(sig, cres.library.codegen)
         payload = pickle.dumps((identity, cres._reduce()), protocol=pickle.HIGHEST_PROTOCOL)
         try:
@@ -113,3 +122,5 @@ class KernelCache(_Cache):
             write_atomically(self._path(sig, cres.library.codegen), encode(payload))
         except OSError as exc:
             warn_once("unwritable-file", f"bpframe could not write a kernel cache file in {self._folder}: {exc}")
+            return False
+        return True
