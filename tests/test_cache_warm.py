@@ -167,3 +167,23 @@ def test_blocks_of_lists_what_a_program_can_ask_for():
     assert warm.blocks_of(ce)[:2] == [("cost", ce.cost), ("nabla", ce.nabla_a)]
     assert warm.blocks_of(ce)[2:] == [("output_error", fn) for fn in ce.output_errors.values()] != []
     assert np.dtype(warm.DTYPES[0]) == np.float32
+
+
+@pytest.mark.slow
+def test_warming_writes_what_this_process_compiled_before_the_cache_folder_changed(tmp_path, monkeypatch):
+    """A notebook that trained, then cleared the cache (or moved it), then warms: the engine it holds in memory is
+    written to the cache in use now, and a fresh process loads it instead of compiling."""
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30) % 2
+    monkeypatch.setenv("BPFRAME_CACHE_DIR", str(tmp_path / "before"))
+    monkeypatch.setenv("BPFRAME_ENGINE", "compiled")
+    bp.Network([3, 4, 2], ["tanh", "softmax"], "cross_entropy", seed=0).fit(X, y, epochs=1, verbose=0)
+    monkeypatch.setenv("BPFRAME_CACHE_DIR", str(tmp_path / "after"))
+    report = warm.warm_cache(["float64"], activations=["tanh", "softmax"], losses=["cross_entropy"],
+                             optimizers=["adam"])  # fmt: skip
+    assert report.failures == []
+    assert report.items[-1].what == "the engine (train, evaluate, backprop)" and report.items[-1].compiled >= 1
+    import os
+
+    env = {**os.environ, "BPFRAME_CACHE_DIR": str(tmp_path / "after"), "BPFRAME_ENGINE": "compiled"}
+    assert child(env, dtypes=["float64"], networks=[["tanh", "softmax"]], loss="cross_entropy", optimizer="adam") == {
+        "compiled": [], "tiers": ["compiled"]}  # fmt: skip
