@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,8 +42,11 @@ CHILD = textwrap.dedent(
 
 
 def child(env: dict[str, str], **spec: object) -> dict[str, list[str]]:
+    """Run CHILD in a fresh process that imports the very bpframe this one did (the cache key includes the files'
+    paths: ``python -c`` from a source checkout would otherwise import the checkout, not the installed copy)."""
+    home = Path(bp.__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec)], env=env, capture_output=True, text=True,
-                          timeout=900, check=True)  # fmt: skip
+                          timeout=900, check=True, cwd=home)  # fmt: skip
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
