@@ -79,19 +79,20 @@ def test_after_warming_the_blocks_networks_of_those_functions_compile_nothing(fr
 
 
 @pytest.mark.slow
-def test_the_command_warms_every_installed_function_and_the_engine_of_both_dtypes(fresh_cache, capsys):
-    assert main(["cache", "warm", "-q"]) == 0
+def test_the_command_warms_every_installed_function_and_the_engine(fresh_cache, capsys):
+    """One dtype (float64), to keep the suite short: the first test shows float32's blocks warm alike."""
+    assert main(["cache", "warm", "--dtype", "float64", "-q"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith("warmed ") and "0 failed" not in out[0]
+    assert len(out) == 1 and out[0].startswith("warmed ") and "failed" not in out[0]
     registry = bp.plugins.get_registry()
-    expected = 2 * (len(registry.activations.names()) + len(registry.losses.names())
-                    + len(registry.optimizers.names()) + 2)  # fmt: skip
+    expected = (len(registry.activations.names()) + len(registry.losses.names())
+                + len(registry.optimizers.names()) + 2)  # fmt: skip
     assert out[0].startswith(f"warmed {expected} of {expected}: ")
     names = registry.activations.names()
     networks = [[name, "softmax"] for name in names if name != "softmax"]
     env = {**fresh_cache, "BPFRAME_ENGINE": "compiled"}
     for optimizer in registry.optimizers.names():
-        assert child(env, dtypes=["float32", "float64"], networks=networks[:3], loss="cross_entropy",
+        assert child(env, dtypes=["float64"], networks=networks[:3], loss="cross_entropy",
                      optimizer=optimizer) == {"compiled": [], "tiers": ["compiled"]}  # fmt: skip
     assert child(env, dtypes=["float64"], networks=networks, loss="quadratic", optimizer="sgd") == {
         "compiled": [], "tiers": ["compiled"]}  # fmt: skip

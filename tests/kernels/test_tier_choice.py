@@ -18,6 +18,7 @@ def test_the_numpy_tiers_extra_cost_per_batch_follows_layers_activations_and_par
     assert numpy_extra_seconds([8] * 9 + [2], 8) == pytest.approx(9 * 25e-6 + 8 * 74e-9 + 594 * 0.15e-9)
 
 
+@pytest.mark.jit  # without numba's compiler the "compiled" tier is the engine as plain Python, always chosen
 @pytest.mark.parametrize(
     ("sizes", "batch", "samples", "epochs", "tier"),
     [
