@@ -79,6 +79,7 @@ def test_after_warming_the_blocks_networks_of_those_functions_compile_nothing(fr
 
 
 @pytest.mark.slow
+@pytest.mark.one_python
 def test_the_command_warms_every_installed_function_and_the_engine(fresh_cache, capsys):
     """One dtype (float64), to keep the suite short: the first test shows float32's blocks warm alike."""
     assert main(["cache", "warm", "--dtype", "float64", "-q"]) == 0
@@ -177,6 +178,7 @@ def test_blocks_of_lists_what_a_program_can_ask_for():
 
 
 @pytest.mark.slow
+@pytest.mark.one_python
 def test_warming_writes_what_this_process_compiled_before_the_cache_folder_changed(tmp_path, monkeypatch):
     """A notebook that trained, then cleared the cache (or moved it), then warms: the engine it holds in memory is
     written to the cache in use now, and a fresh process loads it instead of compiling."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from venvs import make_venv
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.one_python]
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {

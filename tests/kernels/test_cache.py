@@ -68,6 +68,7 @@ RESULT = [float(v) for v in net.feedforward(X).ravel()] + [float(v) for v in g.n
 
 @pytest.mark.jit
 @pytest.mark.slow
+@pytest.mark.one_python
 def test_editing_a_helper_module_of_a_plugin_gives_the_new_numbers(tmp_path):
     """A plugin function calls a numba helper from a second module, which changes (a new release at the same
     version, an edited file): the new process computes with the new helper, activations and gradients alike."""
@@ -119,6 +120,7 @@ def test_functions_of_main_or_without_a_source_file_are_not_cached():
 # -- damaged files -------------------------------------------------------------------------------------------------
 @pytest.mark.jit
 @pytest.mark.slow
+@pytest.mark.one_python
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "other kernel"])
 def test_a_damaged_cache_file_is_removed_and_recompiled_with_one_warning(damage, tmp_path, warm_template):
     cache_dir = copy_cache(warm_template.folder, tmp_path)
@@ -185,6 +187,7 @@ def test_decode_refuses_what_it_did_not_write():
 # -- several processes at once -------------------------------------------------------------------------------------
 @pytest.mark.jit
 @pytest.mark.slow
+@pytest.mark.one_python
 def test_processes_compiling_into_one_cache_at_once_all_get_correct_results(tmp_path, warm_template):
     cache_dir = tmp_path / "cache"
     code = train([6, 4, 4, 3], ["softplus", "relu", "softmax"])
@@ -207,6 +210,7 @@ def test_processes_compiling_into_one_cache_at_once_all_get_correct_results(tmp_
 # -- what compiles ---------------------------------------------------------------------------------------------------
 @pytest.mark.jit
 @pytest.mark.slow
+@pytest.mark.one_python
 def test_new_sizes_depth_or_layer_order_compile_nothing(tmp_path, warm_template):
     """With the functions and the dtype compiled once, any sizes, depth or order of layers loads everything."""
     cache_dir = copy_cache(warm_template.folder, tmp_path)  # the engine and tanh/softmax, compiled for [6, 5, 3]
@@ -220,6 +224,7 @@ def test_new_sizes_depth_or_layer_order_compile_nothing(tmp_path, warm_template)
 
 @pytest.mark.jit
 @pytest.mark.slow
+@pytest.mark.one_python
 def test_a_new_activation_compiles_only_its_block(tmp_path, warm_template):
     cache_dir = copy_cache(warm_template.folder, tmp_path)  # what a tanh/softmax network compiled
     later = run(train([6, 5, 3], ["softplus", "softmax"]), cache_dir, env={"BPFRAME_ENGINE": "compiled"})
@@ -231,6 +236,7 @@ def test_a_new_activation_compiles_only_its_block(tmp_path, warm_template):
 
 @pytest.mark.jit
 @pytest.mark.slow
+@pytest.mark.one_python
 def test_compiling_does_not_depend_on_depth(tmp_path, warm_template):
     """A 400-layer network compiles exactly what a 2-layer one with the same functions compiles (counted, so
     this holds on any machine; the time follows): both from an empty cache (the 2-layer one is the session's
