@@ -13,11 +13,14 @@ if command -v pyenv >/dev/null 2>&1; then
     export PATH
 fi
 
+# tox-uv creates the environments with uv (tox.ini requires it); uv uses those interpreters and never downloads one
+export UV_PYTHON_DOWNLOADS=never
+
 python=${PYTHON:-python3}
 venv=.venv-tox
-if [ ! -x "$venv/bin/tox" ]; then
-    "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "tox>=4.23,<5"
+if [ ! -x "$venv/bin/tox" ] || ! "$venv/bin/python" -c "import tox_uv" 2>/dev/null; then
+    [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "tox>=4.23,<5" "tox-uv>=1.20,<2"
 fi
 rm -f .tox/*/junit*.xml
 if [ $# -eq 0 ]; then
