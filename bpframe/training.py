@@ -72,7 +72,7 @@ class FitSettings:
 
 def fit_data(state: ModelState, X: Any, Y: Any, validation_data: Any) -> FitData:
     """``X``, ``Y`` and ``validation_data`` checked and converted once to the model's dtype."""
-    x, x_max = as_inputs_with_bound("X", X, state.sizes[0], state.dtype)
+    x, x_max = as_inputs_with_bound("X", X, state.sizes[0], state.dtype, engine.INPUT_BOUNDS)
     y = state.targets(Y, x.shape[0])
     val = None
     if validation_data is not None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,8 @@ __all__ = [
     "check_sizes",
 ]
 
+Scan = Callable[[np.ndarray], float]  # max_abs of a flat C-contiguous array of one dtype
+_NO_SCANS: Mapping[str, Scan] = MappingProxyType({})
 _NUMERIC_KINDS = {"b": "bool", "i": "int", "u": "unsigned int", "f": "float"}
 
 
@@ -162,15 +165,35 @@ def as_inputs(name: str, value: Any, n_features: int, dtype: np.dtype) -> np.nda
     return _inputs(name, value, n_features, dtype, bound=False)[0]
 
 
-def as_inputs_with_bound(name: str, value: Any, n_features: int, dtype: np.dtype) -> tuple[np.ndarray, float]:
+def as_inputs_with_bound(
+    name: str, value: Any, n_features: int, dtype: np.dtype, scans: Mapping[str, Scan] = _NO_SCANS
+) -> tuple[np.ndarray, float]:
     """:func:`as_inputs`, and the largest magnitude among the returned inputs (which training uses to prove that
     an in-place SGD step cannot overflow), measured in the pass that checks the inputs are finite (or the one
-    that checks a narrowing conversion) whenever there is one."""
-    array, top = _inputs(name, value, n_features, dtype, bound=True)
-    return array, max_abs(array) if top is None else top
+    that checks a narrowing conversion) whenever there is one.
+
+    ``scans`` maps a dtype's name to a faster function with :func:`max_abs`'s value on a flat C-contiguous array
+    of that dtype (the compiled engine's, :data:`bpframe.kernels.interface.INPUT_BOUNDS`); others use
+    :func:`max_abs`."""
+    array, top = _inputs(name, value, n_features, dtype, bound=True, scans=scans)
+    return array, _max_abs_with(scans, array) if top is None else top
 
 
-def _inputs(name: str, value: Any, n_features: int, dtype: np.dtype, bound: bool) -> tuple[np.ndarray, float | None]:
+def _max_abs_with(scans: Mapping[str, Scan], array: np.ndarray) -> float:
+    """:func:`max_abs`, by ``scans``' function for the array's dtype when there is one and the array is
+    C-contiguous."""
+    scan = scans.get(array.dtype.name) if array.flags.c_contiguous and array.size else None
+    return max_abs(array) if scan is None else float(scan(array.reshape(-1)))
+
+
+def _inputs(
+    name: str,
+    value: Any,
+    n_features: int,
+    dtype: np.dtype,
+    bound: bool,
+    scans: Mapping[str, Scan] = _NO_SCANS,
+) -> tuple[np.ndarray, float | None]:
     """The checked, converted inputs, and their largest magnitude if a check measured it on the way."""
     array = _as_numeric_array(name, value)
     if array.ndim != 2:
@@ -186,7 +209,7 @@ def _inputs(name: str, value: Any, n_features: int, dtype: np.dtype, bound: bool
             f"layer has {n_features}"
         )
     if array.dtype == dtype and array.flags.c_contiguous and array.flags.writeable:  # used as it is
-        top = max_abs(array)
+        top = _max_abs_with(scans, array)
         if not math.isfinite(top):
             _check_finite(name, array)  # raises, naming the first non-finite entry
         return array, top

@@ -10,6 +10,7 @@ stopped (or the end); ``status[LAYER]`` and ``status[ROLE]`` which block failed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -18,6 +19,7 @@ __all__ = [
     "BATCH",
     "DONE",
     "FAILED_PLUGIN",
+    "INPUT_BOUNDS",
     "INTERRUPTED",
     "LAYER",
     "NONFINITE_COST",
@@ -46,6 +48,14 @@ INTERRUPTED = 4  # control[0] was set: batches before status[BATCH] are trained,
 #: What status[ROLE] names when a plugin function raised: the kind of block that failed.
 ROLES = ("forward", "backward", "cost", "nabla_a", "output_error", "update", "output")
 FORWARD_ROLE, BACKWARD_ROLE, COST_ROLE, NABLA_ROLE, OUTPUT_ERROR_ROLE, UPDATE_ROLE, OUTPUT_ROLE = range(7)
+
+
+#: dtype name -> the engine's compiled :func:`~bpframe.kernels.engine.input_bound` (the largest magnitude of a
+#: fit's inputs, one pass over a flat C-contiguous array), once this process has trained in the compiled engine
+#: with that dtype (:class:`~bpframe.kernels.program.Program` adds it then, compiled beside the engine or loaded
+#: with it from the cache). A fit checks its inputs with it when it is here, else with NumPy; the value is the
+#: same, so this changes only how long the check takes.
+INPUT_BOUNDS: dict[str, Callable[[np.ndarray], float]] = {}
 
 
 #: The forward product of a layer takes :mod:`bpframe.kernels.products`' kernel instead of BLAS for mini-batches

@@ -20,7 +20,7 @@ from ..activation import Activation
 from ..loss import Loss
 from . import blocks, dropout, engine, equations, numpy_tier, products
 from .build import Block, block, compiled_engine, jit_enabled, load_cached, product_block
-from .interface import BATCH, Layout, Training, small_product
+from .interface import BATCH, INPUT_BOUNDS, Layout, Training, small_product
 from .runner import PluginExceptions, run
 
 __all__ = ["COMPILE_SECONDS", "Program", "choose_tier", "make_layout", "numpy_extra_seconds"]
@@ -137,6 +137,8 @@ class Program:
         run(lambda: entry(layout, t, first, stop), t.control, self.caught, inline=tier == "numpy")
         if tier == "numpy":
             _NUMPY_EXTRA[self.dtype.name] += (int(t.status[BATCH]) - first) * extra
+        elif self.dtype.name not in INPUT_BOUNDS and jit_enabled():
+            _add_input_bound(self.dtype)
         return tier
 
     def evaluate(self, theta: np.ndarray, x: np.ndarray, y: np.ndarray, out: np.ndarray, chunk: int,
@@ -222,6 +224,17 @@ def numpy_extra_seconds(sizes: Sequence[int], batch_size: int) -> float:
     layers = len(sizes) - 1
     parameters = sum(sizes[l] * sizes[l - 1] + sizes[l] for l in range(1, len(sizes)))
     return 25e-6 * layers + 1e-9 * batch_size * sum(sizes) + 0.15e-9 * parameters
+
+
+def _add_input_bound(dtype: np.dtype) -> None:
+    """Make the engine's :func:`~bpframe.kernels.engine.input_bound` for ``dtype`` the check of later fits' inputs
+    (:data:`~bpframe.kernels.interface.INPUT_BOUNDS`). Called after training in the compiled engine, which was
+    just compiled or loaded: the scan is loaded from the cache with it, or compiled beside it (0.1 s beside the
+    engine's seconds), never on its own, so a process that loads a cached engine compiles nothing more."""
+    scan = compiled_engine()["input_bound"]
+    probe = np.zeros(1, dtype)
+    scan(probe)  # loads it from the disk cache, or compiles it
+    INPUT_BOUNDS[dtype.name] = scan
 
 
 def choose_tier(cached: Callable[[], bool], numpy_seconds: float) -> str:
