@@ -18,7 +18,7 @@ import numpy as np
 from .. import config
 from ..activation import Activation
 from ..loss import Loss
-from . import blocks, dropout, engine, equations, numpy_tier, products
+from . import blocks, cache, dropout, engine, equations, numpy_tier, products
 from .build import Block, block, compiled_engine, jit_enabled, load_cached, product_block
 from .interface import BATCH, INPUT_BOUNDS, Layout, Training, small_product
 from .runner import PluginExceptions, run
@@ -228,13 +228,27 @@ def numpy_extra_seconds(sizes: Sequence[int], batch_size: int) -> float:
 
 def _add_input_bound(dtype: np.dtype) -> None:
     """Make the engine's :func:`~bpframe.kernels.engine.input_bound` for ``dtype`` the check of later fits' inputs
-    (:data:`~bpframe.kernels.interface.INPUT_BOUNDS`). Called after training in the compiled engine, which was
-    just compiled or loaded: the scan is loaded from the cache with it, or compiled beside it (0.1 s beside the
-    engine's seconds), never on its own, so a process that loads a cached engine compiles nothing more."""
+    (:data:`~bpframe.kernels.interface.INPUT_BOUNDS`). Called after training in the compiled engine. When this
+    process compiled the engine, the scan is compiled beside it now (0.1 s beside the engine's seconds), so the
+    cache holds both; when the engine was loaded from the cache, the scan is loaded by the first fit that needs
+    it (about 5 ms, which a single fit never pays), and compiled only if its file is missing or was damaged."""
     scan = compiled_engine()["input_bound"]
-    probe = np.zeros(1, dtype)
-    scan(probe)  # loads it from the disk cache, or compiles it
-    INPUT_BOUNDS[dtype.name] = scan
+    if "engine-train_batches" in cache.stats().compiled:
+        scan(np.zeros(1, dtype))  # compiles it (or loads it, if another process put it in the cache meanwhile)
+        INPUT_BOUNDS[dtype.name] = scan
+    else:
+        INPUT_BOUNDS[dtype.name] = _FirstUse(dtype.name, scan)
+
+
+class _FirstUse:
+    """The engine's scan, loaded (or compiled) on its first call, which then puts the scan itself in its place."""
+
+    def __init__(self, dtype_name: str, scan: Callable[[np.ndarray], float]) -> None:
+        self.dtype_name, self.scan = dtype_name, scan
+
+    def __call__(self, flat: np.ndarray) -> float:
+        INPUT_BOUNDS[self.dtype_name] = self.scan
+        return float(self.scan(flat))
 
 
 def choose_tier(cached: Callable[[], bool], numpy_seconds: float) -> str:

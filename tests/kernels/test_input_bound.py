@@ -10,7 +10,7 @@ import pytest
 import bpframe as bp
 from bpframe import config
 from bpframe.errors import DataError
-from bpframe.kernels import engine
+from bpframe.kernels import cache, engine, program
 from bpframe.kernels.interface import INPUT_BOUNDS
 from bpframe.validation import as_inputs_with_bound, max_abs
 
@@ -44,20 +44,36 @@ def test_input_bound_has_numpys_value(dtype):
 @pytest.mark.jit
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_a_compiled_fit_makes_it_the_check_of_later_fits(dtype, monkeypatch):
+    name = np.dtype(dtype).name
     x = np.random.default_rng(0).uniform(-2.0, 3.5, size=(24, 4)).astype(dtype)
     y = np.eye(2, dtype=dtype)[np.arange(24) % 2]
-    monkeypatch.delitem(INPUT_BOUNDS, np.dtype(dtype).name, raising=False)
-    net = bp.Network([4, 3, 2], dtype=np.dtype(dtype).name, seed=0)
+    monkeypatch.delitem(INPUT_BOUNDS, name, raising=False)
+    net = bp.Network([4, 3, 2], dtype=name, seed=0)
     with config.operation(engine="compiled"):
         net.fit(x, y, epochs=1, batch_size=8, eta=0.1, verbose=0)
-    scan = INPUT_BOUNDS[np.dtype(dtype).name]
-    assert scan is engine.input_bound
+        assert name in INPUT_BOUNDS  # the engine itself, or its loader from the cache
+        net.fit(x, y, epochs=1, batch_size=8, eta=0.1, verbose=0)
+    assert INPUT_BOUNDS[name] is engine.input_bound
     calls = []
-    monkeypatch.setitem(INPUT_BOUNDS, np.dtype(dtype).name, lambda flat: calls.append(flat.shape) or scan(flat))
+    monkeypatch.setitem(INPUT_BOUNDS, name, lambda flat: calls.append(flat.shape) or engine.input_bound(flat))
     checked, top = as_inputs_with_bound("X", x, 4, np.dtype(dtype), INPUT_BOUNDS)
     assert checked is x and top == max_abs(x) == float(np.abs(x).max())
     net.fit(x, y, epochs=1, batch_size=8, eta=0.1, verbose=0)
     assert calls == [(96,), (96,)]  # the call above, then the fit's
+
+
+@pytest.mark.jit
+def test_the_scan_is_compiled_beside_a_compiled_engine_and_else_loaded_by_the_first_fit_that_needs_it(monkeypatch):
+    x = np.linspace(-4.0, 2.0, 30).reshape(6, 5)
+    monkeypatch.setattr(cache.stats(), "compiled", ["engine-train_batches"])  # this process compiled the engine
+    monkeypatch.delitem(INPUT_BOUNDS, "float64", raising=False)
+    program._add_input_bound(np.dtype(np.float64))
+    assert INPUT_BOUNDS["float64"] is engine.input_bound
+    monkeypatch.setattr(cache.stats(), "compiled", [])  # it loaded the engine from the cache
+    program._add_input_bound(np.dtype(np.float64))
+    assert INPUT_BOUNDS["float64"] is not engine.input_bound
+    assert as_inputs_with_bound("X", x, 5, np.dtype(np.float64), INPUT_BOUNDS)[1] == 4.0
+    assert INPUT_BOUNDS["float64"] is engine.input_bound  # loaded on first use (here: already in memory)
 
 
 @pytest.mark.jit
