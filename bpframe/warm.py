@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import numpy as np
 
 from . import config
 from .activation import Activation
-from .errors import ConfigurationError, DivergenceError
+from .errors import ConfigurationError, DivergenceError, PluginError
 from .kernels import build, cache
 from .loss import Loss
 from .network import Network
@@ -166,26 +167,45 @@ def _warm_spec(spec: Activation | Loss | OptimizerSpec, dtype: str) -> None:
 
 
 def _warm_engine(dtype: str, warmed: list[Activation | Loss | OptimizerSpec]) -> int:
-    """Run the engine's three entry points once on a tiny network, in the compiled tier: they are compiled (or
-    loaded) for exactly the argument types every network of this dtype passes them, whichever its functions (a
-    block is an address to the engine). The network takes an elementwise activation and a loss that ``warmed``
-    holds, else any installed ones."""
+    """Run the engine's entry points once on a tiny network, in the compiled tier: they are compiled (or loaded)
+    for exactly the argument types every network of this dtype passes them, whichever its functions (a block is
+    an address to the engine). The network takes an elementwise activation and a loss that ``warmed`` holds, else
+    any installed ones; when a plugin function raises on the tiny network's numbers, the next pair is tried (at
+    most :data:`_ENGINE_TRIES`), since the engine compiled all the same."""
     registry = get_registry()
     installed = [*(registry.activation(n) for n in registry.activations.names()),
                  *(registry.loss(n) for n in registry.losses.names())]  # fmt: skip
     candidates = [*warmed, *installed]
-    activation = next((s for s in candidates if isinstance(s, Activation) and s.elementwise), None)
-    loss = next((s for s in candidates if isinstance(s, Loss)), None)
-    if activation is None or loss is None:
+    activations = list(dict.fromkeys(s.name for s in candidates if isinstance(s, Activation) and s.elementwise))
+    losses = list(dict.fromkeys(s.name for s in candidates if isinstance(s, Loss)))
+    if not activations or not losses:
         raise ConfigurationError("the engine needs an elementwise activation and a loss, and none is installed")
-    net = Network([2, 3, 2], activation.name, loss.name, dtype=dtype, seed=0)
+    raised: list[PluginError] = []
+    for activation, loss in itertools.islice(itertools.product(activations, losses), _ENGINE_TRIES):
+        try:
+            _tiny_job(activation, loss, dtype)
+        except PluginError as exc:  # that function failed on these numbers, not the engine
+            raised.append(exc)
+            continue
+        break
+    else:
+        raise raised[0]
+    build.compiled_engine()["input_bound"](np.zeros(1, dtype))  # the fits' input scan, held so it is stored too
+    return build.store_engine()  # what this process compiled before the cache folder it now uses had it
+
+
+#: How many (activation, loss) pairs :func:`_warm_engine` tries before it reports the first one's error.
+_ENGINE_TRIES = 8
+
+
+def _tiny_job(activation: str, loss: str, dtype: str) -> None:
+    net = Network([2, 3, 2], activation, loss, dtype=dtype, seed=0)
     X = np.linspace(-1.0, 1.0, 8, dtype=dtype).reshape(4, 2)
     Y = np.eye(2, dtype=dtype)[[0, 1, 1, 0]] * 0.5 + 0.25
     with contextlib.suppress(DivergenceError):  # the engine compiled and ran: the tiny job's numbers do not matter
         net.fit(X, Y, epochs=1, batch_size=2, eta=0.01, verbose=0)
     net.evaluate(X, Y)
     net.backprop(X, Y)
-    return build.store_engine()  # what this process compiled before the cache folder it now uses had it
 
 
 def _measured(dtype: str, what: str, work: Callable[[], object]) -> WarmItem:

@@ -139,6 +139,45 @@ def test_a_function_numba_cannot_compile_is_reported_with_its_plugin_and_the_oth
         "; 1 failed; cache: " + str(warm.cache.cache_dir()))  # fmt: skip
 
 
+def raising_sigma(z):
+    if z == z:  # compiles; raises on every number
+        raise ValueError("refuses every input")
+    return z
+
+
+def raising_sigma_prime(z):
+    return 1.0
+
+
+class RaisingPlugin:
+    @bp.hookimpl
+    def bpframe_register_activations(self, register):
+        register(bp.Activation("aaa_raises", raising_sigma, raising_sigma_prime))
+
+
+def test_the_engine_is_warmed_with_the_next_activation_when_the_first_raises_on_the_tiny_job(fresh_cache, monkeypatch):
+    registry = plugins.load_registry(entry_points=[FakeEntryPoint("raising", RaisingPlugin, "bpframe-raising", "1.0")],
+                                     autoload=True, strict=False)  # fmt: skip
+    monkeypatch.setattr(plugins, "_registry", registry)
+    with pytest.raises(bp.PluginError, match="refuses every input"):  # what a fit with it meets
+        bp.Network([2, 3, 2], "aaa_raises", "quadratic", seed=0).fit(
+            np.ones((4, 2)), np.ones((4, 2)), epochs=1, verbose=0
+        )
+    report = warm.warm_cache(["float64"], activations=["aaa_raises", "tanh"], losses=["quadratic"], optimizers=[])
+    # two activations, a loss, the small product, the engine: its blocks compile, and the engine took tanh
+    assert [item.error for item in report.items] == [None] * 5
+    assert report.items[-1].what == "the engine (train, evaluate, backprop)"
+    files = warm.cache.cache_files(warm.cache.cache_dir())
+    engine_files = sorted(path.name.split("-")[1] for path in files if path.name.startswith("engine-"))
+    assert engine_files == ["backprop", "evaluate", "input_bound", "train_batches"]
+    # when every pair tried raises (here: only one is tried), the first pair's error is reported
+    monkeypatch.setattr(warm, "_ENGINE_TRIES", 1)
+    report = warm.warm_cache(["float64"], activations=["aaa_raises"], losses=["quadratic"], optimizers=[])
+    engine_item = report.items[-1]
+    assert engine_item.error is not None and engine_item.error.startswith("PluginError: ")
+    assert "refuses every input" in engine_item.error
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
