@@ -229,9 +229,10 @@ def numpy_extra_seconds(sizes: Sequence[int], batch_size: int) -> float:
 def _add_input_bound(dtype: np.dtype) -> None:
     """Make the engine's :func:`~bpframe.kernels.engine.input_bound` for ``dtype`` the check of later fits' inputs
     (:data:`~bpframe.kernels.interface.INPUT_BOUNDS`). Called after training in the compiled engine. When this
-    process compiled the engine, the scan is compiled beside it now (0.1 s beside the engine's seconds), so the
-    cache holds both; when the engine was loaded from the cache, the scan is loaded by the first fit that needs
-    it (about 5 ms, which a single fit never pays), and compiled only if its file is missing or was damaged."""
+    process compiled the engine, the scan is compiled beside it now (0.36 s in float64, measured, beside the
+    loop's 7 s), so the cache holds both; when the engine was loaded from the cache, the scan is loaded by the
+    first fit that needs it (about 5 ms, which a single fit never pays), and compiled only if its file is missing
+    or was damaged."""
     scan = compiled_engine()["input_bound"]
     if "engine-train_batches" in cache.stats().compiled:
         scan(np.zeros(1, dtype))  # compiles it (or loads it, if another process put it in the cache meanwhile)
