@@ -81,6 +81,15 @@ def _raw(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
+def numba_variable(name: str) -> str | None:
+    """The value of one of numba's own variables (``NUMBA_...``) as numba will read it, or ``None`` when it is not
+    set. bpframe never acts on them: it only looks whether numba would make other code than it does by default,
+    to know whether cached code can be loaded without importing numba (:mod:`bpframe.kernels.lean`)."""
+    if not name.startswith("NUMBA_"):
+        raise ValueError(f"not one of numba's variables: {name!r}")
+    return os.environ.get(name)
+
+
 # -- parsers, one per kind of value ---------------------------------------------------------------------------
 
 

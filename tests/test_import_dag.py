@@ -42,6 +42,18 @@ ALLOWED_IN_FUNCTIONS: dict[tuple[str, str], str] = {
     ("bpframe.cli", "bpframe.testing"): "`bpframe plugins --check` only: 21 ms of the 160 ms `bpframe --help` takes",
     ("bpframe.cli", "bpframe.warm"): "`bpframe cache warm` only: it imports numba (0.13 s), which other commands "
     "load when they train, if at all",
+    **{
+        ("bpframe.kernels.build", f"bpframe.kernels.{module}"): "numba (0.12-0.17 s) only when a block is "
+        "compiled or the engine is used: a warm job links its cached blocks without it (bpframe.kernels.lean)"
+        for module in ("abi", "blocks", "engine", "products", "store")
+    },
+    **{
+        ("bpframe.kernels.program", f"bpframe.kernels.{module}"): "numba, only for kernel_source(): training "
+        "with cached blocks in the NumPy tier never imports it"
+        for module in ("blocks", "engine", "equations", "products")
+    },
+    ("bpframe.kernels.numpy_tier", "bpframe.kernels.abi"): "numba's config decides abi's call_block; this tier "
+    "calls it only under NUMBA_DISABLE_JIT, where blocks are Python functions",
 }
 
 

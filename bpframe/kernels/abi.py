@@ -36,18 +36,14 @@ from numba import config, types
 from numba.extending import intrinsic
 from numba.np.numpy_support import carray
 
-__all__ = ["FAILED", "NONFINITE", "OK", "SIGNATURES", "call_block", "view"]
+from .interface import FAILED, NONFINITE, OK
 
-#: What a block returns when it finished; an update block returns ``NONFINITE`` when a new value is not
-#: finite (nothing is committed then); numba's wrapper returns ``FAILED`` when the plugin function raised.
-OK = 1
-NONFINITE = 2
-FAILED = 0
+__all__ = ["FAILED", "NONFINITE", "OK", "SIGNATURES", "call_block", "view"]
 
 _P = types.voidptr
 _I = types.int64
 
-#: The C signature of each kind of block.
+#: The C signature of each kind of block (the NumPy tier's ctypes twins: ``interface.C_SIGNATURES``).
 SIGNATURES = {
     # p0, p1, p2, p3, rows, cols
     "layer": types.int64(_P, _P, _P, _P, _I, _I),

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .abi import NONFINITE, OK, view
+from .interface import BLOCK_KINDS
 
 __all__ = ["TEMPLATES"]
 
@@ -186,17 +187,15 @@ def update(update_fn: Fn, dtype: Any) -> Fn:
     return block
 
 
+_TEMPLATE_OF: dict[str, Callable[[Fn, Any], Fn]] = {
+    "forward": forward, "backward": backward, "output": output, "vector_forward": vector_forward,
+    "vector_backward": vector_backward, "vector_output": vector_output, "cost": cost, "nabla": nabla,
+    "output_error": output_error, "update": update,
+}  # fmt: skip
+
 #: Every kind of block: its template, its C signature (``SIGNATURES`` of :mod:`bpframe.kernels.abi`), and the role
-#: of its one plugin function (how error messages name it).
+#: of its one plugin function (how error messages name it); the last two from
+#: ``bpframe.kernels.interface.BLOCK_KINDS``, which code that must not import numba reads.
 TEMPLATES: dict[str, tuple[Callable[[Fn, Any], Fn], str, str]] = {
-    "forward": (forward, "layer", "sigma"),
-    "backward": (backward, "layer", "sigma_prime"),
-    "output": (output, "layer", "sigma_prime"),
-    "vector_forward": (vector_forward, "layer", "forward"),
-    "vector_backward": (vector_backward, "layer", "vjp"),
-    "vector_output": (vector_output, "layer", "vjp"),
-    "cost": (cost, "layer", "cost"),
-    "nabla": (nabla, "layer", "nabla_a"),
-    "output_error": (output_error, "layer", "output_error"),
-    "update": (update, "update", "update"),
+    kind: (_TEMPLATE_OF[kind], signature, role) for kind, (signature, role) in BLOCK_KINDS.items()
 }

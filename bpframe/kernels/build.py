@@ -14,21 +14,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import config as numba_config
 
 from .. import config
 from ..errors import KernelError, PluginError
-from . import blocks, cache, engine, products
-from .abi import SIGNATURES
+from . import cache, lean
 from .alone import compile_alone, safely_named
-from .blas import blas
+from .blaslib import blas
+from .interface import BLOCK_KINDS, C_SIGNATURES
 from .options import BLOCK_OPTIONS, PLUGIN_OPTIONS, PRODUCT_OPTIONS
-from .store import KernelCache
 
 __all__ = [
     "Block",
     "block",
     "compiled_engine",
+    "engine_on_disk",
     "jit_enabled",
     "load_cached",
     "product_block",
@@ -43,6 +42,7 @@ _engine_ready: set[str] = set()
 _engine_where: list[Any] = [None]  # the cache settings the engine's caches were attached for
 _not_cached: dict[tuple[int, Any], int] = {}  # (dispatcher, argument types) -> its overloads when looked for
 _known_compiled: set[tuple[int, tuple[Any, ...]]] = set()
+_engine_files: dict[tuple[str, str], bool] = {}  # (cache folder, entry point) -> a file of it was there
 
 
 def _type_key(value: Any) -> Any:
@@ -57,24 +57,26 @@ def _type_key(value: Any) -> Any:
 
 
 def jit_enabled() -> bool:
-    """False under ``NUMBA_DISABLE_JIT=1``, where every kernel and block runs as plain Python."""
-    return not numba_config.DISABLE_JIT  # type: ignore[attr-defined]
+    """False under ``NUMBA_DISABLE_JIT=1``, where every kernel and block runs as plain Python (read without
+    importing numba, :func:`bpframe.kernels.lean.jit_enabled`)."""
+    return lean.jit_enabled()
 
 
 @dataclass(frozen=True)
 class Block:
     """A compiled block: its address for the engine, a ctypes function for the NumPy tier, what it was made of."""
 
-    kind: str  # a key of bpframe.kernels.blocks.TEMPLATES
+    kind: str  # a key of bpframe.kernels.interface.BLOCK_KINDS
     address: Any  # int (or the block's Python function itself without the JIT)
     ctypes: Callable[..., int] | None
-    function: Callable[..., Any]  # the plugin function it applies
+    function: Callable[..., Any] | None  # the plugin function it applies (None for the product kernel)
     cached: bool  # True when the block is stored on disk
 
 
 def block(kind: str, function: Callable[..., Any], dtype: np.dtype, owner: str) -> Block:
     """The block of ``kind`` (see :data:`bpframe.kernels.blocks.TEMPLATES`) for this plugin function and dtype,
-    compiled on first use or loaded from the disk cache, and then shared by every network that uses it.
+    compiled on first use or loaded from the disk cache (without importing numba when
+    :mod:`bpframe.kernels.lean` can link it), and then shared by every network that uses it.
 
     ``owner`` describes the plugin for error messages (``activation 'relu' (from bpframe 0.1.0 ...)``).
     """
@@ -88,24 +90,34 @@ def block(kind: str, function: Callable[..., Any], dtype: np.dtype, owner: str) 
 
 
 def _build_block(kind: str, function: Callable[..., Any], dtype: np.dtype, owner: str) -> Block:
-    template, signature, role = blocks.TEMPLATES[kind]
+    signature, role = BLOCK_KINDS[kind]
     if not jit_enabled():
-        return Block(kind, template(function, dtype.type), None, function, cached=False)
-    from numba import njit
+        from .blocks import TEMPLATES
 
-    inner = {**PLUGIN_OPTIONS, "inline": "always"}  # typed into the block: no pipeline of its own
+        return Block(kind, TEMPLATES[kind][0](function, dtype.type), None, function, cached=False)
     digest = cache.function_digest(function)
     folder = cache.cache_dir() if digest else None
     key = cache.digest(kind, dtype.name, cache.kernels_digest(), digest or "")
     name = f"block-{kind}-{_label(function)}"
+    if folder is not None:
+        address = lean.load(folder, name, key, signature)
+        if address is not None:
+            return Block(kind, address, C_SIGNATURES[signature](address), function, cached=True)
+    from numba import njit
+
+    from .abi import SIGNATURES
+    from .blocks import TEMPLATES
+    from .store import KernelCache
+
+    inner = {**PLUGIN_OPTIONS, "inline": "always"}  # typed into the block: no pipeline of its own
     try:
-        pyfunc = template(njit(**inner)(safely_named(function)), dtype.type)
-        cfunc = _compile_cfunc(pyfunc, SIGNATURES[signature], KernelCache(folder, name, key))
+        pyfunc = TEMPLATES[kind][0](njit(**inner)(safely_named(function)), dtype.type)
+        cfunc = _compile_cfunc(pyfunc, SIGNATURES[signature], KernelCache(folder, name, key, signature))
     except Exception as exc:
         if not _from_numba(exc):
             raise
         raise _diagnose(function, role, dtype, owner, exc) from None
-    return Block(kind, cfunc.address, cfunc.ctypes, function, cached=folder is not None)
+    return Block(kind, cfunc.address, C_SIGNATURES[signature](cfunc.address), function, cached=folder is not None)
 
 
 def store_block(kind: str, function: Callable[..., Any], dtype: np.dtype, owner: str) -> Block:
@@ -127,17 +139,29 @@ def product_block(dtype: np.dtype, *, store: bool = False) -> Block:
     with _lock:
         found = None if store else _blocks.get(key)
         if found is None:
-            kernel = products.small_forward(dtype.type)
-            if not jit_enabled():
-                found = Block("product", kernel, None, products.small_forward, cached=False)
-            else:
-                folder = cache.cache_dir()
-                digest = cache.digest("product", dtype.name, cache.kernels_digest())
-                kernel_cache = KernelCache(folder, f"product-forward-{dtype.name}", digest)
-                compiled = _compile_cfunc(kernel, SIGNATURES["product"], kernel_cache, PRODUCT_OPTIONS)
-                found = Block("product", compiled.address, compiled.ctypes, products.small_forward, cached=True)
+            found = _build_product(dtype)
             _blocks[key] = found
     return found
+
+
+def _build_product(dtype: np.dtype) -> Block:
+    if not jit_enabled():
+        from . import products
+
+        return Block("product", products.small_forward(dtype.type), None, None, cached=False)
+    folder = cache.cache_dir()
+    digest = cache.digest("product", dtype.name, cache.kernels_digest())
+    name = f"product-forward-{dtype.name}"
+    address = lean.load(folder, name, digest, "product") if folder is not None else None
+    if address is None:
+        from . import products
+        from .abi import SIGNATURES
+        from .store import KernelCache
+
+        kernel_cache = KernelCache(folder, name, digest, "product")
+        address = _compile_cfunc(products.small_forward(dtype.type), SIGNATURES["product"], kernel_cache,
+                                 PRODUCT_OPTIONS).address  # fmt: skip
+    return Block("product", address, C_SIGNATURES["product"](address), None, cached=True)
 
 
 def _label(fn: Callable[..., Any]) -> str:
@@ -146,7 +170,7 @@ def _label(fn: Callable[..., Any]) -> str:
     return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text)[-60:]
 
 
-def _compile_cfunc(pyfunc: Callable[..., Any], signature: Any, kernel_cache: KernelCache,
+def _compile_cfunc(pyfunc: Callable[..., Any], signature: Any, kernel_cache: Any,
                    options: dict[str, Any] = BLOCK_OPTIONS) -> Any:  # fmt: skip
     """numba's ``cfunc(signature)(pyfunc)``, with bpframe's cache in place of numba's."""
     from numba.core import sigutils
@@ -190,7 +214,10 @@ def _plugin_error(owner: str, role: str, fn: Callable[..., Any], scalar: str, ex
 
 def compiled_engine() -> dict[str, Any]:
     """The engine's entry points, with bpframe's disk cache attached (numba compiles each per dtype on first
-    call, or loads it from the cache). The cache is attached again when the configured folder changed since."""
+    call, or loads it from the cache). The cache is attached again when the configured folder changed since.
+    Imports numba (the engine's module)."""
+    from . import engine
+
     points = engine.entry_points()
     if not jit_enabled():
         return points
@@ -202,6 +229,8 @@ def compiled_engine() -> dict[str, Any]:
         if _engine_where[0] != where:
             _engine_ready.clear()
             _engine_where[0] = where
+        from .store import KernelCache
+
         digest = cache.digest(cache.kernels_digest(), blas().name)  # also registers the BLAS symbols for linking
         folder = cache.cache_dir()
         for name, dispatcher in points.items():
@@ -209,6 +238,23 @@ def compiled_engine() -> dict[str, Any]:
                 dispatcher._cache = KernelCache(folder, f"engine-{name}", digest)
                 _engine_ready.add(name)
     return points
+
+
+def engine_on_disk(name: str) -> bool:
+    """Whether the engine's entry point ``name`` may be loadable: this process has used the engine already, or
+    the disk cache holds a file of it for some signature. Found without importing numba, and looked for once
+    per process and cache folder, like :func:`load_cached`'s look on disk; when True, :func:`load_cached` says
+    whether the file fits."""
+    if _engine_ready or not jit_enabled():
+        return True
+    folder = cache.cache_dir()
+    if folder is None:
+        return False
+    where = (str(folder), name)
+    found = _engine_files.get(where)
+    if found is None:
+        found = _engine_files[where] = any(folder.glob(f"engine-{name}-*{cache.FILE_SUFFIX}"))
+    return found
 
 
 def store_engine() -> int:

@@ -2,7 +2,9 @@
 
 Layout: ``<base>/bpframe-<version>/numba-<version>-py<major>.<minor>/<name>-<digest>.bpk``, one compiled function
 per file. ``<base>`` is ``BPFRAME_CACHE_DIR`` or the user cache folder. A file holds a header line, the SHA-256 of
-its payload, and the payload: numba's own serialised compile result (object code and type information).
+its payload, and the payload: the file's identity, for a block its object code in the form
+:mod:`bpframe.kernels.lean` links without numba, and numba's own serialised compile result (object code and type
+information).
 
 The key of a file covers everything the compiled code depends on, because numba itself only checks the date of
 the file that *defines* a function and freezes the globals it reads:
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
+import importlib.metadata
 import os
 import sys
 import tempfile
@@ -47,17 +51,19 @@ __all__ = [
     "clear_cache",
     "decode",
     "digest",
+    "discard",
     "encode",
     "function_digest",
     "kernels_digest",
     "stats",
+    "version_of",
     "warn_once",
     "write_atomically",
 ]
 
 #: Every file bpframe writes into the cache ends with this suffix (temporary files with ``.bpk.tmp``).
 FILE_SUFFIX = ".bpk"
-_HEADER = b"bpframe-kernel-cache 2\n"
+_HEADER = b"bpframe-kernel-cache 3\n"
 _KERNELS = Path(__file__).resolve().parent
 
 _lock = threading.Lock()
@@ -106,12 +112,26 @@ def cache_base() -> Path:
     return Path(settings.cache_dir) if settings.cache_dir else settings.cache_home / "bpframe"
 
 
+def version_of(distribution: str) -> str:
+    """The installed version of numba or llvmlite, from its metadata (importing numba takes 0.12 s; a warm job
+    that loads its blocks without numba never imports it), or from the module when there is no metadata."""
+    found = _versions.get(distribution)
+    if found is None:
+        try:
+            found = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            found = str(importlib.import_module(distribution).__version__)
+        _versions[distribution] = found
+    return found
+
+
+_versions: dict[str, str] = {}
+
+
 def _versioned(base: Path) -> Path:
     """The folder of this bpframe, numba and Python inside ``base``."""
-    import numba
-
     python = f"py{sys.version_info[0]}.{sys.version_info[1]}"
-    return base / f"bpframe-{__version__}" / f"numba-{numba.__version__}-{python}"
+    return base / f"bpframe-{__version__}" / f"numba-{version_of('numba')}-{python}"
 
 
 def cache_dir() -> Path | None:
@@ -152,10 +172,7 @@ def kernels_digest() -> str:
     """The digest of every ``bpframe/kernels/*.py`` file (by glob: a new module is covered without a list) and of
     the numba and llvmlite versions; memoised for the process."""
     if not _kernels_digest:
-        import llvmlite
-        import numba
-
-        parts: list[str | bytes] = [numba.__version__, llvmlite.__version__]
+        parts: list[str | bytes] = [version_of("numba"), version_of("llvmlite")]
         for path in sorted(_KERNELS.glob("*.py")):
             parts += [path.name, path.read_bytes()]
         _kernels_digest.append(digest(*parts))
@@ -233,6 +250,18 @@ def function_digest(fn: Callable[..., Any]) -> str | None:
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` with bpframe's one atomic writer (:func:`bpframe.io._atomic.write_atomically`)."""
     atomic.write_atomically(path, lambda file: file.write(data), FILE_SUFFIX + ".tmp")
+
+
+def discard(path: Path, exc: Exception) -> None:
+    """Remove a damaged cache file (the kernel is then compiled again), with one warning per process."""
+    with contextlib.suppress(OSError):
+        path.unlink()
+    stats().removed.append(str(path))
+    warn_once(
+        "corrupt",
+        f"bpframe removed a damaged kernel cache file {path} ({type(exc).__name__}: {exc}) and recompiles it; "
+        "other damaged files are removed without another warning",
+    )
 
 
 def encode(payload: bytes) -> bytes:

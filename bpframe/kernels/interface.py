@@ -10,20 +10,26 @@ stopped (or the end); ``status[LAYER]`` and ``status[ROLE]`` which block failed.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 __all__ = [
     "BATCH",
+    "BLOCK_KINDS",
+    "C_SIGNATURES",
     "DONE",
+    "FAILED",
     "FAILED_PLUGIN",
     "INPUT_BOUNDS",
     "INTERRUPTED",
     "LAYER",
+    "NONFINITE",
     "NONFINITE_COST",
     "NONFINITE_UPDATE",
+    "OK",
     "OUTCOME",
     "ROLE",
     "ROLES",
@@ -48,6 +54,38 @@ INTERRUPTED = 4  # control[0] was set: batches before status[BATCH] are trained,
 #: What status[ROLE] names when a plugin function raised: the kind of block that failed.
 ROLES = ("forward", "backward", "cost", "nabla_a", "output_error", "update", "output")
 FORWARD_ROLE, BACKWARD_ROLE, COST_ROLE, NABLA_ROLE, OUTPUT_ERROR_ROLE, UPDATE_ROLE, OUTPUT_ROLE = range(7)
+
+
+#: What a block returns when it finished; an update block returns ``NONFINITE`` when a new value is not
+#: finite (nothing is committed then); numba's wrapper returns ``FAILED`` when the plugin function raised.
+OK = 1
+NONFINITE = 2
+FAILED = 0
+
+#: The kinds of block (:mod:`bpframe.kernels.blocks` has their templates): kind -> (its C signature, which of
+#: :mod:`bpframe.kernels.abi`'s ``SIGNATURES``; the role of the plugin function it applies, for error messages).
+BLOCK_KINDS: dict[str, tuple[str, str]] = {
+    "forward": ("layer", "sigma"),
+    "backward": ("layer", "sigma_prime"),
+    "output": ("layer", "sigma_prime"),
+    "vector_forward": ("layer", "forward"),
+    "vector_backward": ("layer", "vjp"),
+    "vector_output": ("layer", "vjp"),
+    "cost": ("layer", "cost"),
+    "nabla": ("layer", "nabla_a"),
+    "output_error": ("layer", "output_error"),
+    "update": ("update", "update"),
+}
+
+_P, _I = ctypes.c_void_p, ctypes.c_int64
+
+#: Each C signature as a ctypes function type, which the NumPy tier calls blocks through (the same signatures
+#: as :mod:`bpframe.kernels.abi`'s ``SIGNATURES``, which compiled code uses).
+C_SIGNATURES: dict[str, Any] = {
+    "layer": ctypes.CFUNCTYPE(_I, _P, _P, _P, _P, _I, _I),
+    "update": ctypes.CFUNCTYPE(_I, _P, _P, _P, _P, _P, _P, _I, _I, _I, _I),
+    "product": ctypes.CFUNCTYPE(_I, _P, _P, _P, _I, _I, _I),
+}
 
 
 #: dtype name -> the engine's compiled :func:`~bpframe.kernels.engine.input_bound` (the largest magnitude of a

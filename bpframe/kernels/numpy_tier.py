@@ -23,12 +23,11 @@ import numpy as np
 
 from ..validation import max_abs
 from . import dropout
-from .abi import OK, call_block
-from .blas import blas
-from .build import jit_enabled
+from .blaslib import blas
 from .interface import (
     BACKWARD_ROLE,
     BATCH,
+    C_SIGNATURES,
     COST_ROLE,
     DONE,
     FAILED_PLUGIN,
@@ -38,6 +37,7 @@ from .interface import (
     NABLA_ROLE,
     NONFINITE_COST,
     NONFINITE_UPDATE,
+    OK,
     OUTCOME,
     OUTPUT_ERROR_ROLE,
     ROLE,
@@ -46,23 +46,32 @@ from .interface import (
     Training,
     small_product,
 )
+from .lean import jit_enabled
 
 __all__ = ["backprop", "evaluate", "train_batches"]
 
-_LAYER_BLOCK = ctypes.CFUNCTYPE(ctypes.c_int64, *([ctypes.c_void_p] * 4 + [ctypes.c_int64] * 2))
-_UPDATE_BLOCK = ctypes.CFUNCTYPE(ctypes.c_int64, *([ctypes.c_void_p] * 6 + [ctypes.c_int64] * 4))
+_LAYER_BLOCK, _UPDATE_BLOCK, _PRODUCT = C_SIGNATURES["layer"], C_SIGNATURES["update"], C_SIGNATURES["product"]
 _GEMM = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)
-_PRODUCT = ctypes.CFUNCTYPE(ctypes.c_int64, *([ctypes.c_void_p] * 3 + [ctypes.c_int64] * 3))
+
+
+def call_block(address: Any, args: tuple[Any, ...]) -> int:
+    """Without the JIT a block is its Python function: :mod:`bpframe.kernels.abi`'s ``call_block`` calls it (that
+    module imports numba, which this tier otherwise never needs)."""
+    from .abi import call_block as call
+
+    return int(call(address, args))
 
 
 @cache
 def _layer_function(address: int) -> Callable[..., int]:
-    return _LAYER_BLOCK(address)
+    function: Callable[..., int] = _LAYER_BLOCK(address)
+    return function
 
 
 @cache
 def _update_function(address: int) -> Callable[..., int]:
-    return _UPDATE_BLOCK(address)
+    function: Callable[..., int] = _UPDATE_BLOCK(address)
+    return function
 
 
 def _pointer(array: np.ndarray) -> int:
@@ -79,7 +88,8 @@ def _call_layer(address: Any, p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3
 
 @cache
 def _product_function(address: int) -> Callable[..., int]:
-    return _PRODUCT(address)
+    function: Callable[..., int] = _PRODUCT(address)
+    return function
 
 
 def _call_product(address: Any, a_prev: np.ndarray, w: np.ndarray, z: np.ndarray) -> None:

@@ -18,8 +18,8 @@ import numpy as np
 from .. import config
 from ..activation import Activation
 from ..loss import Loss
-from . import blocks, cache, dropout, engine, equations, numpy_tier, products
-from .build import Block, block, compiled_engine, jit_enabled, load_cached, product_block
+from . import cache, dropout, numpy_tier
+from .build import Block, block, compiled_engine, engine_on_disk, jit_enabled, load_cached, product_block
 from .interface import BATCH, INPUT_BOUNDS, Layout, Training, small_product
 from .runner import PluginExceptions, run
 
@@ -161,18 +161,21 @@ class Program:
         return float(run(lambda: entry(*args), None, self.caught))
 
     def _entry(self, name: str, args: tuple[Any, ...], numpy_seconds: float) -> tuple[Callable[..., Any], str]:
-        """The compiled entry point ``name`` or its NumPy twin, as :func:`choose_tier` decides."""
-        compiled = compiled_engine()[name]
-        tier = choose_tier(lambda: load_cached(compiled, args), numpy_seconds)
-        return (compiled, tier) if tier == "compiled" else (getattr(numpy_tier, name), tier)
+        """The compiled entry point ``name`` or its NumPy twin, as :func:`choose_tier` decides. numba is imported
+        only when the compiled engine may run: when the disk cache holds a file of it, when this process has
+        used it, or when compiling it is chosen."""
+        tier = choose_tier(lambda: engine_on_disk(name) and load_cached(compiled_engine()[name], args), numpy_seconds)
+        return (compiled_engine()[name], tier) if tier == "compiled" else (getattr(numpy_tier, name), tier)
 
     # -- reading -------------------------------------------------------------------------------------------
 
     def source(self) -> str:
         """The readable source of what runs for this network: the equations first, then the blocks of its
         functions with the functions themselves, then the engine's training loop."""
+        from . import blocks, engine, equations, products
+
         parts = [f"# bpframe kernels for {self.describe_network()}", "", "# ---- the equations", ""]
-        parts += [_source(kernel) for kernel in _EQUATIONS]
+        parts += [_source(kernel) for kernel in _equations(equations)]
         parts += ["# the forward product of a small mini-batch of a wide layer, instead of BLAS", ""]
         parts.append(_source(products.small_forward))
         parts += ["# dropout's masks, and the L1 term of the weights' gradient", ""]
@@ -274,14 +277,16 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return view
 
 
-_EQUATIONS = (
-    equations.forward_layer,
-    equations.bp1_output_error,
-    equations.bp1_combined,
-    equations.bp2_hidden_error,
-    equations.bp3_bp4_mean_in_place,
-    equations.bp3_bp4_step_in_place,
-)
+def _equations(equations: Any) -> tuple[Callable[..., Any], ...]:
+    """The four equations' kernels, in the order the source shows them."""
+    return (
+        equations.forward_layer,
+        equations.bp1_output_error,
+        equations.bp1_combined,
+        equations.bp2_hidden_error,
+        equations.bp3_bp4_mean_in_place,
+        equations.bp3_bp4_step_in_place,
+    )
 
 
 def _functions(spec: Activation | Loss) -> list[Callable[..., Any]]:

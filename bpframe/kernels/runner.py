@@ -25,9 +25,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from numba import config
 
 from ..threads import blas_threads
+from .lean import jit_enabled
 
 __all__ = ["PluginExceptions", "run"]
 
@@ -67,7 +67,7 @@ def _collecting(thread_id: int) -> Iterator[list[BaseException]]:
 def _quiet() -> contextlib.AbstractContextManager[Any]:
     """Without the JIT the kernels run as Python on NumPy scalars, which warn on overflow where compiled code
     does not: silence that, so both report non-finite values the same way (through the engine's status)."""
-    return np.errstate(all="ignore") if config.DISABLE_JIT else contextlib.nullcontext()  # type: ignore[attr-defined]
+    return contextlib.nullcontext() if jit_enabled() else np.errstate(all="ignore")
 
 
 class PluginExceptions:

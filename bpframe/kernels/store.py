@@ -5,14 +5,14 @@ See :mod:`bpframe.kernels.cache` for where files live, what their keys cover, an
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 from pathlib import Path
 from typing import Any
 
 from numba.core.caching import _Cache
 
-from .cache import FILE_SUFFIX, decode, digest, encode, stats, warn_once, write_atomically
+from . import lean
+from .cache import FILE_SUFFIX, decode, digest, discard, encode, stats, warn_once, write_atomically
 
 __all__ = ["KernelCache"]
 
@@ -33,15 +33,24 @@ def _prepare(target_context: Any) -> None:
         target_context.refresh()
 
 
+#: The bytes of every file numba's path loaded in this process, by identity: what :meth:`KernelCache.store`
+#: writes for a loaded result (a few files, the engine's about 140 KB each).
+_loaded_files: dict[tuple[str, ...], bytes] = {}
+
+
 class KernelCache(_Cache):
     """A numba cache for one compiled function, stored by bpframe under a key bpframe computes.
 
     Set as a dispatcher's or ``CFunc``'s ``_cache``: numba then asks it for a compiled result before compiling
     and hands it every new result. ``folder=None`` means compile in memory only.
+
+    A C callback (a block) has one signature, named by ``label`` (``"layer"``, ``"update"``, ``"product"``) in
+    place of numba's text of it, and its file also holds the object code in the form
+    :mod:`bpframe.kernels.lean` links without numba; a dispatcher (an engine entry point) has ``label=None``.
     """
 
-    def __init__(self, folder: Path | None, name: str, key: str) -> None:
-        self._folder, self._name, self._key = folder, name, key
+    def __init__(self, folder: Path | None, name: str, key: str, label: str | None = None) -> None:
+        self._folder, self._name, self._key, self._label = folder, name, key, label
 
     @property
     def cache_path(self) -> str:
@@ -59,7 +68,7 @@ class KernelCache(_Cache):
     def _identity(self, sig: Any, codegen: Any) -> tuple[str, ...]:
         """Everything a file must be for: this function, its key, the signature, the CPU. It names the file and
         is stored inside it, so a file copied or renamed onto another kernel's name is never taken for it."""
-        return (self._name, self._key, str(sig), repr(codegen.magic_tuple()))
+        return (self._name, self._key, str(sig) if self._label is None else self._label, repr(codegen.magic_tuple()))
 
     def _path(self, sig: Any, codegen: Any) -> Path:
         assert self._folder is not None
@@ -79,27 +88,18 @@ class KernelCache(_Cache):
             warn_once("unreadable", f"bpframe cannot read its kernel cache file {path} ({exc}); recompiling")
             return None
         try:
-            identity, reduced = pickle.loads(decode(data))
+            identity, _lean, serialised = pickle.loads(decode(data))
             if identity != self._identity(sig, target_context.codegen()):
                 raise ValueError(f"the file belongs to another kernel ({identity[0]})")
             from numba.core.compiler import CompileResult
 
-            result = CompileResult._rebuild(target_context, *reduced)  # type: ignore[no-untyped-call]
+            result = CompileResult._rebuild(target_context, *pickle.loads(serialised))  # type: ignore[no-untyped-call]
         except Exception as exc:  # noqa: BLE001 - anything wrong with the file means: compile again
-            self._discard(path, exc)
+            discard(path, exc)
             return None
         stats().loaded.append(self._name)
+        _loaded_files[identity] = data
         return result
-
-    def _discard(self, path: Path, exc: Exception) -> None:
-        with contextlib.suppress(OSError):
-            path.unlink()
-        stats().removed.append(str(path))
-        warn_once(
-            "corrupt",
-            f"bpframe removed a damaged kernel cache file {path} ({type(exc).__name__}: {exc}) and recompiles it; "
-            "other damaged files are removed without another warning",
-        )
 
     def save_overload(self, sig: Any, cres: Any) -> None:
         """Store a new compiled result (a numba compile that cannot be cached is only counted)."""
@@ -107,19 +107,38 @@ class KernelCache(_Cache):
         self._write(sig, cres)
 
     def store(self, sig: Any, cres: Any) -> bool:
-        """Write a result compiled earlier in this process unless its file is there; True when written."""
-        if self._folder is None or self._path(sig, cres.library.codegen).exists():
+        """Write a result this process holds unless its file is there; True when written. A result loaded from
+        another folder is written as the file it was loaded from (numba hands a loaded library's object code to
+        LLVM and keeps no copy to serialise again)."""
+        if self._folder is None:
             return False
-        return self._write(sig, cres)
+        path = self._path(sig, cres.library.codegen)
+        if path.exists():
+            return False
+        data = _loaded_files.get(self._identity(sig, cres.library.codegen))
+        if data is None:
+            return self._write(sig, cres)
+        return self._put(path, data)
 
     def _write(self, sig: Any, cres: Any) -> bool:
         if self._folder is None or cres.library.has_dynamic_globals or any(not x.can_cache for x in cres.lifted):
             return False
         identity = self._identity(sig, cres.library.codegen)
-        payload = pickle.dumps((identity, cres._reduce()), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            reduced = cres._reduce()
+        except RuntimeError:  # a library numba loaded from a file this process did not read: nothing to write
+            return False
+        wrapper = cres.fndesc.llvm_cfunc_wrapper_name
+        linkable = None if self._label is None else lean.payload(reduced, cres.library, wrapper)
+        serialised = pickle.dumps(reduced, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps((identity, linkable, serialised), protocol=pickle.HIGHEST_PROTOCOL)
+        return self._put(self._path(sig, cres.library.codegen), encode(payload))
+
+    def _put(self, path: Path, data: bytes) -> bool:
+        assert self._folder is not None
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
-            write_atomically(self._path(sig, cres.library.codegen), encode(payload))
+            write_atomically(path, data)
         except OSError as exc:
             warn_once("unwritable-file", f"bpframe could not write a kernel cache file in {self._folder}: {exc}")
             return False

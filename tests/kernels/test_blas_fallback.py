@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bpframe.errors import KernelError
-from bpframe.kernels import blas as blas_module
+from bpframe.kernels import blaslib as blas_module
 
 
 def test_without_numpys_blas_and_without_scipy_the_error_says_what_was_looked_for_and_what_to_install(monkeypatch):
