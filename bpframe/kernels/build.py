@@ -268,9 +268,10 @@ def store_engine() -> int:
     return written
 
 
-def load_cached(dispatcher: Any, args: tuple[Any, ...]) -> bool:
+def load_cached(dispatcher: Any, args: tuple[Any, ...], *, disk: bool = True) -> bool:
     """True when ``dispatcher`` has code for these arguments' types, loading it from the disk cache if it is
-    there; never compiles. (Mirrors the cache step of numba's ``Dispatcher.compile``.)"""
+    there (with ``disk=False``: only when this process holds it already); never compiles. (Mirrors the cache
+    step of numba's ``Dispatcher.compile``.)"""
     if not jit_enabled():
         return True
     from numba import typeof
@@ -285,6 +286,8 @@ def load_cached(dispatcher: Any, args: tuple[Any, ...]) -> bool:
     if dispatcher.overloads.get(sig) is not None:
         _known_compiled.add((id(dispatcher), shape_of_types))
         return True
+    if not disk:
+        return False
     if (id(dispatcher), shape_of_types) in _not_cached:
         _not_cached[(id(dispatcher), shape_of_types)] = len(dispatcher.overloads)
         return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import inspect
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,16 @@ from .build import Block, block, compiled_engine, engine_on_disk, jit_enabled, l
 from .interface import BATCH, INPUT_BOUNDS, Layout, Training, small_product
 from .runner import PluginExceptions, run
 
-__all__ = ["COMPILE_SECONDS", "Program", "choose_tier", "make_layout", "numpy_extra_seconds"]
+__all__ = [
+    "COMPILE_SECONDS",
+    "LOAD_SECONDS",
+    "NUMBA_IMPORT_SECONDS",
+    "Program",
+    "choose_tier",
+    "load_seconds",
+    "make_layout",
+    "numpy_extra_seconds",
+]
 
 
 def _offsets(sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -164,8 +174,19 @@ class Program:
         """The compiled entry point ``name`` or its NumPy twin, as :func:`choose_tier` decides. numba is imported
         only when the compiled engine may run: when the disk cache holds a file of it, when this process has
         used it, or when compiling it is chosen."""
-        tier = choose_tier(lambda: engine_on_disk(name) and load_cached(compiled_engine()[name], args), numpy_seconds)
+        tier = choose_tier(lambda: self._engine_ready(name, args, numpy_seconds), numpy_seconds)
         return (compiled_engine()[name], tier) if tier == "compiled" else (getattr(numpy_tier, name), tier)
+
+    @staticmethod
+    def _engine_ready(name: str, args: tuple[Any, ...], numpy_seconds: float) -> bool:
+        """Whether the compiled entry point ``name`` is ready for these arguments: held by this process, or
+        loaded now from the disk cache, but only when the NumPy tier would cost more than loading it
+        (:func:`load_seconds`)."""
+        if not engine_on_disk(name):
+            return False
+        if "bpframe.kernels.engine" in sys.modules and load_cached(compiled_engine()[name], args, disk=False):
+            return True
+        return numpy_seconds > load_seconds() and load_cached(compiled_engine()[name], args)
 
     # -- reading -------------------------------------------------------------------------------------------
 
@@ -204,6 +225,22 @@ class Program:
 #: (Zen 4), every cache empty, at eb50760 (a one-epoch fit with ``BPFRAME_ENGINE=compiled`` after the blocks were
 #: compiled). It is paid once per machine (the engine is cached), and only when the NumPy tier would lose more.
 COMPILE_SECONDS = 6.0
+
+#: What making the cached engine ready costs a process that has not used it: importing numba (about 0.17 s,
+#: when nothing imported it yet: a warm job in the NumPy tier links its blocks without it), the engine's modules
+#: (0.08 s) and loading its file (0.10 s). Measured 0.35-0.38 s in three fresh processes on a 2-core AMD EPYC
+#: (Zen 4) at f8b28b4. A job whose NumPy tier would cost less than this beyond the engine (the first-result
+#: job: about 0.1 s) trains in the NumPy tier even with the engine on disk.
+LOAD_SECONDS = 0.35
+#: The part of :data:`LOAD_SECONDS` that is numba's import.
+NUMBA_IMPORT_SECONDS = 0.17
+
+
+def load_seconds() -> float:
+    """What loading the cached engine would cost this process now (:data:`LOAD_SECONDS`, less numba's import when
+    numba is imported already)."""
+    return LOAD_SECONDS - (NUMBA_IMPORT_SECONDS if "numba" in sys.modules else 0.0)
+
 
 #: What the NumPy tier has cost this process beyond the compiled engine, by dtype (estimated, see
 #: :func:`numpy_extra_seconds`): many short fits (one epoch at a time, a hyper-parameter sweep) add up, and once
@@ -257,10 +294,11 @@ class _FirstUse:
 
 def choose_tier(cached: Callable[[], bool], numpy_seconds: float) -> str:
     """``"compiled"`` or ``"numpy"``: ``BPFRAME_ENGINE`` decides when set; otherwise the compiled engine runs when
-    it is already compiled or in the disk cache (``cached()`` loads it), or when the NumPy tier would lose more
-    time than compiling costs (``numpy_seconds``: what the NumPy tier would cost this job beyond the compiled
-    engine, :func:`numpy_extra_seconds`, plus what it has cost this process already). The tiers give the same
-    numbers, so this only decides how soon they come."""
+    it is ready (``cached()``: held by this process, or in the disk cache and worth loading, which loads it,
+    see :func:`load_seconds`), or when the NumPy tier would lose more time than compiling costs
+    (``numpy_seconds``: what the NumPy tier would cost this job beyond the compiled engine,
+    :func:`numpy_extra_seconds`, plus what it has cost this process already). The tiers give the same numbers,
+    so this only decides how soon they come."""
     mode = config.settings().engine
     if mode != "auto":
         return mode

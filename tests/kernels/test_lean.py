@@ -153,12 +153,20 @@ def test_a_warm_job_in_the_numpy_tier_imports_no_numba_and_gets_the_same_numbers
     assert not again["compiled"] and sorted(again["loaded"]) == sorted(first["compiled"])
 
 
-def test_with_the_engine_on_disk_numba_loads_it_and_the_blocks_stay_linked(tmp_path, warm_template):
-    """A cache that holds the engine: the job trains in it (numba imported for it), with lean-linked blocks."""
+def test_with_the_engine_on_disk_a_short_job_stays_in_the_numpy_tier_without_numba(tmp_path, warm_template):
+    """Loading the cached engine costs a fresh process about 0.35 s (numba's import included): a job whose NumPy
+    tier costs less than that beyond the engine trains there, with its blocks linked by lean."""
     folder = copy_cache(warm_template.folder, tmp_path)
-    again = run(train([6, 5, 3], ["tanh", "softmax"]) + NO_NUMBA, folder)
-    assert again["result"]["numba"] and not again["compiled"]
-    assert "engine-train_batches" in again["loaded"]
+    code = train([6, 5, 3], ["tanh", "softmax"]) + NO_NUMBA + "RESULT['tiers'] = sorted(net._model.program.tiers)\n"
+    short = run(code, folder)
+    assert short["result"]["numba"] is False and short["result"]["tiers"] == ["numpy"]
+    assert not short["compiled"] and not any(name.startswith("engine-") for name in short["loaded"])
+    # the same job when loading is cheaper than its NumPy tier: the engine is loaded, and gives the same numbers
+    cheap = "import bpframe.kernels.program as _program\n_program.LOAD_SECONDS = 0.0\n"
+    loaded = run(cheap + code, folder)
+    assert loaded["result"]["numba"] is True and loaded["result"]["tiers"] == ["compiled"]
+    assert not loaded["compiled"] and "engine-train_batches" in loaded["loaded"]
+    assert loaded["result"]["numbers"] == short["result"]["numbers"]
 
 
 def test_numbas_jit_switch_is_read_without_importing_numba():

@@ -41,7 +41,7 @@ def test_the_engine_is_compiled_only_when_the_numpy_tier_would_lose_more(sizes, 
 def test_what_the_numpy_tier_cost_adds_up_over_fits_until_compiling_pays(monkeypatch):
     monkeypatch.delenv("BPFRAME_ENGINE", raising=False)
     monkeypatch.setattr(program, "_NUMPY_EXTRA", collections.defaultdict(float))
-    monkeypatch.setattr(program, "load_cached", lambda dispatcher, args: False)  # as if nothing were compiled
+    monkeypatch.setattr(program, "load_cached", lambda dispatcher, args, **where: False)  # nothing compiled
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
     net = bp.Network([3, 5, 2], ["tanh", "softmax"], "cross_entropy", seed=0)
