@@ -42,7 +42,7 @@ _engine_ready: set[str] = set()
 _engine_where: list[Any] = [None]  # the cache settings the engine's caches were attached for
 _not_cached: dict[tuple[int, Any], int] = {}  # (dispatcher, argument types) -> its overloads when looked for
 _known_compiled: set[tuple[int, tuple[Any, ...]]] = set()
-_engine_files: dict[tuple[str, str], bool] = {}  # (cache folder, entry point) -> a file of it was there
+_engine_files: dict[tuple[Any, ...], bool] = {}  # (cache settings, entry point) -> a file of it was there
 
 
 def _type_key(value: Any) -> Any:
@@ -247,13 +247,15 @@ def engine_on_disk(name: str) -> bool:
     whether the file fits."""
     if _engine_ready or not jit_enabled():
         return True
-    folder = cache.cache_dir()
-    if folder is None:
+    settings = config.settings()
+    if settings.no_kernel_cache:
         return False
-    where = (str(folder), name)
+    where = (settings.cache_dir, settings.cache_home, name)  # no probe of the folder: this runs every epoch
     found = _engine_files.get(where)
     if found is None:
-        found = _engine_files[where] = any(folder.glob(f"engine-{name}-*{cache.FILE_SUFFIX}"))
+        folder = cache.cache_dir()
+        pattern = f"engine-{name}-*{cache.FILE_SUFFIX}"
+        found = _engine_files[where] = folder is not None and any(folder.glob(pattern))
     return found
 
 

@@ -13,8 +13,8 @@ could differ, :func:`load` returns ``None`` and the caller loads (or compiles) t
   ``NUMBA_CPU_FEATURES``, ``NUMBA_ENABLE_AVX``, ``NUMBA_OPT``, a ``.numba_config.yaml`` here): the file is
   looked up under the identity this module computes, which matches numba's only on a default set-up;
 - a symbol the code calls cannot be resolved in this process (the code would abort the process when linked),
-  or belongs to numba's runtime beyond the few functions registered here: code that allocates arrays, raises
-  with a formatted message, or calls another compiled function goes through numba;
+  or belongs to numba's runtime beyond the few functions registered here (``_REGISTERED``: the GIL helpers and
+  what raising an exception calls): code that allocates arrays goes through numba;
 - the file has no such payload (an engine entry point, a file written before this payload existed).
 
 A damaged file is removed with the same one warning as numba's path gives. This module imports no numba.
@@ -41,9 +41,12 @@ CODEGEN_VARIABLES = ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "NUMBA_ENABLE_AVX",
 #: numba's per-folder configuration file, which can set any of them.
 _NUMBA_CONFIG_FILE = ".numba_config.yaml"
 
-#: Runtime functions of numba that this module registers itself (numba's C helpers, by their LLVM names);
-#: any other ``numba_`` or ``NRT_`` symbol makes a block numba's to load.
-_REGISTERED = ("numba_gil_ensure", "numba_gil_release", "NRT_MemInfo_call_dtor")
+#: Runtime functions of numba that this module registers itself (numba's C helpers, by their LLVM names): the
+#: GIL helpers of the C callback's wrapper, and what raising an exception from compiled code calls (numba's C
+#: helpers import ``numba.core.serialize`` themselves when an exception is raised). Any other ``numba_`` or
+#: ``NRT_`` symbol (allocating arrays: numba's runtime set-up) makes a block numba's to load.
+_REGISTERED = ("numba_gil_ensure", "numba_gil_release", "numba_do_raise", "numba_runtime_build_excinfo_struct",
+               "numba_unpickle", "NRT_MemInfo_call_dtor", "NRT_Free")  # fmt: skip
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
@@ -184,9 +187,9 @@ def _engine() -> Any:
         llvm.initialize_native_asmprinter()
         helpers = _extension("_helperlib", ("_helperlib",)).c_helpers
         runtime = _extension("_nrt_python", ("core", "runtime", "_nrt_python")).c_helpers
-        llvm.add_symbol("numba_gil_ensure", helpers["gil_ensure"])
-        llvm.add_symbol("numba_gil_release", helpers["gil_release"])
-        llvm.add_symbol("NRT_MemInfo_call_dtor", runtime["MemInfo_call_dtor"])
+        for symbol in _REGISTERED:
+            prefix, _, name = symbol.partition("_")
+            llvm.add_symbol(symbol, (helpers if prefix == "numba" else runtime)[name])
         llvm.add_symbol("_Py_NoneStruct", id(None))
         for value in vars(builtins).values():
             if isinstance(value, type) and issubclass(value, BaseException):

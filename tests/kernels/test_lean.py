@@ -181,3 +181,54 @@ def test_a_numba_code_generation_setting_leaves_every_file_to_numba(monkeypatch)
     monkeypatch.setattr(lean, "_state", {})
     monkeypatch.setenv("NUMBA_CPU_NAME", "generic")
     assert lean.host_identity() is None
+
+
+REFUSING = """
+def calm(z):
+    return z
+
+
+def calm_prime(z):
+    return 1.0
+
+
+def prime_refusing_negatives(z):
+    if z < 0.0:
+        raise ValueError("sigma_prime refuses negative z")
+    return 1.0
+"""
+
+RAISES = """
+import sys
+import numpy as np
+import bpframe as bp
+import refusing
+linked_before = 'numba' in sys.modules
+net = bp.Network([2, 2, 1], [bp.Activation("refusing_prime", refusing.calm, refusing.prime_refusing_negatives),
+                             bp.Activation("calm_identity", refusing.calm, refusing.calm_prime)], "quadratic", seed=0)
+net.weights[1] = [[1.0, 0.0], [0.0, 1.0]]
+before = net.parameters()
+try:
+    net.fit(np.array([[0.5, -1.0], [1.0, 2.0]]), [[0.0], [1.0]], epochs=1, batch_size=2, verbose=0)
+    message = None
+except bp.PluginError as exc:
+    message = str(exc)
+from bpframe.kernels import lean
+RESULT = {"message": message, "unchanged": bool((net.parameters() == before).all()), "numba": linked_before,
+          "linked": len(lean._loaded)}
+"""
+
+
+def test_a_plugin_function_raising_inside_a_linked_block_is_reported_as_through_numba(tmp_path):
+    """Raising from compiled code calls numba's C helpers, which lean registers: the exception reaches the fit
+    as a PluginError naming the plugin, exactly as when numba loaded the block."""
+    (tmp_path / "refusing.py").write_text(REFUSING)
+    folder = tmp_path / "cache"
+    first = run(RAISES, folder, cwd=tmp_path)  # compiles and writes the blocks
+    again = run(RAISES, folder, cwd=tmp_path)  # links them without numba
+    assert first["compiled"] and not again["compiled"] and again["result"]["numba"] is False
+    assert again["result"]["linked"] == len(again["loaded"]) > 0  # every block linked by lean
+    assert again["result"] == {**first["result"], "numba": False, "linked": len(again["loaded"])}
+    message = again["result"]["message"]
+    assert "activation 'refusing_prime' (defined in user code, not registered): its sigma_prime" in message
+    assert "raised ValueError: sigma_prime refuses negative z" in message and again["result"]["unchanged"]
