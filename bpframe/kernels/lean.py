@@ -1,10 +1,11 @@
 """Cached blocks loaded without numba: the machine code from the cache file, linked by llvmlite alone.
 
-Importing numba takes 0.12-0.17 s, and a warm job that trains in the NumPy tier needs nothing of numba but its
-blocks' machine code (measured on a 2-core AMD EPYC: a warm digits job spent about 0.15 s of its 0.5 s importing
-numba and rebuilding the blocks' compile results). So when a block is written to the disk cache, its object code
-is also stored in a form that needs only llvmlite to link (:func:`payload`), and :func:`load` links it in about
-a millisecond after a 30 ms import of llvmlite: the same bytes numba would load, so the same machine code runs.
+Importing numba takes 0.12-0.19 s, and a warm job that trains in the NumPy tier needs nothing of numba but its
+blocks' machine code (measured on a 2-core AMD EPYC, alternating runs: the warm first-result digits job took
+0.56 s loading its blocks through numba and 0.38 s linking them here). So when a block is written to the disk
+cache, its object code is also stored in a form that needs only llvmlite to link (:func:`payload`), and
+:func:`load` links it in about a millisecond after a 30 ms import of llvmlite: the same bytes numba would load,
+so the same machine code runs.
 
 This is only a faster way to the same file; numba's own loading stays the path of record. Whenever anything
 could differ, :func:`load` returns ``None`` and the caller loads (or compiles) through numba:
@@ -204,7 +205,7 @@ def _engine() -> Any:
 
 def _extension(module: str, parts: tuple[str, ...]) -> Any:
     """numba's C extension module ``parts`` (under numba's folder), loaded by itself: the package's own
-    ``__init__`` (the 0.12 s import) does not run, and the module is not entered in ``sys.modules`` (numba
+    ``__init__`` (the 0.12-0.19 s import) does not run, and the module is not entered in ``sys.modules`` (numba
     imports its own when it is imported; both share the one shared library)."""
     numba_module = sys.modules.get("numba")
     if numba_module is not None and hasattr(numba_module, "config"):
