@@ -113,7 +113,7 @@ def cache_base() -> Path:
 
 
 def version_of(distribution: str) -> str:
-    """The installed version of numba or llvmlite, from its metadata (importing numba takes 0.12 s; a warm job
+    """The installed version of numba or llvmlite, from its metadata (importing numba takes 0.12-0.19 s; a warm job
     that loads its blocks without numba never imports it), or from the module when there is no metadata."""
     found = _versions.get(distribution)
     if found is None:
