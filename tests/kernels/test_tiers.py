@@ -180,3 +180,34 @@ def test_tiers_agree_with_dropout_l1_and_layer_speed(config, optimizer, dtype, m
         np.testing.assert_array_equal(ga.nabla_w[l], gb.nabla_w[l])
     for l in range(1, len(sizes) - 1):
         np.testing.assert_array_equal(ga.mask[l], gb.mask[l])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_the_numpy_tiers_prepared_batches_agree_with_l1_and_layer_speed(optimizer, dtype, monkeypatch):
+    """Without dropout the NumPy tier runs each mini-batch from a plan prepared once per batch size (and buffer
+    parity): with the L1 term and the recorded gradient norms, and a last partial batch, still the same bits."""
+    from bpframe.kernels import numpy_tier
+
+    made = []
+    prepare = numpy_tier._Plan.__init__
+
+    def counted(self, *args):
+        made.append(args[4])  # the batch size it serves
+        prepare(self, *args)
+
+    sizes, acts, loss = CONFIGS["relu-softmax-ce"]
+    X, Y = data(loss, 53, sizes, seed=7)
+    results = []
+    for tier in ("numpy", "compiled"):
+        monkeypatch.setenv("BPFRAME_ENGINE", tier)
+        monkeypatch.setattr(numpy_tier._Plan, "__init__", counted)
+        net = bp.Network(sizes, acts, loss, dtype=dtype, seed=3)
+        history = net.fit(X, Y, epochs=2, batch_size=8, eta=0.05, l1=0.1, optimizer=optimizer, layer_speed=True,
+                          verbose=0)  # fmt: skip
+        results.append((net, history))
+    (a, ha), (b, hb) = results
+    assert_same(a, b, ha, hb)
+    assert ha.nabla_b_norm == hb.nabla_b_norm and ha.nabla_w_norm == hb.nabla_w_norm
+    assert np.isfinite(ha.nabla_w_norm).all() and ha.cost[-1] != ha.cost[0]
+    assert set(made) == {8, 5}  # 53 rows: six batches of 8, and one of 5
