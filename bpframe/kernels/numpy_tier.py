@@ -465,7 +465,7 @@ class _Plan:
             z, a, delta = v.layer(zs, l, m), v.layer(acts, l, m), v.layer(deltas, l, m)
             product = blas(v.layer(deltas, l + 1, m), False, v.weights(current, l + 1), False, delta, 1.0, 0.0)
             self.hidden.append((l, *product, *block(layout.backward[l], z, a, delta, work, cols=z.shape[1])))
-        # per layer: δ, its inputs, b, w, then BP3/BP4's products for the fused step and for the gradient
+        # per layer: δ, its inputs, b, BP3/BP4's in-place step (fused optimizers only), ∂C/∂b, BP4's product into ∂C/∂w
         fused0, rate = float(t.fused[0]), float(t.fused[2]) / m
         self.layers = []
         for l in range(1, L + 1):
