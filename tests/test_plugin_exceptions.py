@@ -130,3 +130,8 @@ def test_a_raising_vector_activation_is_named(tier, monkeypatch):
     message = str(info.value)
     assert "activation 'refusing_vector' (defined in user code, not registered): its forward" in message
     assert "raised ValueError: vector forward refuses z > 100" in message and "(layer 2)" in message
+    before = net.parameters()
+    with pytest.raises(bp.PluginError, match="training stopped in epoch 1, batch 1 of 2: activation 'refusing_vec"):
+        net.fit(X, [[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]], epochs=2, batch_size=2, shuffle=False, verbose=0)
+    np.testing.assert_array_equal(net.parameters(), before)
+    assert net._model.optimizer.step == 0

@@ -140,6 +140,35 @@ def test_the_fused_step_refused_by_its_guard_agrees_too(monkeypatch):
     np.testing.assert_array_equal(*results)
 
 
+def test_batches_whose_in_place_step_the_guard_refuses_take_the_two_buffer_step_in_both_tiers(monkeypatch):
+    """With ReLU the first layer's δ does not vanish, so m · max|δ| · max|x| exceeds the limit for inputs near
+    1e306: the guard refuses the in-place step after measuring the parameters again, and the batch takes the
+    checked two-buffer step. The NumPy tier's prepared batches do exactly that, with the engine's numbers."""
+    from bpframe.kernels import numpy_tier
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 3)) * np.array([1e306, 1.0, 1.0])
+    y = rng.integers(0, 2, 30)
+    answers = []
+    decide = numpy_tier._Plan.fused_step
+
+    def recorded(self, *args):
+        answers.append(decide(self, *args))
+        return answers[-1]
+
+    monkeypatch.setattr(numpy_tier._Plan, "fused_step", recorded)
+    results = []
+    for tier in ("numpy", "compiled"):
+        monkeypatch.setenv("BPFRAME_ENGINE", tier)
+        net = bp.Network([3, 4, 2], ["relu", "softmax"], "cross_entropy", seed=1)
+        history = net.fit(X, y, epochs=2, batch_size=5, eta=1e-310, optimizer="sgd", verbose=0)
+        results.append((net, history))
+    (a, ha), (b, hb) = results
+    assert_same(a, b, ha, hb)
+    assert np.isfinite(a.parameters()).all()
+    assert False in answers and len(answers) == 12  # refused, and asked for every batch of the NumPy tier
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_column_sums_add_the_rows_in_the_engines_order(dtype):
     """The NumPy tier's bias sums equal the engine's loop bit for bit, single columns and signed zeros included."""
