@@ -1,4 +1,5 @@
-"""Test-suite wide settings: the ``jit`` marker skips tests that need numba's compiler under NUMBA_DISABLE_JIT."""
+"""Test-suite wide settings: under NUMBA_DISABLE_JIT the ``jit`` marker skips tests that need numba's compiler, and the
+scikit-learn estimators' doctests (slow as plain Python) are skipped."""
 
 from __future__ import annotations
 
@@ -13,10 +14,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not JIT_DISABLED:
         return
     skip = pytest.mark.skip(reason="needs numba's compiler (NUMBA_DISABLE_JIT is set)")
+    slow = pytest.mark.skip(
+        reason="trains networks for about 90 s as plain Python without the JIT; the py3xx "
+        "environments run it, and tests/sklearn covers the same lines here"
+    )
     for item in items:
         # the conformance kit's doctests compile plugin functions, like its tests
         if "jit" in item.keywords or item.name.startswith("bpframe.testing."):
             item.add_marker(skip)
+        # the estimators' doctests fit real data sets: 90 s of the nojit environment's time in CI
+        elif item.name.startswith("bpframe.sklearn."):
+            item.add_marker(slow)
 
 
 @pytest.fixture(autouse=True)
