@@ -15,15 +15,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason="needs numba's compiler (NUMBA_DISABLE_JIT is set)")
     slow = pytest.mark.skip(
-        reason="trains networks for about 90 s as plain Python without the JIT; the py3xx "
+        reason="fits real data sets as plain Python without the JIT (70-80 s for the three in CI); the py3xx "
         "environments run it, and tests/sklearn covers the same lines here"
     )
     for item in items:
         # the conformance kit's doctests compile plugin functions, like its tests
         if "jit" in item.keywords or item.name.startswith("bpframe.testing."):
             item.add_marker(skip)
-        # the estimators' doctests fit real data sets: 90 s of the nojit environment's time in CI
-        elif item.name.startswith("bpframe.sklearn."):
+        # the package's and the estimators' doctests fit real data sets: 70-80 s of the nojit environment in CI
+        elif item.name == "bpframe.sklearn" or item.name.startswith("bpframe.sklearn."):
             item.add_marker(slow)
 
 
