@@ -355,22 +355,35 @@ def step_bound(bound: float, delta_max: float, a_max: float, m: int, step: float
     return new if new <= limit else math.inf
 
 
-def _fused_step(v: Views, theta: np.ndarray, layout: Layout, acts: np.ndarray, kept: np.ndarray, drop: np.ndarray,
-                deltas: np.ndarray, m: int, fused: np.ndarray, x_max: float, bound: list[float],
-                limit: float) -> bool:  # fmt: skip
+def _bound_after_step(layers: list[tuple[np.ndarray, np.ndarray]], theta: np.ndarray, fused: np.ndarray,
+                      x_max: float, bound: list[float], limit: float, m: int) -> float | None:  # fmt: skip
+    """The engine's guard of the in-place step (``fused_step``'s first loop) over each layer's (δ, inputs): the
+    bound on |θ| after the step, or None when no bound under ``limit`` can be proved (``bound[0]`` is measured
+    again before giving up)."""
     step, keep = float(fused[2]), max(abs(float(fused[0])), abs(float(fused[1])))
     new = 0.0
-    L = len(layout.sizes) - 1
-    for l in range(1, L + 1):
-        delta_max = max_abs(v.layer(deltas, l, m))
-        a_max = x_max if l == 1 else max_abs(v.inputs(acts, kept, drop, l - 1, m))
+    for l, (delta, a_in) in enumerate(layers, 1):
+        delta_max = max_abs(delta)
+        a_max = x_max if l == 1 else max_abs(a_in)
         after = step_bound(bound[0], delta_max, a_max, m, step, keep, limit)
         if after == math.inf:
             bound[0] = min(bound[0], max_abs(theta))
             after = step_bound(bound[0], delta_max, a_max, m, step, keep, limit)
             if after == math.inf:
-                return False
+                return None
         new = max(new, after)
+    return new
+
+
+def _fused_step(v: Views, theta: np.ndarray, layout: Layout, acts: np.ndarray, kept: np.ndarray, drop: np.ndarray,
+                deltas: np.ndarray, m: int, fused: np.ndarray, x_max: float, bound: list[float],
+                limit: float) -> bool:  # fmt: skip
+    L = len(layout.sizes) - 1
+    layers = [(v.layer(deltas, l, m), v.inputs(acts, kept, drop, l - 1, m)) for l in range(1, L + 1)]
+    new = _bound_after_step(layers, theta, fused, x_max, bound, limit, m)
+    if new is None:
+        return False
+    step = float(fused[2])
     rate = step / m
     for l in range(1, L + 1):
         delta, w, b = v.layer(deltas, l, m), v.weights(theta, l), v.biases(theta, l)
@@ -418,8 +431,8 @@ class _Plan:
     batches without dropout and only with the JIT on (it calls machine code through ctypes).
     """
 
-    __slots__ = ("_kept", "a", "cost", "errors_out", "forward", "grad_weights", "hidden", "layers", "n_weights",
-                 "total", "update", "xb", "yb")  # fmt: skip
+    __slots__ = ("_kept", "a", "cost", "errors_out", "forward", "grad_weights", "guarded", "hidden", "layers",
+                 "n_weights", "total", "update", "xb", "yb")  # fmt: skip
 
     def __init__(self, v: Views, layout: Layout, t: Training, buffers: tuple[np.ndarray, ...], m: int,
                  current: np.ndarray, spare: np.ndarray, state_now: np.ndarray,
@@ -475,6 +488,7 @@ class _Plan:
             )
             gradient = blas(delta, True, a_in, False, v.weights(t.grad, l), 1.0 / m, 0.0)
             self.layers.append((delta, a_in, v.biases(current, l), step, v.biases(t.grad, l), gradient))
+        self.guarded = [(delta, a_in) for delta, a_in, *_ in self.layers]
         arrays = (current, t.grad, state_now, spare, state_spare, t.hyper)
         kept.append(arrays)
         self.update = (_update_function(int(t.update)), (*map(_pointer, arrays), current.shape[0], layout.n_weights,
@@ -504,19 +518,10 @@ class _Plan:
     def fused_step(self, theta: np.ndarray, fused: np.ndarray, x_max: float, bound: list[float], limit: float,
                    m: int) -> bool:  # fmt: skip
         """:func:`_fused_step`."""
-        step, keep = float(fused[2]), max(abs(float(fused[0])), abs(float(fused[1])))
-        new = 0.0
-        for l, (delta, a_in, *_) in enumerate(self.layers, 1):
-            delta_max = max_abs(delta)
-            a_max = x_max if l == 1 else max_abs(a_in)
-            after = step_bound(bound[0], delta_max, a_max, m, step, keep, limit)
-            if after == math.inf:
-                bound[0] = min(bound[0], max_abs(theta))
-                after = step_bound(bound[0], delta_max, a_max, m, step, keep, limit)
-                if after == math.inf:
-                    return False
-            new = max(new, after)
-        rate, decay = step / m, float(fused[1])
+        new = _bound_after_step(self.guarded, theta, fused, x_max, bound, limit, m)
+        if new is None:
+            return False
+        rate, decay = float(fused[2]) / m, float(fused[1])
         for delta, _a_in, b, product, _grad_b, _gradient in self.layers:
             assert product is not None  # a fused step is only tried when the optimizer has one
             sums = column_sums(delta)
