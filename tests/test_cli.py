@@ -47,6 +47,7 @@ def test_train_options(capsys, tmp_path):
     assert status == 0 and "accuracy 1.0000" in out
 
 
+@pytest.mark.jit_coverage
 def test_early_stopping_and_schedule_options(capsys):
     status, out, _ = run(capsys, "train", "--epochs", "100", "--patience", "2", "--schedule", "step:5:0.5", "-q",
                          "--optimizer", "momentum", "--eta", "0.05")  # fmt: skip
@@ -152,6 +153,7 @@ def test_cache_info_and_clear(capsys, tmp_path, monkeypatch):
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # our empty folders go, the foreign file stays
 
 
+@pytest.mark.jit_coverage
 def test_train_with_l1_dropout_init_and_layer_speed(capsys, tmp_path):
     """The book's Chapter 3 and 5 options on the command line: they reach fit, and the model file keeps the
     learning speed of each layer."""

@@ -113,6 +113,7 @@ def test_a_problem_too_small_for_a_split_says_so(capsys):
     assert "no validation split (--validation-split 0): validating on the training data" in out
 
 
+@pytest.mark.jit_coverage
 def test_early_stopping_names_the_epoch_it_restored(capsys, tmp_path):
     status, out, _ = run(capsys, "train", "--hidden", "16", "--epochs", "200", "--eta", "0.05", "--patience", "2",
                          "-q", "--save", str(tmp_path / "m.npz"))  # fmt: skip

@@ -92,6 +92,7 @@ def in_threads(*jobs: Callable[[], Any]) -> list[Any]:
 # -- different networks in different threads --------------------------------------------------------------------
 
 
+@pytest.mark.jit_coverage
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("config", CONFIGS)
 def test_two_networks_of_one_configuration_train_in_parallel_exactly_as_in_sequence(config, dtype):

@@ -342,6 +342,7 @@ def outcome(entry: str, net: bp.Network, X: Any, Y: Any) -> Any:
     return result
 
 
+@pytest.mark.jit_coverage
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_every_real_dtype_and_layout_is_accepted_and_left_untouched(tmp_path, entry, layout):

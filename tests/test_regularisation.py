@@ -184,6 +184,7 @@ def test_l1_update_is_the_books_sgn_w_step(dtype):
     assert (net.weights[2][before[0][1] == 0] != 0).any()  # a zero weight moves by its gradient only
 
 
+@pytest.mark.jit_coverage
 def test_l1_drives_weights_to_zero_and_works_with_every_optimizer():
     X, y = data(n=60, seed=1)
     counts = {}

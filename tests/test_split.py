@@ -147,6 +147,7 @@ def test_fit_with_validation_split_is_fit_on_the_split_rows():
     assert part.x_val.shape[0] == 287  # round(0.2 * 1437)
 
 
+@pytest.mark.jit_coverage
 def test_every_fit_call_holds_out_the_same_rows():
     X, y = bp.datasets.load_digits("train")
     net = digits_network()

@@ -18,6 +18,7 @@ def test_xor_is_learned():
     assert history.cost[-1] < 0.1 < history.cost[0]
 
 
+@pytest.mark.jit_coverage
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_digits_reach_high_test_accuracy(dtype):
     X, y = load_digits("train", dtype=dtype)
@@ -31,6 +32,7 @@ def test_digits_reach_high_test_accuracy(dtype):
     assert len(history) == 20 and len(history.seconds) == 20
 
 
+@pytest.mark.jit_coverage
 def test_book_network_learns_digits_with_quadratic_cost():
     X, y = load_digits("train")
     Xt, yt = load_digits("test")

@@ -151,6 +151,7 @@ def test_a_raising_hook_is_reported_and_training_goes_on():
     assert len(history) == 3
 
 
+@pytest.mark.jit_coverage
 def test_early_stopping_restores_the_best_parameters():
     X, y = load_digits("train")
     Xv, yv = X[1200:], y[1200:]

@@ -20,6 +20,9 @@ import bpframe as bp
 from bpframe.datasets import load_digits
 from bpframe.sklearn import BPClassifier, BPRegressor
 
+# every test fits networks: 108 s as plain Python in the nojit environment, which runs them with the JIT on
+pytestmark = pytest.mark.jit_coverage
+
 SMALL = {"hidden_layer_sizes": (16,), "epochs": 15, "random_state": 0}
 
 
