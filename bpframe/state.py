@@ -181,13 +181,14 @@ class ModelState:
             name, Y, n, self.sizes[-1], self.dtype, loss.target_range, loss.name, x_name, loss.targets_sum_to_one
         )
 
-    def snapshot(self) -> Snapshot:
-        """A copy of everything training changes."""
+    def snapshot(self, *, history: bool = True) -> Snapshot:
+        """A copy of everything training changes (``history=False``: the history is not copied, only referred to,
+        for a snapshot that is restored with ``history=False``)."""
         return Snapshot(
             theta=self.theta.copy(),
             optimizer=None if self.optimizer is None else self.optimizer.copy(),
             shuffle=copy.deepcopy(dict(self.shuffle.bit_generator.state)),
-            history=copy.deepcopy(self.history),
+            history=copy.deepcopy(self.history) if history else self.history,
             run=None if self.run is None else self.run.copy(),
         )
 

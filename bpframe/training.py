@@ -23,7 +23,7 @@ import numpy as np
 
 from . import compute, config
 from .diagnose import find_plugin_fault, plugin_raised, raise_if_plugin_raised
-from .errors import ConfigurationError, DivergenceError, PluginError, TrainingInterrupted
+from .errors import ConfigurationError, DataError, DivergenceError, PluginError, TrainingInterrupted
 from .events import EventBus
 from .hookspecs import TRAINING_HOOKS
 from .kernels import interface as engine
@@ -32,8 +32,8 @@ from .plugins import get_registry
 from .progress import progress_plugin
 from .results import History
 from .specs import describe
-from .state import ModelState, OptimizerState, RunCursor
-from .validation import as_inputs_with_bound
+from .state import ModelState, OptimizerState, RunCursor, Snapshot
+from .validation import as_inputs_unread, require_finite
 
 __all__ = ["TRAINING_HOOKS", "FitData", "FitSettings", "OptimizerState", "fit_data", "train"]
 
@@ -50,7 +50,9 @@ class FitData:
     x: np.ndarray
     y: np.ndarray
     val: tuple[np.ndarray, np.ndarray] | None
-    x_max: float  # the largest magnitude in x: bounds how far one in-place step can move a first-layer weight
+    #: The largest magnitude in x (it bounds how far one in-place step can move a first-layer weight), or None while
+    #: x is unread: an array used as the caller gave it is checked batch by batch in the first epoch instead.
+    x_max: float | None
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class FitSettings:
 
 def fit_data(state: ModelState, X: Any, Y: Any, validation_data: Any) -> FitData:
     """``X``, ``Y`` and ``validation_data`` checked and converted once to the model's dtype."""
-    x, x_max = as_inputs_with_bound("X", X, state.sizes[0], state.dtype, engine.INPUT_BOUNDS)
+    x, x_max = as_inputs_unread("X", X, state.sizes[0], state.dtype, engine.INPUT_BOUNDS)
     y = state.targets(Y, x.shape[0])
     val = None
     if validation_data is not None:
@@ -191,6 +193,18 @@ class _Trainer:
         cursor = model.run
         self.resume = cursor if cursor is not None and cursor.fingerprint == self.fingerprint else None
         self.history = History() if self.resume is None else self.resume.history
+        #: When the network trains again with the same optimizer (its kernels are built), X used as the caller gave
+        #: it is checked in the first epoch, batch by batch as the engine copies it, instead of in a pass of its own
+        #: before: if a value is NaN or inf, the fit is undone from this snapshot and refused with the same error.
+        #: A first fit (nothing compiled for a refused call), a resumed one, or a network larger than its data (whose
+        #: copy would cost more than the pass) checks X first.
+        self.rollback: tuple[Snapshot, dict[str, Any] | None] | None = None
+        if data.x_max is None:
+            saved = model.theta.nbytes + self.optimizer.state.nbytes
+            if self.optimizer is model.optimizer and self.resume is None and saved <= data.x.nbytes:
+                self.rollback = (model.snapshot(history=False), model.fit_settings)
+            else:
+                data.x_max = require_finite("X", data.x, engine.INPUT_BOUNDS)
         self.update = model.program.update_block(settings.optimizer.spec)
         #: Learning speed is measured on every batch of an epoch of up to SPEED_BATCHES, else on that many, evenly
         #: spaced (batches 0, k, 2k, ...): the mean is as good, and the other batches keep SGD's in-place step.
@@ -231,7 +245,9 @@ class _Trainer:
             order = model.shuffle.permutation(self.n) if self.s.shuffle else np.arange(self.n)
             first, costs, correct = 0, np.zeros(self.num_batches), np.zeros(self.num_batches, np.int64)
             speeds = np.zeros((2, L + 1))
-        t = self._training(order, eta, costs, correct, speeds if self.s.layer_speed else np.zeros((0, 0)))
+        # the first epoch bounds each in-place step by its batch's own inputs, measured as they are checked; later ones
+        # by the largest input: so a resumed fit takes the same steps as an uninterrupted one
+        t = self._training(order, eta, costs, correct, speeds if self.s.layer_speed else np.zeros((0, 0)), epoch == 1)
         listening = self.events.listens("bpframe_batches_end")
         chunk = -(-self.num_batches // _MAX_EVENTS_PER_EPOCH) if listening else self.num_batches
         while first < self.num_batches:
@@ -250,16 +266,24 @@ class _Trainer:
                     cost=float(costs[:stop] @ self.batch_sizes[:stop]) / seen,
                     accuracy=float(correct[:stop].sum()) / seen,
                 )  # fmt: skip
+        if t.check_rows:  # every input has been read, and is finite
+            if self.data.x_max is None:
+                self.data.x_max = float(t.x_seen[0])
+            self.rollback = None
         return self._log(epoch, costs, correct, started, t.speeds)
 
     def _training(self, order: np.ndarray, eta: float, costs: np.ndarray, correct: np.ndarray,
-                  speeds: np.ndarray) -> engine.Training:  # fmt: skip
+                  speeds: np.ndarray, check_rows: bool) -> engine.Training:  # fmt: skip
         """The engine's arguments for one epoch."""
         opt, theta = self.s.optimizer, self.model.theta
         fused = opt.fused(eta, self.s.lmbda / self.n)
+        x_max = self.data.x_max
+        if x_max is None and not check_rows:
+            raise AssertionError("the inputs are unread after the first epoch")
         return engine.Training(
             x=self.data.x, y=self.data.y, order=np.ascontiguousarray(order, dtype=np.int64),
-            batch_size=self.batch_size, x_max=self.data.x_max, theta=theta, spare=np.empty_like(theta),
+            batch_size=self.batch_size, x_max=math.inf if x_max is None else x_max, check_rows=check_rows,
+            x_seen=np.zeros(1), theta=theta, spare=np.empty_like(theta),
             grad=np.empty_like(theta), state=self.optimizer.state, state_spare=np.empty_like(self.optimizer.state),
             hyper=opt.hyper(eta, self.s.lmbda / self.n), update=self.update.address,
             fused=np.array(fused if fused is not None else (math.nan,) * 3, dtype=np.float64),
@@ -291,6 +315,8 @@ class _Trainer:
 
     def _stopped(self, t: engine.Training, epoch: int, order: np.ndarray, done: int, started: float) -> None:
         """The engine stopped before the end of the chunk: keep the run's place, then raise what stopped it."""
+        if t.status[engine.OUTCOME] == engine.NONFINITE_INPUT:
+            raise self._nonfinite_input(f"epoch {epoch}, batch {done + 1} of {self.num_batches}")
         self.model.run = RunCursor(
             fingerprint=self.fingerprint, epoch=epoch, order=order, next_batch=done, costs=t.costs.copy(),
             correct=t.correct.copy(), seconds=time.perf_counter() - started, history=self.history,
@@ -309,6 +335,22 @@ class _Trainer:
         )
         error.history, error.epoch, error.batch = self.history, epoch, done
         raise error
+
+    def _nonfinite_input(self, where: str) -> DataError:
+        """A NaN or inf among the inputs, found by the first epoch: undo the fit, and name the first one."""
+        if self.rollback is not None:
+            snapshot, fit_settings = self.rollback
+            self.model.restore(snapshot, history=False)
+            self.model.fit_settings = fit_settings
+        try:
+            require_finite("X", self.data.x)
+        except DataError as error:
+            return error
+        kept = "is as it was before this fit" if self.rollback is not None else "keeps its parameters"
+        return DataError(  # X changed while fit was reading it
+            f"X changed during fit: a row of {where} held a NaN or inf when fit read it, and no entry of X is NaN "
+            f"or inf now; the network {kept}"
+        )
 
     def _plugin_failed(self, t: engine.Training, where: str, rows: np.ndarray) -> Exception:
         if t.status[engine.ROLE] == engine.UPDATE_ROLE:

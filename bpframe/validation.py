@@ -179,6 +179,23 @@ def as_inputs_with_bound(
     return array, _max_abs_with(scans, array) if top is None else top
 
 
+def as_inputs_unread(
+    name: str, value: Any, n_features: int, dtype: np.dtype, scans: Mapping[str, Scan] = _NO_SCANS
+) -> tuple[np.ndarray, float | None]:
+    """:func:`as_inputs_with_bound` for a caller that checks the inputs as it reads them (training's first epoch):
+    an array used as it is (already ``dtype``, C-contiguous and writable) comes back unread, with None for its
+    bound, so it is neither checked nor measured here; a converted one is checked as always, and measured."""
+    return _inputs(name, value, n_features, dtype, bound=True, scans=scans, read=False)
+
+
+def require_finite(name: str, array: np.ndarray, scans: Mapping[str, Scan] = _NO_SCANS) -> float:
+    """The largest magnitude in the float array ``array``; a DataError naming the first NaN or inf if it has one."""
+    top = _max_abs_with(scans, array)
+    if not math.isfinite(top):
+        _check_finite(name, array)
+    return top
+
+
 def _max_abs_with(scans: Mapping[str, Scan], array: np.ndarray) -> float:
     """:func:`max_abs`, by ``scans``' function for the array's dtype when there is one and the array is
     C-contiguous."""
@@ -193,8 +210,10 @@ def _inputs(
     dtype: np.dtype,
     bound: bool,
     scans: Mapping[str, Scan] = _NO_SCANS,
+    read: bool = True,
 ) -> tuple[np.ndarray, float | None]:
-    """The checked, converted inputs, and their largest magnitude if a check measured it on the way."""
+    """The checked, converted inputs, and their largest magnitude if a check measured it on the way (``read=False``:
+    an array used as it is comes back unread, with None, and a converted one always with its magnitude)."""
     array = _as_numeric_array(name, value)
     if array.ndim != 2:
         raise DataError(
@@ -209,12 +228,14 @@ def _inputs(
             f"layer has {n_features}"
         )
     if array.dtype == dtype and array.flags.c_contiguous and array.flags.writeable:  # used as it is
-        top = _max_abs_with(scans, array)
-        if not math.isfinite(top):
-            _check_finite(name, array)  # raises, naming the first non-finite entry
-        return array, top
+        if not read:
+            return array, None
+        return array, require_finite(name, array, scans)
     _check_finite(name, array)
-    return _convert(name, array, dtype)
+    converted, top = _convert(name, array, dtype)
+    if not read and top is None:
+        top = _max_abs_with(scans, converted)
+    return converted, top
 
 
 def _convert(name: str, array: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, float | None]:

@@ -33,6 +33,7 @@ from .equations import (
     bp4_weight_gradient,
     forward_layer,
     gather_batch,
+    gather_checked_batch,
     put_rows,
 )
 from .helpers import helper
@@ -47,6 +48,7 @@ from .interface import (
     LAYER,
     NABLA_ROLE,
     NONFINITE_COST,
+    NONFINITE_INPUT,
     NONFINITE_UPDATE,
     OUTCOME,
     OUTPUT_ERROR_ROLE,
@@ -219,8 +221,10 @@ def train_batches(layout, t, first, stop):
     (:mod:`bpframe.kernels.dropout`); when ``t.speeds`` has rows, each layer's gradient norms are added to it for
     every ``t.speed_every``-th batch (those batches take the two-buffer path, since the in-place step leaves no
     gradient to measure).
-    Before each batch, ``t.control[0]`` is read: when set, the call stops there. At the end the last good
-    parameters and state are in ``t.theta`` and ``t.state``, whatever the outcome in ``t.status``.
+    With ``t.check_rows`` each batch's inputs are checked as they are gathered (a NaN or inf stops the call before
+    that batch, ``NONFINITE_INPUT``) and the batch's own largest :math:`|x|` bounds the in-place step, else
+    ``t.x_max`` does. Before each batch, ``t.control[0]`` is read: when set, the call stops there. At the end the
+    last good parameters and state are in ``t.theta`` and ``t.state``, whatever the outcome in ``t.status``.
     """
     L = layout.sizes.shape[0] - 1
     n, bs = t.order.shape[0], t.batch_size
@@ -244,7 +248,15 @@ def train_batches(layout, t, first, stop):
         start = k * bs
         m = min(bs, n - start)
         xb, yb = layer(acts, layout, 0, m), ybuf[:m]
-        gather_batch(t.x, t.y, t.order, start, xb, yb)
+        x_max = t.x_max
+        if t.check_rows:
+            x_max = gather_checked_batch(t.x, t.y, t.order, start, xb, yb)
+            if x_max == np.inf:
+                t.status[OUTCOME] = NONFINITE_INPUT
+                break
+            t.x_seen[0] = max(t.x_seen[0], x_max)
+        else:
+            gather_batch(t.x, t.y, t.order, start, xb, yb)
         failed_layer = forward(current, layout, zs, acts, m, t.product, t.drop, t.key, t.counter[0], masks, kept)
         if failed_layer != 0:
             _failed(t.status, failed_layer, FORWARD_ROLE)
@@ -260,7 +272,7 @@ def train_batches(layout, t, first, stop):
         if not errors(current, layout, zs, acts, deltas, yb, m, work, t.status, t.drop, masks):
             break
         record = t.speeds.shape[0] != 0 and k % t.speed_every == 0
-        if fused and not record and fused_step(current, layout, acts, kept, t.drop, deltas, m, t.fused, t.x_max,
+        if fused and not record and fused_step(current, layout, acts, kept, t.drop, deltas, m, t.fused, x_max,
                                                bound, limit, work):  # fmt: skip
             t.counter[0] += 1
             continue

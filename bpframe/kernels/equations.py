@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from .abi import OK, call_block
 from .blas import gemm
+from .bounds import copy_row_magnitude, magnitude_value
 from .helpers import helper
 from .interface import SMALL_DEPTH, SMALL_ROWS
 from .memory import CACHE_LINE_BYTES, PREFETCH_ROWS_AHEAD, prefetch
@@ -36,6 +37,7 @@ __all__ = [
     "column_sums",
     "forward_layer",
     "gather_batch",
+    "gather_checked_batch",
     "put_rows",
 ]
 
@@ -202,6 +204,29 @@ def gather_batch(x, y, order, start, xb, yb):
             xb[i, j] = x[row, j]
         for j in range(yb.shape[1]):
             yb[i, j] = y[row, j]
+
+
+@helper
+def gather_checked_batch(x, y, order, start, xb, yb):
+    """:func:`gather_batch`, measuring the rows as they are copied: returns the largest :math:`|x|` of the
+    mini-batch, inf if one of its inputs is NaN or inf (the check that the inputs are finite, made batch by batch
+    where a separate pass before training would read every input again)."""
+    x_step = max(1, CACHE_LINE_BYTES // x.itemsize)
+    y_step = max(1, CACHE_LINE_BYTES // y.itemsize)
+    top = 0
+    for i in range(xb.shape[0]):
+        ahead = start + i + PREFETCH_ROWS_AHEAD
+        if ahead < order.shape[0]:
+            later = order[ahead]
+            for j in range(0, x.shape[1], x_step):
+                prefetch(x, later, j)
+            for j in range(0, y.shape[1], y_step):
+                prefetch(y, later, j)
+        row = order[start + i]
+        top = max(top, copy_row_magnitude(x[row], xb[i]))
+        for j in range(yb.shape[1]):
+            yb[i, j] = y[row, j]
+    return magnitude_value(top, xb)
 
 
 @helper

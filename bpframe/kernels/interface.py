@@ -4,7 +4,7 @@ The engine takes two small structs (named tuples, which numba passes as one type
 :class:`Layout` (the network's shape as data and the addresses of its blocks) and, for training, a
 :class:`Training` (data, parameters, optimizer, outputs). It reports what happened in a ``status`` array of
 ``STATUS_FIELDS`` integers: ``status[OUTCOME]`` is one of ``DONE``, ``NONFINITE_COST``,
-``NONFINITE_UPDATE``, ``FAILED_PLUGIN``, ``INTERRUPTED``; ``status[BATCH]`` the batch where it
+``NONFINITE_UPDATE``, ``FAILED_PLUGIN``, ``INTERRUPTED``, ``NONFINITE_INPUT``; ``status[BATCH]`` the batch where it
 stopped (or the end); ``status[LAYER]`` and ``status[ROLE]`` which block failed. This module imports no numba.
 """
 
@@ -28,6 +28,7 @@ __all__ = [
     "LAYER",
     "NONFINITE",
     "NONFINITE_COST",
+    "NONFINITE_INPUT",
     "NONFINITE_UPDATE",
     "OK",
     "OUTCOME",
@@ -50,6 +51,7 @@ NONFINITE_COST = 1  # the cost of batch status[BATCH] is not finite; that batch 
 NONFINITE_UPDATE = 2  # the update of batch status[BATCH] would make a parameter non-finite; not taken
 FAILED_PLUGIN = 3  # a plugin function raised in batch status[BATCH], layer status[LAYER], role status[ROLE]
 INTERRUPTED = 4  # control[0] was set: batches before status[BATCH] are trained, the others are not
+NONFINITE_INPUT = 5  # an input of batch status[BATCH] is NaN or inf (found when Training.check_rows); not trained
 
 #: What status[ROLE] names when a plugin function raised: the kind of block that failed.
 ROLES = ("forward", "backward", "cost", "nabla_a", "output_error", "update", "output")
@@ -137,7 +139,9 @@ class Training(NamedTuple):
     y: np.ndarray  # (n, sizes[-1]) targets
     order: np.ndarray  # int64 (n,): this epoch's order of the rows
     batch_size: int
-    x_max: float  # >= every |x|: bounds how far one in-place step can move a first-layer weight
+    x_max: float  # >= every |x| (unless check_rows): bounds how far one in-place step can move a first-layer weight
+    check_rows: bool  # check each batch's inputs as they are gathered, and bound the step by the batch's own |x|
+    x_seen: np.ndarray  # float64 (1,): the largest |x| of the batches checked so far (with check_rows)
     theta: np.ndarray  # the parameters, updated in place
     spare: np.ndarray  # a second parameter buffer (two-buffer updates)
     grad: np.ndarray  # the mean gradient of a batch

@@ -36,6 +36,7 @@ from .interface import (
     LAYER,
     NABLA_ROLE,
     NONFINITE_COST,
+    NONFINITE_INPUT,
     NONFINITE_UPDATE,
     OK,
     OUTCOME,
@@ -537,6 +538,20 @@ class _Plan:
             product(*args)
 
 
+def _checked_rows(t: Training, xb: np.ndarray) -> float | None:
+    """The bound of batch ``xb``'s inputs for the in-place step: with ``t.check_rows`` its own largest :math:`|x|`
+    (None, with ``NONFINITE_INPUT`` in the status, when one is NaN or inf), else ``t.x_max``; as the engine's
+    :func:`~bpframe.kernels.equations.gather_checked_batch` measures it, so both tiers take the same steps."""
+    if not t.check_rows:
+        return t.x_max
+    top = max_abs(xb)
+    if top == math.inf:
+        t.status[OUTCOME] = NONFINITE_INPUT
+        return None
+    t.x_seen[0] = max(t.x_seen[0], top)
+    return top
+
+
 _STEPPED, _SWAPPED, _STOPPED = range(3)  # what a planned batch did: stepped in place, stepped into the spare, stopped
 
 
@@ -546,6 +561,9 @@ def _planned_batch(plan: _Plan, t: Training, k: int, m: int, current: np.ndarray
     rows = t.order[k * t.batch_size : k * t.batch_size + m]
     np.take(t.x, rows, axis=0, out=plan.xb)
     np.take(t.y, rows, axis=0, out=plan.yb)
+    x_max = _checked_rows(t, plan.xb)
+    if x_max is None:
+        return _STOPPED
     failed_layer = plan.forward_pass()
     if failed_layer != 0:
         _failed(t.status, failed_layer, FORWARD_ROLE)
@@ -561,7 +579,7 @@ def _planned_batch(plan: _Plan, t: Training, k: int, m: int, current: np.ndarray
     if not plan.errors(t.status):
         return _STOPPED
     record = t.speeds.shape[0] != 0 and k % t.speed_every == 0
-    if fused and not record and plan.fused_step(current, t.fused, t.x_max, bound, limit, m):
+    if fused and not record and plan.fused_step(current, t.fused, x_max, bound, limit, m):
         return _STEPPED
     plan.gradient(m)
     if record:
@@ -630,6 +648,9 @@ def train_batches(layout: Layout, t: Training, first: int, stop: int) -> None:
         rows = t.order[start : start + m]
         np.take(t.x, rows, axis=0, out=xb)
         np.take(t.y, rows, axis=0, out=yb)
+        x_max = _checked_rows(t, xb)
+        if x_max is None:
+            break
         failed_layer = forward(
             v, current, layout, zs, acts, m, t.product, t.drop, t.key, int(t.counter[0]), masks, kept
         )
@@ -649,7 +670,7 @@ def train_batches(layout: Layout, t: Training, first: int, stop: int) -> None:
             break
         record = t.speeds.shape[0] != 0 and k % t.speed_every == 0
         in_place = fused and not record
-        if in_place and _fused_step(v, current, layout, acts, kept, t.drop, deltas, m, t.fused, t.x_max, bound,
+        if in_place and _fused_step(v, current, layout, acts, kept, t.drop, deltas, m, t.fused, x_max, bound,
                                     limit):  # fmt: skip
             t.counter[0] += 1
             continue
