@@ -787,3 +787,102 @@ def test_gradient_check_needs_a_network():
 def test_gradient_check_checks_every_entry_when_asked():
     result = bp.gradient_check(fresh(), BASE_X, BASE_Y, entries=None)
     assert result.checked == fresh().parameters().size and math.isfinite(result.max_error)
+
+
+# -- X read in the first epoch -------------------------------------------------------------------------------------
+# A network training again with the same optimizer does not read X in a pass of its own before training: the first
+# epoch checks each mini-batch's rows as it copies them (bpframe.kernels.equations.gather_checked_batch). A NaN or
+# inf found there undoes the fit and gets the error the pass would have given.
+
+
+class _FitEvents:
+    """Records the fit-level events: a fit refused before any work emits none, one undone part-way both."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    @bp.hookimpl
+    def bpframe_fit_start(self, settings):
+        self.seen.append("start")
+
+    @bp.hookimpl
+    def bpframe_fit_end(self, history, reason):
+        self.seen.append(f"end:{reason}")
+
+
+def _late_nan_problem(net: bp.Network) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """61 rows of 3 features, and X with a NaN in the row the next fit's first epoch reads last."""
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(61, 3)), rng.integers(0, 2, 61)
+    last = int(copy.deepcopy(net._model.shuffle).permutation(61)[-1])
+    return X, Y, (last, 1)
+
+
+@pytest.mark.parametrize("engine", ["numpy", pytest.param("compiled", marks=pytest.mark.jit)])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_nan_found_in_the_first_epoch_undoes_the_fit_exactly(engine, optimizer, monkeypatch):
+    monkeypatch.setenv("BPFRAME_ENGINE", engine)
+    net = fresh()
+    X, Y, _ = _late_nan_problem(net)
+    net.fit(X, Y, epochs=2, batch_size=4, eta=0.2, optimizer=optimizer, verbose=0)
+    _, _, (row, col) = _late_nan_problem(net)
+    bad = X.copy()
+    bad[row, col] = np.nan
+    twin, settings = copy.deepcopy(net), copy.deepcopy(net.fit_settings)
+    events = _FitEvents()
+    with pytest.raises(bp.DataError) as info:
+        net.fit(bad, Y, epochs=3, batch_size=4, eta=0.2, optimizer=optimizer, callbacks=[events], verbose=0)
+    assert str(info.value) == f"X contains 1 non-finite value(s) (NaN or inf); the first is X[{row}, 1] = nan"
+    assert events.seen == ["start", "end:failed"]  # it was found by the training loop, after 15 of 16 batches
+    assert net.fit_settings == settings and net._model.run is None
+    assert net._model.optimizer.step == twin._model.optimizer.step == 2 * 16
+    # nothing of the undone fit is left: the next fit gives bit for bit what the twin, which never saw it, gives
+    for model in (net, twin):
+        model.fit(X, Y, epochs=2, batch_size=4, eta=0.2, optimizer=optimizer, verbose=0)
+    assert net.parameters().tobytes() == twin.parameters().tobytes()
+    assert net._model.optimizer.state.tobytes() == twin._model.optimizer.state.tobytes()
+    assert net.history.as_dict()["cost"] == twin.history.as_dict()["cost"]
+
+
+def test_a_first_fit_a_resumed_fit_and_converted_inputs_are_checked_before_any_work():
+    net = fresh()
+    X, Y, (row, col) = _late_nan_problem(net)
+    X[row, col] = np.inf
+    message = f"X contains 1 non-finite value(s) (NaN or inf); the first is X[{row}, 1] = inf"
+    for inputs in (X, X.astype(np.float32), np.asfortranarray(X)):  # a first fit; then converted copies
+        events = _FitEvents()
+        with pytest.raises(bp.DataError) as info:
+            net.fit(inputs, Y, epochs=1, batch_size=4, verbose=0, callbacks=[events])
+        assert str(info.value) == message and events.seen == []
+        net.fit(np.nan_to_num(X, posinf=1.0), Y, epochs=1, batch_size=4, verbose=0)
+
+
+def test_x_changed_during_the_fit_is_named_as_such(monkeypatch):
+    """A NaN written into X while fit reads it (here by a listener between mini-batches) is found when its row is
+    read; if X is finite again when the error is written, the message says what happened."""
+    net = fresh()
+    X, Y, _ = _late_nan_problem(net)
+    net.fit(X, Y, epochs=1, batch_size=4, verbose=0)
+    _, _, (row, col) = _late_nan_problem(net)
+    twin = copy.deepcopy(net)
+
+    class Writer:
+        @bp.hookimpl
+        def bpframe_batches_end(self, epoch, done, total, cost):
+            if done < total:
+                X[row, col] = np.nan
+
+    with pytest.raises(bp.DataError, match=rf"the first is X\[{row}, 1\] = nan$"):
+        net.fit(X, Y, epochs=1, batch_size=4, verbose=0, callbacks=[Writer()])
+    assert net.parameters().tobytes() == twin.parameters().tobytes()
+    X[row, col] = 0.5
+    from bpframe import training
+
+    monkeypatch.setattr(training, "require_finite", lambda name, array, scans=None: 0.0)
+    with pytest.raises(bp.DataError) as info:
+        net.fit(X, Y, epochs=1, batch_size=4, verbose=0, callbacks=[Writer()])
+    assert str(info.value) == (
+        "X changed during fit: a row of epoch 1, batch 16 of 16 held a NaN or inf when fit read it, and no entry "
+        "of X is NaN or inf now; the network is as it was before this fit"
+    )
+    assert net.parameters().tobytes() == twin.parameters().tobytes()
