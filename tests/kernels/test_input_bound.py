@@ -52,14 +52,16 @@ def test_a_compiled_fit_makes_it_the_check_of_later_fits(dtype, monkeypatch):
     with config.operation(engine="compiled"):
         net.fit(x, y, epochs=1, batch_size=8, eta=0.1, verbose=0)
         assert name in INPUT_BOUNDS  # the engine itself, or its loader from the cache
-        net.fit(x, y, epochs=1, batch_size=8, eta=0.1, verbose=0)
-    assert INPUT_BOUNDS[name] is engine.input_bound
+        bp.Network([4, 3, 2], dtype=name, seed=2).fit(x, y, epochs=1, batch_size=8, eta=0.1, verbose=0)
+    assert INPUT_BOUNDS[name] is engine.input_bound  # a first fit checked X with it
     calls = []
     monkeypatch.setitem(INPUT_BOUNDS, name, lambda flat: calls.append(flat.shape) or engine.input_bound(flat))
     checked, top = as_inputs_with_bound("X", x, 4, np.dtype(dtype), INPUT_BOUNDS)
     assert checked is x and top == max_abs(x) == float(np.abs(x).max())
     net.fit(x, y, epochs=1, batch_size=8, eta=0.1, verbose=0)
-    assert calls == [(96,), (96,)]  # the call above, then the fit's
+    assert calls == [(96,)]  # the network trains again with the same optimizer: its first epoch checks X instead
+    bp.Network([4, 3, 2], dtype=name, seed=1).fit(x, y, epochs=1, batch_size=8, eta=0.1, verbose=0)
+    assert calls == [(96,), (96,)]  # a first fit checks X before any work, with the engine's scan
 
 
 @pytest.mark.jit
