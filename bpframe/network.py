@@ -562,7 +562,8 @@ class Network:
             For inputs or targets of the wrong shape, type or values, before any work; but when the network
             trains again with the same optimizer, a NaN or inf in ``X`` (used as given: already the network's
             dtype, C-contiguous and writable) is found as the first epoch reads it, and the fit is undone: the
-            parameters, optimizer state, shuffling and history are as before the call, with the same message.
+            parameters, optimizer state, shuffling and history are as before the call, with the same message
+            (callbacks see the fit start, and end with reason ``"failed"``).
         DivergenceError
             When a batch's cost or an update is not finite; the network keeps the parameters it had before that
             batch and the error carries the ``history`` so far. If a plugin function caused it, the message names

@@ -73,7 +73,8 @@ class FitSettings:
 
 
 def fit_data(state: ModelState, X: Any, Y: Any, validation_data: Any) -> FitData:
-    """``X``, ``Y`` and ``validation_data`` checked and converted once to the model's dtype."""
+    """``X``, ``Y`` and ``validation_data`` checked and converted once to the model's dtype; ``X`` used as given is
+    not read here (``x_max`` None): :class:`_Trainer` checks it before training or as the first epoch reads it."""
     x, x_max = as_inputs_unread("X", X, state.sizes[0], state.dtype, engine.INPUT_BOUNDS)
     y = state.targets(Y, x.shape[0])
     val = None
@@ -346,7 +347,7 @@ class _Trainer:
             require_finite("X", self.data.x)
         except DataError as error:
             return error
-        kept = "is as it was before this fit" if self.rollback is not None else "keeps its parameters"
+        kept = "is as it was before this fit" if self.rollback is not None else "keeps the last batch's parameters"
         return DataError(  # X changed while fit was reading it
             f"X changed during fit: a row of {where} held a NaN or inf when fit read it, and no entry of X is NaN "
             f"or inf now; the network {kept}"
