@@ -844,7 +844,7 @@ def test_a_nan_found_in_the_first_epoch_undoes_the_fit_exactly(engine, optimizer
     assert net.history.as_dict()["cost"] == twin.history.as_dict()["cost"]
 
 
-def test_a_first_fit_a_resumed_fit_and_converted_inputs_are_checked_before_any_work():
+def test_a_first_fit_and_converted_inputs_are_checked_before_any_work():
     net = fresh()
     X, Y, (row, col) = _late_nan_problem(net)
     X[row, col] = np.inf
@@ -855,6 +855,37 @@ def test_a_first_fit_a_resumed_fit_and_converted_inputs_are_checked_before_any_w
             net.fit(inputs, Y, epochs=1, batch_size=4, verbose=0, callbacks=[events])
         assert str(info.value) == message and events.seen == []
         net.fit(np.nan_to_num(X, posinf=1.0), Y, epochs=1, batch_size=4, verbose=0)
+
+
+def test_a_resumed_fit_checks_x_before_it_continues(monkeypatch):
+    """A resumed fit continues the first epoch of an earlier call, whose rows before the stop were read then: X is
+    checked before any work, as in a first fit."""
+    import os
+    import signal
+
+    from bpframe import training
+
+    checked = []
+    real = training.require_finite
+    monkeypatch.setattr(training, "require_finite", lambda *args: checked.append(args[0]) or real(*args))
+
+    class InterruptAfterThirdBatch:
+        @bp.hookimpl
+        def bpframe_batches_end(self, epoch, done, total, cost):
+            if (epoch, done) == (1, 3):
+                os.kill(os.getpid(), signal.SIGINT)
+
+    net = fresh()
+    X, Y, _ = _late_nan_problem(net)
+    net.fit(X, Y, epochs=1, batch_size=4, verbose=0)
+    assert checked == ["X"]  # a first fit
+    net.fit(X, Y, epochs=2, batch_size=4, verbose=0)
+    assert checked == ["X"]  # training again: its first epoch checked X
+    with pytest.raises(bp.TrainingInterrupted):
+        net.fit(X, Y, epochs=2, batch_size=4, verbose=0, callbacks=[InterruptAfterThirdBatch()])
+    assert checked == ["X"] and net._model.run is not None
+    net.fit(X, Y, epochs=2, batch_size=4, verbose=0)
+    assert checked == ["X", "X"] and net._model.run is None  # the resumed fit checked X first
 
 
 def test_x_changed_during_the_fit_is_named_as_such(monkeypatch):
