@@ -47,19 +47,15 @@ def _max_abs_flat_compiled(flat):
     """One integer maximum over the bit patterns, compiled for the array's dtype only (numba would compile both
     branches of an ``if`` on the itemsize). With the sign bit cleared the bits are a non-negative signed integer:
     a signed maximum in the width of the float vectorises (see ``_SIGNED_BITS``)."""
-    signed, mask_value, inf_value = _SIGNED_BITS[np.dtype(flat.dtype.name)]
-    mask, inf_bits = signed(mask_value), signed(inf_value)
+    signed, mask_value, _ = _SIGNED_BITS[np.dtype(flat.dtype.name)]
+    mask = signed(mask_value)
 
     def impl(flat):
         bits = flat.view(signed)
         top = signed(0)
         for i in range(bits.size):
             top = signed(max(top, signed(bits[i] & mask)))
-        if top >= inf_bits:
-            return np.inf
-        value = np.empty(1, signed)
-        value[0] = top
-        return float(value.view(flat.dtype)[0])
+        return magnitude_value(top, flat)
 
     return impl
 

@@ -38,6 +38,7 @@ __all__ = [
     "forward_layer",
     "gather_batch",
     "gather_checked_batch",
+    "prefetch_row",
     "put_rows",
 ]
 
@@ -180,6 +181,18 @@ def bp3_bp4_step_in_place(delta, a_prev, w, b, keep_w, keep_b, step, sums):
 
 
 @helper
+def prefetch_row(x, y, order, ahead):
+    """Request row ``order[ahead]`` of ``x`` and of ``y`` into the cache, one cache line at a time, when ``ahead`` is
+    within ``order`` (:mod:`bpframe.kernels.memory`)."""
+    if ahead < order.shape[0]:
+        later = order[ahead]
+        for j in range(0, x.shape[1], max(1, CACHE_LINE_BYTES // x.itemsize)):
+            prefetch(x, later, j)
+        for j in range(0, y.shape[1], max(1, CACHE_LINE_BYTES // y.itemsize)):
+            prefetch(y, later, j)
+
+
+@helper
 def gather_batch(x, y, order, start, xb, yb):
     """Copy rows ``x[order[start + i]]`` into ``xb[i]`` and ``y[order[start + i]]`` into ``yb[i]``: one shuffled
     mini-batch.
@@ -189,16 +202,8 @@ def gather_batch(x, y, order, start, xb, yb):
     DRAM; inputs and targets are copied in one loop so that waiting for a target row (a few bytes somewhere in
     memory) overlaps with copying an input row.
     """
-    x_step = max(1, CACHE_LINE_BYTES // x.itemsize)
-    y_step = max(1, CACHE_LINE_BYTES // y.itemsize)
     for i in range(xb.shape[0]):
-        ahead = start + i + PREFETCH_ROWS_AHEAD
-        if ahead < order.shape[0]:
-            later = order[ahead]
-            for j in range(0, x.shape[1], x_step):
-                prefetch(x, later, j)
-            for j in range(0, y.shape[1], y_step):
-                prefetch(y, later, j)
+        prefetch_row(x, y, order, start + i + PREFETCH_ROWS_AHEAD)
         row = order[start + i]
         for j in range(xb.shape[1]):
             xb[i, j] = x[row, j]
@@ -211,17 +216,9 @@ def gather_checked_batch(x, y, order, start, xb, yb):
     """:func:`gather_batch`, measuring the rows as they are copied: returns the largest :math:`|x|` of the
     mini-batch, inf if one of its inputs is NaN or inf (the check that the inputs are finite, made batch by batch
     where a separate pass before training would read every input again)."""
-    x_step = max(1, CACHE_LINE_BYTES // x.itemsize)
-    y_step = max(1, CACHE_LINE_BYTES // y.itemsize)
     top = 0
     for i in range(xb.shape[0]):
-        ahead = start + i + PREFETCH_ROWS_AHEAD
-        if ahead < order.shape[0]:
-            later = order[ahead]
-            for j in range(0, x.shape[1], x_step):
-                prefetch(x, later, j)
-            for j in range(0, y.shape[1], y_step):
-                prefetch(y, later, j)
+        prefetch_row(x, y, order, start + i + PREFETCH_ROWS_AHEAD)
         row = order[start + i]
         top = max(top, copy_row_magnitude(x[row], xb[i]))
         for j in range(yb.shape[1]):
