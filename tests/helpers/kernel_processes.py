@@ -42,9 +42,12 @@ import bpframe as bp
 rng = np.random.default_rng(0)
 X, y = rng.normal(size=(40, 6)), rng.integers(0, 3, 40)
 net = bp.Network(SIZES, ACTS, "cross_entropy", dtype=DTYPE, seed=1)
-for _ in range(2):  # the second fit checks its inputs with the engine's scan when the engine ran the first
+for _ in range(2):  # the second fit trains again: its first epoch checks the inputs
     net.fit(X, y, epochs=1, batch_size=8, eta=0.1, optimizer="momentum", verbose=0)
-RESULT = [float(v) for v in net.parameters()[:20]] + [net.evaluate(X, y)["cost"]]
+other = bp.Network(SIZES, ACTS, "cross_entropy", dtype=DTYPE, seed=2)
+# a first fit checks its inputs before any work, with the engine's scan when the engine ran before
+other.fit(X, y, epochs=1, batch_size=8, eta=0.1, optimizer="momentum", verbose=0)
+RESULT = [float(v) for v in net.parameters()[:20]] + [net.evaluate(X, y)["cost"], other.evaluate(X, y)["cost"]]
 """
 
 
