@@ -162,7 +162,7 @@ def _check_finite(name: str, array: np.ndarray) -> None:
 
 def as_inputs(name: str, value: Any, n_features: int, dtype: np.dtype) -> np.ndarray:
     """Inputs X of shape (n, n_features), returned as a C-contiguous array of ``dtype``."""
-    return _inputs(name, value, n_features, dtype, bound=False)[0]
+    return _inputs(name, value, n_features, dtype)[0]
 
 
 def as_inputs_with_bound(
@@ -175,8 +175,8 @@ def as_inputs_with_bound(
     ``scans`` maps a dtype's name to a faster function with :func:`max_abs`'s value on a flat C-contiguous array
     of that dtype (the compiled engine's, :data:`bpframe.kernels.interface.INPUT_BOUNDS`); others use
     :func:`max_abs`."""
-    array, top = _inputs(name, value, n_features, dtype, bound=True, scans=scans)
-    return array, _max_abs_with(scans, array) if top is None else top
+    array, top = as_inputs_unread(name, value, n_features, dtype, scans)
+    return array, require_finite(name, array, scans) if top is None else top
 
 
 def as_inputs_unread(
@@ -185,7 +185,7 @@ def as_inputs_unread(
     """:func:`as_inputs_with_bound` for a caller that checks the inputs as it reads them (training's first epoch):
     an array used as it is (already ``dtype``, C-contiguous and writable) comes back unread, with None for its
     bound, so it is neither checked nor measured here; a converted one is checked as always, and measured."""
-    return _inputs(name, value, n_features, dtype, bound=True, scans=scans, read=False)
+    return _inputs(name, value, n_features, dtype, scans=scans, read=False)
 
 
 def require_finite(name: str, array: np.ndarray, scans: Mapping[str, Scan] = _NO_SCANS) -> float:
@@ -208,7 +208,6 @@ def _inputs(
     value: Any,
     n_features: int,
     dtype: np.dtype,
-    bound: bool,
     scans: Mapping[str, Scan] = _NO_SCANS,
     read: bool = True,
 ) -> tuple[np.ndarray, float | None]:
