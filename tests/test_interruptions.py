@@ -109,6 +109,27 @@ def test_a_different_fit_after_an_interruption_starts_afresh(monkeypatch):
     assert history.epoch == [1] and net._model.optimizer.step == 4 + 15
 
 
+def test_the_call_is_identified_only_to_leave_or_compare_a_run_cursor(monkeypatch):
+    """The fingerprint reads the data (a checksum): a fit computes it when it is interrupted (to leave it in the
+    cursor), or when a cursor is there to compare with, and else not at all."""
+    from bpframe import training
+
+    calls = []
+    real = training._fingerprint
+    monkeypatch.setattr(training, "_fingerprint", lambda s, data: calls.append(data.x.shape) or real(s, data))
+    X, y = problem()
+    net = network()
+    net.fit(X, y, **FIT)
+    net.fit(X, y, **FIT)
+    assert calls == []
+    with pytest.raises(bp.TrainingInterrupted):
+        net.fit(X, y, callbacks=[InterruptAt(2, 5)], **FIT)
+    cursor = net._model.run
+    assert calls == [(120, 5)] and cursor is not None and cursor.next_batch == 5
+    net.fit(X[:60], y[:60], **{**FIT, "epochs": 1})  # another call: compared, so identified, and not resumed
+    assert calls == [(120, 5), (60, 5)] and net._model.run is None
+
+
 def raises_beyond(z):
     if z > 2.5:
         raise ValueError("input too large for this test activation")
