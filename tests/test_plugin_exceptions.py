@@ -84,6 +84,7 @@ def network(hidden, output, loss, scale=1.0):
     return net
 
 
+@pytest.mark.jit_pass
 @pytest.mark.parametrize("tier", ["numpy", "compiled"])
 def test_a_raising_derivative_in_bp2_is_named(tier, monkeypatch):
     monkeypatch.setenv("BPFRAME_ENGINE", tier)
@@ -100,6 +101,7 @@ def test_a_raising_derivative_in_bp2_is_named(tier, monkeypatch):
     np.testing.assert_array_equal(net.parameters(), before)
 
 
+@pytest.mark.jit_pass
 @pytest.mark.parametrize("tier", ["numpy", "compiled"])
 @pytest.mark.parametrize(
     ("kind", "role", "exception"),
@@ -120,6 +122,7 @@ def test_a_raising_loss_function_is_named(tier, kind, role, exception, monkeypat
     assert net._model.optimizer.step == 0
 
 
+@pytest.mark.jit_pass
 @pytest.mark.parametrize("tier", ["numpy", "compiled"])
 def test_a_raising_vector_activation_is_named(tier, monkeypatch):
     monkeypatch.setenv("BPFRAME_ENGINE", tier)

@@ -53,12 +53,14 @@ def _not_numba(z):
     return math.fsum([z])  # a plain Python function numba does not support
 
 
+@pytest.mark.jit_pass
 @pytest.mark.jit
 def test_compile_alone_raises_numbas_error():
     with pytest.raises(TypingError, match="Unknown attribute 'fsum' of type Module"):
         alone.compile_alone(_not_numba, "sigma", "float64")
 
 
+@pytest.mark.jit_pass
 @pytest.mark.jit
 def test_a_name_that_is_not_an_identifier_is_replaced_before_numba_sees_it():
     fn = lambda z: z * 2.0  # noqa: E731 - its __qualname__ '<lambda>' is not an identifier

@@ -21,6 +21,7 @@ def op(x, transpose):
     return x.T if transpose else x
 
 
+@pytest.mark.jit_pass
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
@@ -59,6 +60,7 @@ def test_gemm_writes_only_its_view(dtype):
     np.testing.assert_array_equal(theta[10:], np.arange(10, 20))
 
 
+@pytest.mark.jit_pass
 @pytest.mark.jit
 def test_gemm_refuses_mixed_dtypes_and_non_contiguous_arrays():
     a64, b32, c32 = np.ones((2, 2)), np.ones((2, 2), np.float32), np.ones((2, 2), np.float32)

@@ -47,6 +47,7 @@ def test_on_this_machine_the_kernels_use_numpys_own_blas():
     assert found is not None and found.name.startswith("numpy ")
 
 
+@pytest.mark.jit_pass
 @pytest.mark.jit
 def test_a_network_compiles_trains_and_predicts_with_scipy_unimportable():
     """What a Linux install without SciPy does: the blocks compile (numba skips its SciPy BLAS check), the

@@ -292,6 +292,7 @@ def test_any_function_name_gives_a_safe_cache_file_name(module, qualname):
     assert label.isascii() or all(ch.isalnum() or ch == "_" for ch in label)
 
 
+@pytest.mark.jit_pass
 @pytest.mark.jit
 def test_a_hostile_function_name_runs_no_code(tmp_path):
     """v1 pasted names into generated source; v2 generates none: a name holding code is only ever a label."""

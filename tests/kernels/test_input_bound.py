@@ -41,6 +41,7 @@ def test_input_bound_has_numpys_value(dtype):
                 assert engine.input_bound(y.reshape(-1)) == max_abs(y) == np.inf
 
 
+@pytest.mark.jit_pass
 @pytest.mark.jit
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_a_compiled_fit_makes_it_the_check_of_later_fits(dtype, monkeypatch):
@@ -64,6 +65,7 @@ def test_a_compiled_fit_makes_it_the_check_of_later_fits(dtype, monkeypatch):
     assert calls == [(96,), (96,)]  # a first fit checks X before any work, with the engine's scan
 
 
+@pytest.mark.jit_pass
 @pytest.mark.jit
 def test_the_scan_is_compiled_beside_a_compiled_engine_and_else_loaded_by_the_first_fit_that_needs_it(monkeypatch):
     x = np.linspace(-4.0, 2.0, 30).reshape(6, 5)

@@ -57,6 +57,7 @@ def test_the_identity_is_numbas_magic_tuple():
     assert lean.host_identity() == repr(cpu_target.target_context.codegen().magic_tuple())
 
 
+@pytest.mark.jit_pass
 def test_a_block_linked_without_numba_runs_the_machine_code_numba_compiled(tmp_path, monkeypatch):
     _fresh(monkeypatch, tmp_path)
     dtype = np.dtype("float64")
@@ -78,6 +79,7 @@ def test_a_block_linked_without_numba_runs_the_machine_code_numba_compiled(tmp_p
     assert build.block("forward", _relu, dtype, "test").address == linked.address  # a file is linked once
 
 
+@pytest.mark.jit_pass
 def test_a_symbol_that_cannot_be_resolved_leaves_the_block_to_numba(tmp_path, monkeypatch):
     """Linking code with an unresolved symbol would abort the process: lean checks every symbol first."""
     _fresh(monkeypatch, tmp_path)
@@ -98,6 +100,7 @@ def test_a_symbol_that_cannot_be_resolved_leaves_the_block_to_numba(tmp_path, mo
     assert _forward(block)[0] == 1
 
 
+@pytest.mark.jit_pass
 def test_a_block_that_allocates_is_left_to_numba(tmp_path, monkeypatch):
     """Code that needs numba's runtime beyond what lean registers is stored without the lean payload."""
     _fresh(monkeypatch, tmp_path)
@@ -111,6 +114,7 @@ def test_a_block_that_allocates_is_left_to_numba(tmp_path, monkeypatch):
     assert status == 1 and a.tobytes() == z.tobytes()
 
 
+@pytest.mark.jit_pass
 def test_a_damaged_file_met_by_lean_is_removed_with_one_warning(tmp_path, monkeypatch):
     _fresh(monkeypatch, tmp_path)
     build.block("forward", _relu, np.dtype("float64"), "test")
@@ -122,6 +126,7 @@ def test_a_damaged_file_met_by_lean_is_removed_with_one_warning(tmp_path, monkey
     assert not path.exists() and str(path) in cache.stats().removed
 
 
+@pytest.mark.jit_pass
 def test_a_result_loaded_from_one_folder_is_stored_in_another_as_the_same_file(tmp_path, monkeypatch):
     """numba keeps no object code of what it loaded, so ``store`` writes the file it was loaded from."""
     from numba.core import sigutils
@@ -177,6 +182,7 @@ def test_numbas_jit_switch_is_read_without_importing_numba():
         assert done.stdout.split() == expected.split()
 
 
+@pytest.mark.jit_pass
 def test_a_numba_code_generation_setting_leaves_every_file_to_numba(monkeypatch):
     monkeypatch.setattr(lean, "_state", {})
     monkeypatch.setenv("NUMBA_CPU_NAME", "generic")

@@ -11,6 +11,7 @@ from bpframe.kernels.equations import gather_batch
 from bpframe.kernels.memory import prefetch
 
 
+@pytest.mark.jit_pass
 @pytest.mark.parametrize(
     ("x_dtype", "y_dtype"), [(np.float32, np.float32), (np.float64, np.float64), (np.float64, np.int8)]
 )
@@ -36,12 +37,14 @@ def hint_everywhere(a):
     return a.sum()
 
 
+@pytest.mark.jit_pass
 def test_prefetch_changes_nothing():
     a = np.arange(12.0).reshape(3, 4)
     assert hint_everywhere(a) == 66.0
     np.testing.assert_array_equal(a, np.arange(12.0).reshape(3, 4))
 
 
+@pytest.mark.jit_pass
 @pytest.mark.jit
 def test_prefetch_takes_a_2d_array_and_two_integers():
     @njit

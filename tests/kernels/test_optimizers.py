@@ -136,6 +136,7 @@ def test_adam_matches_numpy(dtype, decay):
     check_against_oracle("adam", dtype, decay, seed=4)
 
 
+@pytest.mark.jit_pass
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_sgd_by_hand(dtype):
     # One weight w = 1 with decay 0.5, one bias b = 1, eta = 0.1:

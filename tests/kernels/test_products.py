@@ -22,6 +22,7 @@ def product(a, w):
     return z
 
 
+@pytest.mark.jit_pass
 @pytest.mark.parametrize(("dtype", "tolerance"), [(np.float32, 2e-6), (np.float64, 1e-14)])
 @pytest.mark.parametrize("m", [1, 2, 3, 10, 16])
 @pytest.mark.parametrize("n", [1, 3, 4, 5, 30])
@@ -60,6 +61,7 @@ def test_a_network_asks_for_the_kernel_only_where_a_layer_takes_it(sizes, batch_
     assert (net.program.forward_product(batch_size) != 0) is used
 
 
+@pytest.mark.jit_pass
 @pytest.mark.jit
 def test_training_through_the_kernel_learns(monkeypatch):
     """A W1-shaped network on mini-batches of 10 (the kernel's case) learns a teacher's linear rule in 300

@@ -44,6 +44,7 @@ def test_max_abs_edge_values(dtype):
 
 
 # -- the bound ---------------------------------------------------------------------------------------------------
+@pytest.mark.jit_pass
 def test_step_bound_by_hand():
     # max(|keep|, 1) * 1 + 0.1 * 2 * max(3, 1) = 1.6 (keep = 1 - eta * decay = 1)
     assert step_bound(1.0, 2.0, 3.0, 10, 0.1, 1.0, 1e30) == pytest.approx(1.6)

@@ -68,6 +68,7 @@ def assert_same(a, b, ha, hb):
         assert getattr(ha, column) == getattr(hb, column), column
 
 
+@pytest.mark.jit_pass
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("config", sorted(CONFIGS))
@@ -140,6 +141,7 @@ def test_the_fused_step_refused_by_its_guard_agrees_too(monkeypatch):
     np.testing.assert_array_equal(*results)
 
 
+@pytest.mark.jit_pass
 def test_batches_whose_in_place_step_the_guard_refuses_take_the_two_buffer_step_in_both_tiers(monkeypatch):
     """With ReLU the first layer's δ does not vanish, so m · max|δ| · max|x| exceeds the limit for inputs near
     1e306: the guard refuses the in-place step after measuring the parameters again, and the batch takes the
@@ -185,6 +187,7 @@ def test_column_sums_add_the_rows_in_the_engines_order(dtype):
         assert np.array_equal(np.signbit(numpy_tier.column_sums(delta)), np.signbit(engine_sums))
 
 
+@pytest.mark.jit_pass
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize(
     ("config", "optimizer"),
@@ -211,6 +214,7 @@ def test_tiers_agree_with_dropout_l1_and_layer_speed(config, optimizer, dtype, m
         np.testing.assert_array_equal(ga.mask[l], gb.mask[l])
 
 
+@pytest.mark.jit_pass
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_the_numpy_tiers_prepared_batches_agree_with_l1_and_layer_speed(optimizer, dtype, monkeypatch):
