@@ -319,13 +319,16 @@ def evaluate(theta, layout, x, y, out, chunk, status):
     m = min(chunk, n)
     zs, acts, _ = _buffers(layout, m, theta)
     none = np.empty(0, np.float64)
+    # no product kernel, key or update number: int64 zeros, not literal ones (numba compiles a function again for each
+    # literal argument), so forward and the helpers it calls compile once for every entry point
+    zero = np.int64(0)
     total = np.empty(1, np.float64)
     cost, correct = 0.0, 0
     status[OUTCOME] = DONE
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
         put_rows(x[start : start + m], layer(acts, layout, 0, m), 0)
-        failed_layer = forward(theta, layout, zs, acts, m, 0, none, 0, 0, zs[:0], zs[:0])
+        failed_layer = forward(theta, layout, zs, acts, m, zero, none, zero, zero, zs[:0], zs[:0])
         if failed_layer != 0:
             _failed(status, failed_layer, FORWARD_ROLE)
             status[BATCH] = start
@@ -353,7 +356,7 @@ def backprop(theta, layout, zs, acts, deltas, y, grad, status, drop, key, step, 
     work = np.empty(max(layout.widest, m * layout.sizes[L]), np.float64)
     total = np.zeros(1, np.float64)
     status[OUTCOME] = DONE
-    failed_layer = forward(theta, layout, zs, acts, m, 0, drop, key, step, masks, kept)
+    failed_layer = forward(theta, layout, zs, acts, m, np.int64(0), drop, key, step, masks, kept)  # int64, as above
     if failed_layer != 0:
         _failed(status, failed_layer, FORWARD_ROLE)
         return np.nan
