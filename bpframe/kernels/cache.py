@@ -187,7 +187,16 @@ def _module_file(module: types.ModuleType) -> Path | None:
     return Path(file) if file and file.endswith(".py") else None
 
 
-def _reached(fn: Callable[..., Any], files: dict[Path, bytes], values: list[str], seen: set[int]) -> None:
+def _add_module(module: types.ModuleType, files: dict[str, bytes]) -> None:
+    """Record ``module``'s source under its name (not its path: the same file installed in two environments, tox's
+    py311 and docs say, is the same compiled code, and shares one cache file)."""
+    name = module.__name__
+    if name not in files and (path := _module_file(module)) is not None:
+        with contextlib.suppress(OSError):
+            files[name] = path.read_bytes()
+
+
+def _reached(fn: Callable[..., Any], files: dict[str, bytes], values: list[str], seen: set[int]) -> None:
     """Collect the module files and scalar global values that compiled ``fn`` depends on, following the functions
     and modules its globals name (helpers in other modules, ``numba.njit`` dispatchers, constants)."""
     fn = getattr(fn, "py_func", fn)  # a numba dispatcher: follow its Python function
@@ -196,9 +205,8 @@ def _reached(fn: Callable[..., Any], files: dict[Path, bytes], values: list[str]
         return
     seen.add(id(fn))
     module = sys.modules.get(getattr(fn, "__module__", "") or "")
-    if module is not None and (path := _module_file(module)) is not None and path not in files:
-        with contextlib.suppress(OSError):
-            files[path] = path.read_bytes()
+    if module is not None:
+        _add_module(module, files)
     names = set(code.co_names)
     for const in code.co_consts:  # nested functions and lambdas
         if isinstance(const, types.CodeType):
@@ -211,9 +219,7 @@ def _reached(fn: Callable[..., Any], files: dict[Path, bytes], values: list[str]
         if isinstance(value, _SCALARS):
             values.append(f"{name}={value!r}")
         elif isinstance(value, types.ModuleType):
-            if (path := _module_file(value)) is not None and path not in files:
-                with contextlib.suppress(OSError):
-                    files[path] = path.read_bytes()
+            _add_module(value, files)
         elif callable(value):
             _reached(value, files, values, seen)
     for cell in getattr(fn, "__closure__", None) or ():
@@ -227,20 +233,21 @@ def function_digest(fn: Callable[..., Any]) -> str | None:
     cached (defined in ``__main__``, a notebook or an interactive session, or its source is not a file).
 
     It covers the function's identity (module and qualified name), the source of every module it reaches through
-    its globals (a helper imported from a second module, a ``numba.njit`` helper, a module used as ``m.f``), and
-    the values of the scalar globals it reads, which numba freezes into the compiled code.
+    its globals (a helper imported from a second module, a ``numba.njit`` helper, a module used as ``m.f``), each
+    by its module's name and not its path, and the values of the scalar globals it reads, which numba freezes into
+    the compiled code.
     """
     module_name = getattr(fn, "__module__", None) or ""
     if module_name == "__main__" or module_name not in sys.modules:
         return None
     if _module_file(sys.modules[module_name]) is None:
         return None
-    files: dict[Path, bytes] = {}
+    files: dict[str, bytes] = {}
     values: list[str] = []
     _reached(fn, files, values, set())
     parts: list[str | bytes] = [module_name, getattr(fn, "__qualname__", "")]
-    for path in sorted(files):
-        parts += [str(path), files[path]]
+    for name in sorted(files):
+        parts += [name, files[name]]
     return digest(*parts, *values)
 
 

@@ -108,6 +108,28 @@ def test_the_function_digest_covers_helpers_and_frozen_globals(tmp_path, scale, 
     assert cache.function_digest(uses_digest.f) != digest  # the helper's file changed
 
 
+def test_the_function_digest_does_not_depend_on_where_the_files_are_installed(tmp_path, monkeypatch):
+    """The same plugin files in two places (two tox environments' site-packages) are the same compiled code: one
+    digest, so one cache folder serves both; a different file in the second place is a different digest."""
+    uses = "from helper_where import scale\n\n\ndef f(z):\n    return scale(z) + 1.0\n"
+    digests = []
+    for place, scale in (("one", "2.0"), ("two", "2.0"), ("three", "3.0")):
+        folder = tmp_path / place
+        folder.mkdir()
+        (folder / "helper_where.py").write_text(PLUGIN["helper.py"].format(scale=scale))
+        (folder / "uses_where.py").write_text(uses)
+        monkeypatch.syspath_prepend(str(folder))
+        for name in ("helper_where", "uses_where"):
+            sys.modules.pop(name, None)
+        import uses_where
+
+        assert Path(uses_where.__file__).parent == folder
+        digests.append(cache.function_digest(uses_where.f))
+    for name in ("helper_where", "uses_where"):
+        sys.modules.pop(name, None)
+    assert digests[0] == digests[1] != digests[2]
+
+
 def test_functions_of_main_or_without_a_source_file_are_not_cached():
     def local(z):
         return z
