@@ -158,10 +158,10 @@ def test_a_warm_job_in_the_numpy_tier_imports_no_numba_and_gets_the_same_numbers
     assert not again["compiled"] and sorted(again["loaded"]) == sorted(first["compiled"])
 
 
-def test_with_the_engine_on_disk_a_short_job_stays_in_the_numpy_tier_without_numba(tmp_path, warm_template):
+def test_with_the_engine_on_disk_a_short_job_stays_in_the_numpy_tier_without_numba(tmp_path, engine_on_disk):
     """Loading the cached engine costs a fresh process about 0.35 s (numba's import included): a job whose NumPy
     tier costs less than that beyond the engine trains there, with its blocks linked by lean."""
-    folder = copy_cache(warm_template.folder, tmp_path)
+    folder = copy_cache(engine_on_disk, tmp_path)
     code = train([6, 5, 3], ["tanh", "softmax"]) + NO_NUMBA + "RESULT['tiers'] = sorted(net._model.program.tiers)\n"
     short = run(code, folder)
     assert short["result"]["numba"] is False and short["result"]["tiers"] == ["numpy"]
