@@ -5,7 +5,9 @@ most of the call. Measured on a 2-core AMD EPYC (Zen 4), one thread, W1's first 
 neurons): 12.3 µs for ``sgemm`` against 4.9 µs for :func:`small_forward` (float64: 17.8 against 9.5 µs); at
 128 rows BLAS is ahead again (182 against 199 µs). So the engine takes this kernel for mini-batches of at most
 ``SMALL_ROWS`` (16) rows whose layer has at least ``SMALL_DEPTH`` (256) inputs, and BLAS for everything else:
-the same rule in both tiers (:func:`~bpframe.kernels.interface.small_product`).
+the same rule in both tiers (:func:`~bpframe.kernels.interface.small_product`). Those BLAS times are OpenBLAS's
+Haswell kernels, which pack; its AVX-512 kernels multiply small matrices without packing, faster than this kernel
+(:data:`~bpframe.kernels.blaslib.SMALL_MATRIX_CORES`), and with them the engine takes BLAS for every product.
 
 The kernel computes each :math:`z_{ij} = \sum_k a_{ik} w_{jk}` for two rows and four neurons at a time, so that
 every number it loads is used four (or two) times while eight sums stay in registers. It is the one kernel of

@@ -20,6 +20,7 @@ from .. import config
 from ..activation import Activation
 from ..loss import Loss
 from . import cache, dropout, numpy_tier
+from .blaslib import blas
 from .build import Block, block, compiled_engine, engine_on_disk, jit_enabled, load_cached, product_block
 from .interface import BATCH, INPUT_BOUNDS, Layout, Training, small_product
 from .runner import PluginExceptions, run
@@ -107,7 +108,12 @@ class Program:
 
     def forward_product(self, batch_size: int) -> Any:
         """The small-product kernel's address for training with mini-batches of ``batch_size`` rows when some layer
-        of this network takes it (:func:`~bpframe.kernels.interface.small_product`), else 0."""
+        of this network takes it (:func:`~bpframe.kernels.interface.small_product`), else 0; always 0 when the
+        BLAS multiplies small matrices without packing them
+        (:attr:`~bpframe.kernels.blaslib.Blas.small_matrix_kernels`), which is faster. Both tiers take the
+        product this returns."""
+        if blas().small_matrix_kernels:
+            return 0
         if any(small_product(batch_size, inputs) for inputs in self.sizes[:-1]):
             return product_block(self.dtype).address
         return 0

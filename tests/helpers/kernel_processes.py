@@ -11,7 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-__all__ = ["TRAIN", "copy_cache", "run", "train"]
+__all__ = ["PACKING_BLAS", "TRAIN", "copy_cache", "packing_blas", "run", "train"]
 
 
 def run(code: str, cache_dir: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None) -> dict:
@@ -61,3 +61,24 @@ def copy_cache(template: Path, tmp_path: Path, name: str = "cache") -> Path:
     target = tmp_path / name
     shutil.copytree(template, target)
     return target
+
+
+def packing_blas(monkeypatch) -> None:
+    """Have the engine take bpframe's small-product kernel wherever its rule says, as it does with a BLAS that packs
+    small matrices (OpenBLAS's Haswell kernels), whatever the BLAS of this machine is: with OpenBLAS's SkylakeX
+    kernels it leaves those products to BLAS (``Program.forward_product``), and the kernel's tests would test
+    nothing. The BLAS itself is the real one; only its core's name is changed."""
+    from bpframe.kernels import blaslib, program
+
+    real = blaslib.blas()
+    packing = blaslib.Blas(real.sgemm, real.dgemm, real.int_bytes, real.name, "Haswell")
+    monkeypatch.setattr(program, "blas", lambda: packing)
+
+
+#: The same for a program run by :func:`run`: put it before the code.
+PACKING_BLAS = """
+from bpframe.kernels import blaslib as _blaslib, program as _program
+_real = _blaslib.blas()
+_packing = _blaslib.Blas(_real.sgemm, _real.dgemm, _real.int_bytes, _real.name, "Haswell")
+_program.blas = lambda: _packing
+"""
