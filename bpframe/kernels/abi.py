@@ -38,7 +38,7 @@ from numba.np.numpy_support import carray
 
 from .interface import FAILED, NONFINITE, OK
 
-__all__ = ["FAILED", "NONFINITE", "OK", "SIGNATURES", "call_block", "view"]
+__all__ = ["FAILED", "NONFINITE", "OK", "SIGNATURES", "borrow", "call_block", "view"]
 
 _P = types.voidptr
 _I = types.int64
@@ -119,3 +119,45 @@ def _view_nojit(pointer: Any, shape: Any, dtype: Any) -> np.ndarray:
 
 #: ``view(pointer, shape, dtype)``: the C-contiguous array of ``shape`` at a block argument's data pointer.
 view: Callable[..., Any] = _view_nojit if config.DISABLE_JIT else carray  # type: ignore[attr-defined]
+
+
+@intrinsic
+def _borrow(typingctx: Any, buffer: Any, start: Any, rows: Any, cols: Any) -> Any:
+    """The ``(rows, cols)`` C-contiguous view of ``buffer[start : start + rows * cols]`` (a 1-D C-contiguous
+    array), holding no reference to ``buffer``: numba's own views of a slice count references with atomic
+    instructions and reshape through a C call, which the engine paid for every view of every mini-batch."""
+    if not (isinstance(buffer, types.Array) and buffer.ndim == 1 and buffer.layout == "C"):
+        return None
+    if not all(isinstance(ty, types.Integer) for ty in (start, rows, cols)):
+        return None
+    signature = buffer.copy(ndim=2, layout="C")(buffer, start, rows, cols)
+
+    def codegen(context: Any, builder: Any, sig: Any, llargs: Any) -> Any:
+        from numba.core import cgutils
+        from numba.np.arrayobj import populate_array
+
+        source = context.make_array(sig.args[0])(context, builder, llargs[0])
+        first, n_rows, n_cols = (context.cast(builder, value, ty, types.intp)
+                                 for value, ty in zip(llargs[1:], sig.args[1:], strict=True))  # fmt: skip
+        element = context.get_data_type(sig.args[0].dtype)
+        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(element))
+        pack = cgutils.pack_array
+        shape = pack(builder, [n_rows, n_cols])  # type: ignore[no-untyped-call]
+        strides = pack(builder, [builder.mul(n_cols, itemsize), itemsize])  # type: ignore[no-untyped-call]
+        view = context.make_array(sig.return_type)(context, builder)
+        data = builder.gep(source.data, [first])
+        populate_array(view, data=data, shape=shape, strides=strides, itemsize=itemsize,  # type: ignore[no-untyped-call]
+                       meminfo=None)  # fmt: skip
+        return view._getvalue()
+
+    return signature, codegen
+
+
+def _borrow_nojit(buffer: np.ndarray, start: int, rows: int, cols: int) -> np.ndarray:
+    """Without the compiler: the same entries as a NumPy view."""
+    return buffer[start : start + rows * cols].reshape((rows, cols))
+
+
+#: ``borrow(buffer, start, rows, cols)``: a ``(rows, cols)`` view of a flat buffer's entries from ``start``, for
+#: the engine's views of its flat batch buffers and parameters, which live as long as the call that makes them.
+borrow: Callable[..., Any] = _borrow_nojit if config.DISABLE_JIT else _borrow  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ import numpy as np
 from numba import config, njit
 
 from . import dropout
-from .abi import OK, call_block
+from .abi import OK, borrow, call_block
 from .bounds import max_abs, step_bound
 from .equations import (
     batch_cost,
@@ -73,15 +73,13 @@ else:
 @helper
 def layer(buffer, layout, l, m):
     """Layer ``l``'s ``(m, sizes[l])`` matrix in a flat batch buffer."""
-    start = m * layout.units[l]
-    return buffer[start : start + m * layout.sizes[l]].reshape((m, layout.sizes[l]))
+    return borrow(buffer, m * layout.units[l], m, layout.sizes[l])
 
 
 @helper
 def weights(theta, layout, l):
     """:math:`w^l`, a ``(sizes[l], sizes[l-1])`` view of the flat parameters."""
-    rows, cols = layout.sizes[l], layout.sizes[l - 1]
-    return theta[layout.w_off[l] : layout.w_off[l] + rows * cols].reshape((rows, cols))
+    return borrow(theta, layout.w_off[l], layout.sizes[l], layout.sizes[l - 1])
 
 
 @helper
