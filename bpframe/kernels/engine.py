@@ -72,13 +72,15 @@ else:
 
 @helper
 def layer(buffer, layout, l, m):
-    """Layer ``l``'s ``(m, sizes[l])`` matrix in a flat batch buffer."""
+    """Layer ``l``'s ``(m, sizes[l])`` matrix in a flat batch buffer: a borrowed view, which keeps no reference to
+    ``buffer``, so it must not outlive it. Every buffer here is an entry point's argument, a field of its
+    ``Training`` struct, or a local it uses until its loop ends, and no view is returned to Python."""
     return borrow(buffer, m * layout.units[l], m, layout.sizes[l])
 
 
 @helper
 def weights(theta, layout, l):
-    """:math:`w^l`, a ``(sizes[l], sizes[l-1])`` view of the flat parameters."""
+    """:math:`w^l`, a ``(sizes[l], sizes[l-1])`` view of the flat parameters (borrowed, as in :func:`layer`)."""
     return borrow(theta, layout.w_off[l], layout.sizes[l], layout.sizes[l - 1])
 
 
