@@ -180,7 +180,7 @@ def bp3_bp4_step_in_place(delta, a_prev, w, b, keep_w, keep_b, step, sums):
     gemm(delta, True, a_prev, False, w, -rate, keep_w)
 
 
-@helper
+@helper(inline=True)
 def prefetch_row(x, y, order, ahead):
     """Request row ``order[ahead]`` of ``x`` and of ``y`` into the cache, one cache line at a time, when ``ahead`` is
     within ``order`` (:mod:`bpframe.kernels.memory`)."""

@@ -31,11 +31,19 @@ class _HelperDispatcher(CPUDispatcher):
         return twin(*args, **kwargs)
 
 
-def helper(fn: Callable[..., Any]) -> Any:
-    """Compile ``fn`` as an engine helper (see the module docstring); plain Python under NUMBA_DISABLE_JIT."""
+def helper(fn: Callable[..., Any] | None = None, *, inline: bool = False) -> Any:
+    """Compile ``fn`` as an engine helper (see the module docstring); plain Python under NUMBA_DISABLE_JIT.
+
+    ``@helper(inline=True)`` inlines the helper into each caller in numba's IR (``inline="always"``), so no call
+    is left; for a few lines in a hot loop whose call LLVM would not inline (the gathers' prefetch).
+    """
+    if fn is None:
+        return lambda f: helper(f, inline=inline)
     if config.DISABLE_JIT:  # type: ignore[attr-defined]
         return fn
     options = {**ENGINE_OPTIONS, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+    if inline:
+        options["inline"] = "always"
     dispatcher = njit(**options)(fn)
     dispatcher.__class__ = _HelperDispatcher
     return dispatcher

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 
 from bpframe.kernels import metrics, numpy_tier
 
@@ -28,3 +29,23 @@ def test_ties_go_to_the_first_maximum_with_and_without_nan():
     # row 2: NaN is never chosen, the first 2.0 (column 0) matches
     assert numpy_tier.count_correct(a, y) == LOOP(a, y) == 3
     assert numpy_tier.count_correct(a[:1], y[:1]) == 1  # no NaN: the fast path
+
+
+@njit
+def _compiled_count(a, y):
+    return metrics.count_correct(a, y)
+
+
+@pytest.mark.jit
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("cols", [1, 2, 10])
+def test_the_compiled_count_is_the_numpy_tiers(dtype, seed, cols):
+    """The compiled loop (a select per entry, not a branch) counts as the NumPy tier does, ties and NaN included."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 3, size=(40, cols)).astype(dtype)
+    y = rng.integers(0, 3, size=(40, cols)).astype(dtype)
+    if seed % 2:
+        a[rng.random(a.shape) < 0.15] = np.nan
+    assert _compiled_count(a, y) == numpy_tier.count_correct(a, y)
+    assert _compiled_count(a[:3], y[:3]) == numpy_tier.count_correct(a[:3], y[:3])
