@@ -8,7 +8,7 @@ import pytest
 from kernel_processes import PACKING_BLAS, copy_cache, packing_blas, run
 
 import bpframe as bp
-from bpframe.kernels import blaslib, program
+from bpframe.kernels import blaslib, cache, program
 from bpframe.kernels.build import jit_enabled, product_block
 from bpframe.kernels.interface import SMALL_DEPTH, SMALL_ROWS, small_product
 
@@ -107,7 +107,7 @@ def test_training_through_the_kernel_learns(monkeypatch):
 
 @pytest.mark.jit
 @pytest.mark.slow
-def test_the_kernel_compiles_once_per_dtype_and_is_loaded_after(tmp_path, warm_template):
+def test_the_kernel_compiles_once_per_dtype_and_is_loaded_after(tmp_path, engine_on_disk):
     code = (
         PACKING_BLAS
         + """
@@ -120,7 +120,9 @@ net.fit(X, y, epochs=1, batch_size=8, eta=0.1, verbose=0)
 RESULT = None
 """
     )
-    env, cache_dir = {"BPFRAME_ENGINE": "compiled"}, copy_cache(warm_template.folder, tmp_path)
+    env, cache_dir = {"BPFRAME_ENGINE": "compiled"}, copy_cache(engine_on_disk, tmp_path)
+    for kernel in cache._versioned(cache_dir).glob("product-*"):  # the session's cache may hold it already
+        kernel.unlink()
     first = run(code.replace("SIZES", "[300, 5, 3]"), cache_dir, env=env)
     assert "product-forward-float64" in first["compiled"]
     later = run(code.replace("SIZES", "[512, 9, 7, 3]"), cache_dir, env=env)
