@@ -52,6 +52,8 @@ ALLOWED_IN_FUNCTIONS: dict[tuple[str, str], str] = {
         "with cached blocks in the NumPy tier never imports it"
         for module in ("blocks", "engine", "equations", "products")
     },
+    ("bpframe.kernels.alone", "bpframe.kernels.store"): "numba's cache interface, only when the conformance kit "
+    "compiles a function alone through the disk cache; alone's role table is read without numba",
     ("bpframe.kernels.numpy_tier", "bpframe.kernels.abi"): "numba's config decides abi's call_block; this tier "
     "calls it only under NUMBA_DISABLE_JIT, where blocks are Python functions",
 }

@@ -15,9 +15,19 @@ from typing import Any
 
 import numpy as np
 
+from . import cache, lean
 from .options import PLUGIN_OPTIONS
 
-__all__ = ["SCALAR_ARITY", "UPDATE", "VECTOR_ROLES", "compile_alone", "jit_alone", "safely_named", "signature"]
+__all__ = [
+    "SCALAR_ARITY",
+    "UPDATE",
+    "VECTOR_ROLES",
+    "compile_alone",
+    "jit_alone",
+    "label",
+    "safely_named",
+    "signature",
+]
 
 #: How many scalar arguments a function of each scalar role takes.
 SCALAR_ARITY = {"sigma": 1, "sigma_prime": 1, "cost": 2, "nabla_a": 2, "output_error": 3}
@@ -70,9 +80,37 @@ def jit_alone(function: Callable[..., Any]) -> Any:
     return njit(**PLUGIN_OPTIONS)(safely_named(function))
 
 
-def compile_alone(function: Callable[..., Any], role: str, dtype: np.dtype | str) -> Any:
+def label(fn: Callable[..., Any]) -> str:
+    """A file-name-safe label for a function (only letters, digits and underscores survive), the readable part
+    of its kernel cache files' names."""
+    text = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
+    return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text)[-60:]
+
+
+def compile_alone(function: Callable[..., Any], role: str, dtype: np.dtype | str, *, cached: bool = False) -> Any:
     """The numba dispatcher of ``function`` compiled alone for the one signature its ``role`` is called with
-    (:func:`signature`) in ``dtype``; numba's own exception when it cannot be compiled."""
+    (:func:`signature`) in ``dtype``; numba's own exception when it cannot be compiled.
+
+    With ``cached``, it goes through bpframe's disk cache as a block does: keyed by everything the compiled code
+    depends on (:func:`bpframe.kernels.cache.function_digest`, bpframe's kernels, the dtype and role), so a later
+    process loads it instead of compiling it (the conformance kit, whose runs compile every function of a plugin
+    in both dtypes). A function that cannot be cached (defined in ``__main__``) compiles in memory, as always.
+    """
     dispatcher = jit_alone(function)
+    if cached:
+        _attach_cache(dispatcher, function, role, np.dtype(dtype))
     dispatcher.compile(signature(role, dtype))
     return dispatcher
+
+
+def _attach_cache(dispatcher: Any, function: Callable[..., Any], role: str, dtype: np.dtype) -> None:
+    if not lean.jit_enabled():
+        return
+    function_digest = cache.function_digest(function)
+    folder = cache.cache_dir() if function_digest else None
+    if folder is None:
+        return
+    from .store import KernelCache
+
+    key = cache.digest("alone", role, dtype.name, cache.kernels_digest(), function_digest or "")
+    dispatcher._cache = KernelCache(folder, f"alone-{role}-{label(function)}", key)

@@ -18,7 +18,7 @@ import numpy as np
 from .. import config
 from ..errors import KernelError, PluginError
 from . import cache, lean
-from .alone import compile_alone, safely_named
+from .alone import compile_alone, label, safely_named
 from .blaslib import blas
 from .interface import BLOCK_KINDS, C_SIGNATURES
 from .options import BLOCK_OPTIONS, PLUGIN_OPTIONS, PRODUCT_OPTIONS
@@ -98,7 +98,7 @@ def _build_block(kind: str, function: Callable[..., Any], dtype: np.dtype, owner
     digest = cache.function_digest(function)
     folder = cache.cache_dir() if digest else None
     key = cache.digest(kind, dtype.name, cache.kernels_digest(), digest or "")
-    name = f"block-{kind}-{_label(function)}"
+    name = f"block-{kind}-{label(function)}"
     if folder is not None:
         address = lean.load(folder, name, key, signature)
         if address is not None:
@@ -162,12 +162,6 @@ def _build_product(dtype: np.dtype) -> Block:
         address = _compile_cfunc(products.small_forward(dtype.type), SIGNATURES["product"], kernel_cache,
                                  PRODUCT_OPTIONS).address  # fmt: skip
     return Block("product", address, C_SIGNATURES["product"](address), None, cached=True)
-
-
-def _label(fn: Callable[..., Any]) -> str:
-    """A file-name-safe label for a function (only letters, digits and underscores survive)."""
-    text = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
-    return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text)[-60:]
 
 
 def _compile_cfunc(pyfunc: Callable[..., Any], signature: Any, kernel_cache: Any,

@@ -50,7 +50,7 @@ def _compile_uncached(fn: Callable[..., Any], role: str, dtype: str) -> tuple[An
             # numba's performance and deprecation notes are not conformance failures (and -W error must not
             # turn them into "cannot be compiled"); the engine shows them when it compiles the kernels
             warnings.simplefilter("ignore")
-            dispatcher = compile_alone(fn, role, dtype)
+            dispatcher = compile_alone(fn, role, dtype, cached=True)
     except Exception as exc:  # noqa: BLE001 - numba raises many kinds, not all NumbaError
         lines = [
             ln for ln in str(exc).strip().splitlines() if ln.strip() and not ln.startswith(("Failed in", "During:"))

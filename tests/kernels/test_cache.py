@@ -303,15 +303,15 @@ def test_clear_removes_only_what_bpframe_wrote(tmp_path, monkeypatch):
 @settings(max_examples=200, deadline=None)
 @given(module=st.text(), qualname=st.text())
 def test_any_function_name_gives_a_safe_cache_file_name(module, qualname):
-    from bpframe.kernels.build import _label
+    from bpframe.kernels.alone import label
 
     def fn(z):
         return z
 
     fn.__module__, fn.__qualname__ = module, qualname
-    label = _label(fn)
-    assert label and len(label) <= 60 and all(ch.isalnum() or ch == "_" for ch in label)
-    assert label.isascii() or all(ch.isalnum() or ch == "_" for ch in label)
+    text = label(fn)
+    assert text and len(text) <= 60 and all(ch.isalnum() or ch == "_" for ch in text)
+    assert text.isascii() or all(ch.isalnum() or ch == "_" for ch in text)
 
 
 @pytest.mark.jit_pass

@@ -482,3 +482,48 @@ def test_check_takes_any_kind_of_object_a_plugin_object_or_a_name():
         check(Activation("cube", fake_plugins.cube, fake_plugins.cube))
     with pytest.raises(TypeError, match=r"bpframe.testing.check expects an Activation, a Loss, an OptimizerSpec, "):
         check(fake_plugins.cube)  # a function is not a plugin
+
+
+# -- the kit's compiled functions go through the kernel cache ---------------------------------------------------
+DOUBLED = {
+    "helper_k.py": "import numba\nSLOPE = {slope}\n\n@numba.njit\ndef slope():\n    return SLOPE\n",
+    "doubled.py": "from helper_k import slope\n\n\ndef sigma(z):\n    return 2.0 * z\n\n\n"
+    "def sigma_prime(z):\n    return slope() + 0.0 * z\n",
+}
+CHECK_DOUBLED = """
+import bpframe as bp
+from bpframe.testing import ConformanceError, check_activation
+from doubled import sigma, sigma_prime
+try:
+    check_activation(bp.Activation("doubled", sigma, sigma_prime))
+    RESULT = "passed"
+except ConformanceError as exc:
+    RESULT = "derivative" if "derivative: sigma_prime disagrees" in str(exc) else str(exc)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.one_python
+def test_the_kit_loads_what_it_compiled_and_checks_an_edited_helper_anew(tmp_path):
+    """The kit compiles each function alone in both dtypes (about 0.15 s each); a later process loads them from the
+    kernel cache, keyed like the blocks: a changed helper module of ``sigma_prime`` is compiled, and judged, anew."""
+    from kernel_processes import run
+
+    plugin, cache_dir = tmp_path / "plugin", tmp_path / "cache"
+    plugin.mkdir()
+    (plugin / "doubled.py").write_text(DOUBLED["doubled.py"])
+    (plugin / "helper_k.py").write_text(DOUBLED["helper_k.py"].format(slope=2.0))
+    env = {"PYTHONPATH": os.pathsep.join([str(plugin), os.environ.get("PYTHONPATH", "")])}
+    alone = {f"alone-{role}-doubled_{role}" for role in ("sigma", "sigma_prime")}
+
+    first = run(CHECK_DOUBLED, cache_dir, env=env)
+    assert first["result"] == "passed" and sorted(first["compiled"]) == sorted([*alone, *alone])  # two dtypes
+    again = run(CHECK_DOUBLED, cache_dir, env=env)
+    assert again["result"] == "passed" and again["compiled"] == []
+    assert sorted(again["loaded"]) == sorted([*alone, *alone])
+
+    (plugin / "helper_k.py").write_text(DOUBLED["helper_k.py"].format(slope=3.0))  # sigma_prime is now wrong
+    changed = run(CHECK_DOUBLED, cache_dir, env=env)
+    assert changed["result"] == "derivative"  # a stale sigma_prime would have passed
+    assert changed["compiled"] == ["alone-sigma_prime-doubled_sigma_prime"] * 2  # both dtypes, anew
+    assert changed["loaded"] == ["alone-sigma-doubled_sigma"] * 2  # sigma does not reach the helper
