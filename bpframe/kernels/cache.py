@@ -11,8 +11,8 @@ the file that *defines* a function and freezes the globals it reads:
 
 - every module of ``bpframe.kernels`` (found by a glob, not a list), numba's and llvmlite's versions, and the
   CPU numba compiles for (its "magic tuple");
-- for a plugin function, every module file it reaches through its globals and the values of the scalar globals
-  it reads (see :func:`function_digest`).
+- for a plugin function, every module file it reaches through its globals and the values numba freezes into
+  its code: the globals it reads, what a closure captured, default arguments (see :func:`function_digest`).
 
 Reading is defensive: a truncated, garbled or foreign file is removed and the kernel recompiled, with one
 warning. Writing goes through a temporary file in the same folder and ``os.replace``, so concurrent
@@ -22,6 +22,7 @@ processes compiling the same kernel never see half a file, and every one of them
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import importlib
 import importlib.metadata
@@ -34,6 +35,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .. import config
 from .._version import __version__
@@ -182,6 +185,25 @@ def kernels_digest() -> str:
 _SCALARS = (bool, int, float, complex, str, bytes, type(None))
 
 
+def _frozen(value: Any) -> str | None:
+    """A value numba freezes into compiled code as a constant (a number, a string, ``None``, an enum member, a
+    NumPy scalar or array, a tuple of those), as exact text for a digest; ``None`` for anything else (functions and
+    modules are followed instead, and numba refuses the rest)."""
+    if isinstance(value, _SCALARS):
+        return f"{type(value).__name__}:{value!r}"
+    if isinstance(value, enum.Enum):
+        return f"enum:{type(value).__module__}.{type(value).__qualname__}.{value.name}={_frozen(value.value)}"
+    if isinstance(value, np.ndarray):
+        data = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
+        return f"array:{value.dtype.str}:{value.shape}:{data}"
+    if isinstance(value, np.generic):
+        return f"{value.dtype.str}:{value.tobytes().hex()}"
+    if isinstance(value, tuple):
+        items = [_frozen(item) for item in value]
+        return None if None in items else f"({','.join(item for item in items if item is not None)})"
+    return None
+
+
 def _module_file(module: types.ModuleType) -> Path | None:
     file = getattr(module, "__file__", None)
     return Path(file) if file and file.endswith(".py") else None
@@ -197,8 +219,9 @@ def _add_module(module: types.ModuleType, files: dict[str, bytes]) -> None:
 
 
 def _reached(fn: Callable[..., Any], files: dict[str, bytes], values: list[str], seen: set[int]) -> None:
-    """Collect the module files and scalar global values that compiled ``fn`` depends on, following the functions
-    and modules its globals name (helpers in other modules, ``numba.njit`` dispatchers, constants)."""
+    """Collect the module files and frozen values that compiled ``fn`` depends on: the globals it reads, the values
+    its closure captured and its default arguments (:func:`_frozen`), following the functions and modules they
+    name (helpers in other modules, ``numba.njit`` dispatchers, a closure's inner helper)."""
     fn = getattr(fn, "py_func", fn)  # a numba dispatcher: follow its Python function
     code = getattr(fn, "__code__", None)
     if code is None or id(fn) in seen:
@@ -212,20 +235,21 @@ def _reached(fn: Callable[..., Any], files: dict[str, bytes], values: list[str],
         if isinstance(const, types.CodeType):
             names |= set(const.co_names)
     scope = getattr(fn, "__globals__", {})
-    for name in sorted(names):
-        if name not in scope:
-            continue
-        value = scope[name]
-        if isinstance(value, _SCALARS):
-            values.append(f"{name}={value!r}")
+    where = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
+    found = [(f"{where} global {name}", scope[name]) for name in sorted(names) if name in scope]
+    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=False):
+        with contextlib.suppress(ValueError):  # an empty cell: a name assigned after the closure was made
+            found.append((f"{where} captured {name}", cell.cell_contents))
+    found += [(f"{where} default {i}", value) for i, value in enumerate(getattr(fn, "__defaults__", None) or ())]
+    found += [(f"{where} default {k}", v) for k, v in sorted((getattr(fn, "__kwdefaults__", None) or {}).items())]
+    for what, value in found:
+        frozen = _frozen(value)
+        if frozen is not None:
+            values.append(f"{what}={frozen}")
         elif isinstance(value, types.ModuleType):
             _add_module(value, files)
         elif callable(value):
             _reached(value, files, values, seen)
-    for cell in getattr(fn, "__closure__", None) or ():
-        with contextlib.suppress(ValueError):
-            if callable(cell.cell_contents):
-                _reached(cell.cell_contents, files, values, seen)
 
 
 def function_digest(fn: Callable[..., Any]) -> str | None:
@@ -234,8 +258,9 @@ def function_digest(fn: Callable[..., Any]) -> str | None:
 
     It covers the function's identity (module and qualified name), the source of every module it reaches through
     its globals (a helper imported from a second module, a ``numba.njit`` helper, a module used as ``m.f``), each
-    by its module's name and not its path, and the values of the scalar globals it reads, which numba freezes into
-    the compiled code.
+    by its module's name and not its path, and every value numba freezes into the compiled code: the globals it
+    reads, the values a closure captured (two activations made by one factory with different parameters are
+    different code) and default arguments, whether numbers, strings, NumPy scalars and arrays or tuples of them.
     """
     module_name = getattr(fn, "__module__", None) or ""
     if module_name == "__main__" or module_name not in sys.modules:

@@ -13,6 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,6 +107,79 @@ def test_the_function_digest_covers_helpers_and_frozen_globals(tmp_path, scale, 
     (tmp_path / "helper_digest.py").write_text(PLUGIN["helper.py"].format(scale="9.0"))
     monkeypatch.setattr(uses_digest, "OFFSET", 1.5)
     assert cache.function_digest(uses_digest.f) != digest  # the helper's file changed
+
+
+def _leaky(alpha):
+    """A factory, as a plugin offering one activation per slope would write it: numba freezes ``alpha``."""
+
+    def sigma(z):
+        return z if z > 0.0 else alpha * z
+
+    return sigma
+
+
+def _default_scale(z, k=2.0):
+    return k * z
+
+
+TABLE = np.array([2.0, 0.5])
+
+
+def _uses_table(z):
+    return TABLE[0] * z + TABLE[1]
+
+
+def test_the_function_digest_covers_what_a_closure_captured_defaults_and_global_arrays(monkeypatch):
+    """numba freezes a closure's captured values, default arguments and global arrays into the code it compiles:
+    one source file, one function name, different values are different compiled code, and different digests."""
+    digest = cache.function_digest
+    assert digest(_leaky(0.1)) == digest(_leaky(0.1)) != digest(_leaky(0.5))
+    assert digest(_leaky(np.float32(0.1))) not in (digest(_leaky(0.1)), digest(_leaky(np.float32(0.5))))
+    assert digest(_leaky(np.array([0.1]))) != digest(_leaky(np.array([0.5]))) != digest(_leaky((0.5, 1.0)))
+    other_default = type(_default_scale)(_default_scale.__code__, _default_scale.__globals__, "_default_scale", (3.0,))
+    assert digest(other_default) != digest(_default_scale)
+    before = digest(_uses_table)
+    monkeypatch.setattr(sys.modules[__name__], "TABLE", np.array([2.0, 0.25]))
+    assert digest(_uses_table) != before
+
+
+LEAKY = """
+import sys
+import numpy as np
+import bpframe as bp
+from leaky_factory import make
+sigma, sigma_prime = make(ALPHA)
+net = bp.Network([2, 3, 2], [bp.Activation("leaky", sigma, sigma_prime), "softmax"], "cross_entropy", seed=0)
+X = np.array([[-1.0, -2.0], [0.5, -0.25]])
+RESULT = [float(v) for v in net.feedforward(X).ravel()] + [float(v) for v in net.backprop(X, [1, 0]).nabla_w[1].ravel()]
+"""
+LEAKY_FACTORY = """
+def make(alpha):
+    def sigma(z):
+        return z if z > 0.0 else alpha * z
+
+    def sigma_prime(z):
+        return 1.0 if z > 0.0 else alpha + 0.0 * z
+
+    return sigma, sigma_prime
+"""
+
+
+@pytest.mark.jit
+@pytest.mark.slow
+@pytest.mark.one_python
+def test_two_activations_made_by_one_factory_never_share_compiled_code(tmp_path):
+    """The same function of the same file, capturing another slope: the second process must not load the first's
+    blocks (it did until the key covered captured values: its activations and gradients were the first's)."""
+    plugin, cache_dir = tmp_path / "plugin", tmp_path / "cache"
+    plugin.mkdir()
+    (plugin / "leaky_factory.py").write_text(LEAKY_FACTORY)
+    env = {"PYTHONPATH": os.pathsep.join([str(plugin), os.environ.get("PYTHONPATH", "")])}
+    gentle = run(LEAKY.replace("ALPHA", "0.1"), cache_dir, env=env)
+    steep = run(LEAKY.replace("ALPHA", "0.5"), cache_dir, env=env)
+    alone = run(LEAKY.replace("ALPHA", "0.5"), tmp_path / "empty-cache", env=env)
+    assert steep["result"] == alone["result"] != gentle["result"]
+    assert "block-forward-leaky_factory_make__locals__sigma" in steep["compiled"]
 
 
 def test_the_function_digest_does_not_depend_on_where_the_files_are_installed(tmp_path, monkeypatch):
