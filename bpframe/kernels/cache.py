@@ -247,7 +247,32 @@ def _reached(fn: Callable[..., Any], files: dict[str, bytes], values: list[str],
         if frozen is not None:
             values.append(f"{what}={frozen}")
         elif isinstance(value, types.ModuleType):
-            _add_module(value, files)
+            _through_module(value, names, f"{where} via", files, values, seen)
+        elif callable(value):
+            _reached(value, files, values, seen)
+
+
+def _through_module(module: types.ModuleType, names: set[str], where: str, files: dict[str, bytes], values: list[str],
+                    seen: set[int]) -> None:  # fmt: skip
+    """A module a function reads attributes of (``pkg.scale(z)``, ``pkg.OFFSET``, ``pkg.sub.f``): its source, and
+    what the function's names find in it, followed like globals: a package's ``__init__`` that re-exports a helper
+    from a submodule must not hide the submodule's source. Read from the module's ``__dict__``, so that a module's
+    lazy ``__getattr__`` runs nothing; a name found by chance (an attribute name of something else) only adds to
+    the digest."""
+    if id(module) in seen:
+        return
+    seen.add(id(module))
+    _add_module(module, files)
+    attributes = vars(module)
+    for name in sorted(names):
+        if name not in attributes:
+            continue
+        value = attributes[name]
+        frozen = _frozen(value)
+        if frozen is not None:
+            values.append(f"{where} {module.__name__}.{name}={frozen}")
+        elif isinstance(value, types.ModuleType):
+            _through_module(value, names, where, files, values, seen)
         elif callable(value):
             _reached(value, files, values, seen)
 
@@ -257,7 +282,8 @@ def function_digest(fn: Callable[..., Any]) -> str | None:
     cached (defined in ``__main__``, a notebook or an interactive session, or its source is not a file).
 
     It covers the function's identity (module and qualified name), the source of every module it reaches through
-    its globals (a helper imported from a second module, a ``numba.njit`` helper, a module used as ``m.f``), each
+    its globals (a helper imported from a second module, a ``numba.njit`` helper, a module used as ``m.f``, and
+    what ``m.f`` is: a package's ``__init__`` re-exporting a helper from a submodule brings in the submodule), each
     by its module's name and not its path, and every value numba freezes into the compiled code: the globals it
     reads, the values a closure captured (two activations made by one factory with different parameters are
     different code) and default arguments, whether numbers, strings, NumPy scalars and arrays or tuples of them.

@@ -109,6 +109,32 @@ def test_the_function_digest_covers_helpers_and_frozen_globals(tmp_path, scale, 
     assert cache.function_digest(uses_digest.f) != digest  # the helper's file changed
 
 
+def test_the_function_digest_follows_what_it_reads_through_a_module(tmp_path, monkeypatch):
+    """``pkg.scale(z)``, where the package re-exports ``scale`` from a submodule: numba compiles the submodule's
+    function and freezes the submodule's constant, so an edit of the submodule alone is a new digest, and so is a
+    constant read as ``pkg.OFFSET``."""
+    package = tmp_path / "pkg_digest"
+    package.mkdir()
+    (package / "__init__.py").write_text("from ._impl import scale\n\nOFFSET = 1.5\n")
+    (package / "_impl.py").write_text(PLUGIN["helper.py"].format(scale="2.0"))
+    uses = "import pkg_digest\n\n\ndef f(z):\n    return pkg_digest.scale(z) + pkg_digest.OFFSET\n"
+    (tmp_path / "uses_pkg_digest.py").write_text(uses)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("pkg_digest", "pkg_digest._impl", "uses_pkg_digest"):
+        sys.modules.pop(name, None)
+    import uses_pkg_digest
+
+    digest = cache.function_digest(uses_pkg_digest.f)
+    (package / "_impl.py").write_text(PLUGIN["helper.py"].format(scale="3.0"))  # __init__.py unchanged
+    assert cache.function_digest(uses_pkg_digest.f) != digest
+    (package / "_impl.py").write_text(PLUGIN["helper.py"].format(scale="2.0"))
+    assert cache.function_digest(uses_pkg_digest.f) == digest
+    monkeypatch.setattr(sys.modules["pkg_digest"], "OFFSET", 2.5)  # a value set at import time, say
+    assert cache.function_digest(uses_pkg_digest.f) != digest
+    for name in ("pkg_digest", "pkg_digest._impl", "uses_pkg_digest"):
+        sys.modules.pop(name, None)
+
+
 def _leaky(alpha):
     """A factory, as a plugin offering one activation per slope would write it: numba freezes ``alpha``."""
 
