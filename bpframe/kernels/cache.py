@@ -223,13 +223,15 @@ def _reached(fn: Callable[..., Any], files: dict[str, bytes], values: list[str],
     its closure captured and its default arguments (:func:`_frozen`), following the functions and modules they
     name (helpers in other modules, ``numba.njit`` dispatchers, a closure's inner helper)."""
     fn = getattr(fn, "py_func", fn)  # a numba dispatcher: follow its Python function
-    code = getattr(fn, "__code__", None)
-    if code is None or id(fn) in seen:
+    if id(fn) in seen:
         return
     seen.add(id(fn))
     module = sys.modules.get(getattr(fn, "__module__", "") or "")
-    if module is not None:
+    if module is not None:  # also for a callable without Python code of its own, such as a jitclass
         _add_module(module, files)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return
     names = set(code.co_names)
     for const in code.co_consts:  # nested functions and lambdas
         if isinstance(const, types.CodeType):
@@ -283,7 +285,8 @@ def function_digest(fn: Callable[..., Any]) -> str | None:
 
     It covers the function's identity (module and qualified name), the source of every module it reaches through
     its globals (a helper imported from a second module, a ``numba.njit`` helper, a module used as ``m.f``, and
-    what ``m.f`` is: a package's ``__init__`` re-exporting a helper from a submodule brings in the submodule), each
+    what ``m.f`` is: a package's ``__init__`` re-exporting a helper from a submodule brings in the submodule; a
+    ``jitclass``, which has no Python code of its own to follow, brings in its module), each
     by its module's name and not its path, and every value numba freezes into the compiled code: the globals it
     reads, the values a closure captured (two activations made by one factory with different parameters are
     different code) and default arguments, whether numbers, strings, NumPy scalars and arrays or tuples of them.

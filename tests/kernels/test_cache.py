@@ -135,6 +135,38 @@ def test_the_function_digest_follows_what_it_reads_through_a_module(tmp_path, mo
         sys.modules.pop(name, None)
 
 
+JITCLASS = """
+from numba import float64
+from numba.experimental import jitclass
+
+
+@jitclass([("k", float64)])
+class Slope:
+    def __init__(self, k):
+        self.k = k
+
+    def times(self, z):
+        return {k} * z
+"""
+
+
+def test_the_function_digest_covers_the_module_of_a_jitclass_it_uses(tmp_path, monkeypatch):
+    """A jitclass has no Python code of its own to follow, but numba compiles its methods from its module."""
+    (tmp_path / "slope_digest.py").write_text(JITCLASS.format(k="self.k"))
+    uses = "from slope_digest import Slope\n\n\ndef f(z):\n    return Slope(2.0).times(z)\n"
+    (tmp_path / "uses_slope.py").write_text(uses)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("slope_digest", "uses_slope"):
+        sys.modules.pop(name, None)
+    import uses_slope
+
+    digest = cache.function_digest(uses_slope.f)
+    (tmp_path / "slope_digest.py").write_text(JITCLASS.format(k="-self.k"))
+    assert cache.function_digest(uses_slope.f) != digest
+    for name in ("slope_digest", "uses_slope"):
+        sys.modules.pop(name, None)
+
+
 def _leaky(alpha):
     """A factory, as a plugin offering one activation per slope would write it: numba freezes ``alpha``."""
 
