@@ -5,6 +5,7 @@ Most tests run small programs in fresh processes sharing one cache folder, as us
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -89,17 +90,27 @@ def test_editing_a_helper_module_of_a_plugin_gives_the_new_numbers(tmp_path):
     assert changed["result"] == fresh["result"]  # exactly what an empty cache computes
 
 
+def _import_written(tmp_path, monkeypatch, sources: dict[str, str], name: str):
+    """Write ``sources`` (paths relative to ``tmp_path``) and import the module ``name`` from them, afresh; the
+    modules they define leave ``sys.modules`` when the test ends."""
+    for file, text in sources.items():
+        path = tmp_path / file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        module = file.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        monkeypatch.setitem(sys.modules, module, None)  # monkeypatch restores the entry as it was: absent
+        del sys.modules[module]
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return importlib.import_module(name)
+
+
 @pytest.mark.parametrize("scale", ["2.0", "3.0"])
 def test_the_function_digest_covers_helpers_and_frozen_globals(tmp_path, scale, monkeypatch):
     """The digest of a plugin function changes with the source of a helper module it calls and with the
     values of the scalar globals numba freezes into it."""
-    (tmp_path / "helper_digest.py").write_text(PLUGIN["helper.py"].format(scale=scale))
     uses = "from helper_digest import scale\nOFFSET = 1.5\n\n\ndef f(z):\n    return scale(z) + OFFSET\n"
-    (tmp_path / "uses_digest.py").write_text(uses)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("helper_digest", "uses_digest"):
-        sys.modules.pop(name, None)
-    import uses_digest
+    sources = {"helper_digest.py": PLUGIN["helper.py"].format(scale=scale), "uses_digest.py": uses}
+    uses_digest = _import_written(tmp_path, monkeypatch, sources, "uses_digest")
 
     digest = cache.function_digest(uses_digest.f)
     monkeypatch.setattr(uses_digest, "OFFSET", 2.5)
@@ -114,15 +125,13 @@ def test_the_function_digest_follows_what_it_reads_through_a_module(tmp_path, mo
     function and freezes the submodule's constant, so an edit of the submodule alone is a new digest, and so is a
     constant read as ``pkg.OFFSET``."""
     package = tmp_path / "pkg_digest"
-    package.mkdir()
-    (package / "__init__.py").write_text("from ._impl import scale\n\nOFFSET = 1.5\n")
-    (package / "_impl.py").write_text(PLUGIN["helper.py"].format(scale="2.0"))
     uses = "import pkg_digest\n\n\ndef f(z):\n    return pkg_digest.scale(z) + pkg_digest.OFFSET\n"
-    (tmp_path / "uses_pkg_digest.py").write_text(uses)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("pkg_digest", "pkg_digest._impl", "uses_pkg_digest"):
-        sys.modules.pop(name, None)
-    import uses_pkg_digest
+    sources = {
+        "pkg_digest/__init__.py": "from ._impl import scale\n\nOFFSET = 1.5\n",
+        "pkg_digest/_impl.py": PLUGIN["helper.py"].format(scale="2.0"),
+        "uses_pkg_digest.py": uses,
+    }
+    uses_pkg_digest = _import_written(tmp_path, monkeypatch, sources, "uses_pkg_digest")
 
     digest = cache.function_digest(uses_pkg_digest.f)
     (package / "_impl.py").write_text(PLUGIN["helper.py"].format(scale="3.0"))  # __init__.py unchanged
@@ -131,8 +140,6 @@ def test_the_function_digest_follows_what_it_reads_through_a_module(tmp_path, mo
     assert cache.function_digest(uses_pkg_digest.f) == digest
     monkeypatch.setattr(sys.modules["pkg_digest"], "OFFSET", 2.5)  # a value set at import time, say
     assert cache.function_digest(uses_pkg_digest.f) != digest
-    for name in ("pkg_digest", "pkg_digest._impl", "uses_pkg_digest"):
-        sys.modules.pop(name, None)
 
 
 JITCLASS = """
@@ -152,19 +159,13 @@ class Slope:
 
 def test_the_function_digest_covers_the_module_of_a_jitclass_it_uses(tmp_path, monkeypatch):
     """A jitclass has no Python code of its own to follow, but numba compiles its methods from its module."""
-    (tmp_path / "slope_digest.py").write_text(JITCLASS.format(k="self.k"))
     uses = "from slope_digest import Slope\n\n\ndef f(z):\n    return Slope(2.0).times(z)\n"
-    (tmp_path / "uses_slope.py").write_text(uses)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("slope_digest", "uses_slope"):
-        sys.modules.pop(name, None)
-    import uses_slope
+    sources = {"slope_digest.py": JITCLASS.format(k="self.k"), "uses_slope.py": uses}
+    uses_slope = _import_written(tmp_path, monkeypatch, sources, "uses_slope")
 
     digest = cache.function_digest(uses_slope.f)
     (tmp_path / "slope_digest.py").write_text(JITCLASS.format(k="-self.k"))
     assert cache.function_digest(uses_slope.f) != digest
-    for name in ("slope_digest", "uses_slope"):
-        sys.modules.pop(name, None)
 
 
 def _leaky(alpha):
